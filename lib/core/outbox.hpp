@@ -1,0 +1,78 @@
+// The effects of one or more calls into the core, collected for the I/O shell to carry out.
+//
+// Core objects never perform I/O: every input method appends what must happen to an Outbox,
+// and the driver (core/driver.hpp) applies it in one fixed order: persist, then send, then
+// deliver, then report what was persisted back to the core. Persisting before sending is what
+// makes a vote or an append acknowledgement safe to send: it is on disk before anyone hears of it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "bcast/types.hpp"
+#include "core/raft/message.hpp"
+#include "core/raft/types.hpp"
+
+namespace bcast {
+
+// State to make durable. Storage applies the parts in the order declared: snapshot, entries,
+// hard state; then, if `sync`, makes all of it durable before returning.
+struct PersistRequest {
+  // A snapshot to store. Stored entries at or below its index are dropped; if
+  // `snapshot_resets_log`, every stored entry is dropped (the leader's snapshot replaced a log
+  // that disagreed with it).
+  std::optional<raft::Snapshot> snapshot;
+  bool snapshot_resets_log = false;
+
+  // Contiguous entries to append. If the first index is at or below the last stored index, the
+  // stored entries from that index on are replaced (Raft truncates a conflicting suffix).
+  std::vector<raft::Entry> entries;
+
+  std::optional<raft::HardState> hard_state;
+
+  // True when the request holds something Raft's safety depends on (a new term or vote, or
+  // entries that will be acknowledged); false for commit-index-only updates.
+  bool sync = false;
+
+  bool empty() const { return !snapshot && entries.empty() && !hard_state; }
+
+  // Adds entries so that `entries` stays contiguous: a new batch starting at or below the last
+  // pending index replaces the pending tail from there.
+  void append_entries(std::vector<raft::Entry> batch);
+  void set_snapshot(raft::Snapshot snap, bool resets_log);
+};
+
+// Every message between daemons. Later protocols add alternatives here.
+using PeerMessage = std::variant<raft::Message>;
+
+struct Envelope {
+  NodeId from = kNoNode;
+  NodeId to = kNoNode;
+  PeerMessage message;
+};
+
+// Something an operator or test may want to observe; never needed for correctness.
+struct Event {
+  enum class Kind : std::uint8_t {
+    kBecameLeader,
+    kBecameFollower,
+    kBecameCandidate,
+    kConfigurationChanged,
+    kSnapshotRestored,
+  };
+  Kind kind;
+  Term term = 0;
+  NodeId leader = kNoNode;
+};
+
+struct Outbox {
+  PersistRequest persist;
+  std::vector<Envelope> messages;
+  std::vector<Event> events;
+
+  bool empty() const { return persist.empty() && messages.empty() && events.empty(); }
+};
+
+}  // namespace bcast

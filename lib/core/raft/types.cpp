@@ -1,0 +1,68 @@
+#include "core/raft/types.hpp"
+
+#include <algorithm>
+
+namespace bcast::raft {
+namespace {
+
+bool sorted_contains(const std::vector<NodeId>& ids, NodeId id) {
+  return std::binary_search(ids.begin(), ids.end(), id);
+}
+
+void sorted_insert(std::vector<NodeId>& ids, NodeId id) {
+  ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+}
+
+void sorted_erase(std::vector<NodeId>& ids, NodeId id) {
+  auto it = std::lower_bound(ids.begin(), ids.end(), id);
+  if (it != ids.end() && *it == id) ids.erase(it);
+}
+
+}  // namespace
+
+bool ConfState::is_voter(NodeId id) const { return sorted_contains(voters, id); }
+bool ConfState::is_learner(NodeId id) const { return sorted_contains(learners, id); }
+
+std::string encode_conf_change(const ConfChange& change) {
+  std::string out(9, '\0');
+  out[0] = static_cast<char>(change.type);
+  for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>((change.node >> (8 * i)) & 0xff);
+  return out;
+}
+
+std::optional<ConfChange> decode_conf_change(const std::string& data) {
+  if (data.size() != 9) return std::nullopt;
+  const auto type = static_cast<std::uint8_t>(data[0]);
+  if (type > static_cast<std::uint8_t>(ConfChangeType::kRemoveNode)) return std::nullopt;
+  ConfChange change;
+  change.type = static_cast<ConfChangeType>(type);
+  for (int i = 0; i < 8; ++i) {
+    change.node |= static_cast<NodeId>(static_cast<std::uint8_t>(data[1 + i])) << (8 * i);
+  }
+  if (change.node == kNoNode) return std::nullopt;
+  return change;
+}
+
+std::optional<ConfState> apply_conf_change(const ConfState& conf, const ConfChange& change) {
+  ConfState next = conf;
+  switch (change.type) {
+    case ConfChangeType::kAddVoter:
+      if (conf.is_voter(change.node)) return std::nullopt;
+      sorted_erase(next.learners, change.node);
+      sorted_insert(next.voters, change.node);
+      return next;
+    case ConfChangeType::kAddLearner:
+      if (conf.contains(change.node)) return std::nullopt;
+      sorted_insert(next.learners, change.node);
+      return next;
+    case ConfChangeType::kRemoveNode:
+      if (!conf.contains(change.node)) return std::nullopt;
+      sorted_erase(next.voters, change.node);
+      sorted_erase(next.learners, change.node);
+      if (next.voters.empty()) return std::nullopt;  // a cluster must keep one voter
+      return next;
+  }
+  return std::nullopt;
+}
+
+}  // namespace bcast::raft

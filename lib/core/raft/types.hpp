@@ -1,0 +1,89 @@
+// Raft's data: log entries, the durable hard state, cluster configurations and snapshots.
+// Names follow the Raft paper (Ongaro & Ousterhout 2014) and Ongaro's thesis.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bcast/types.hpp"
+
+namespace bcast::raft {
+
+enum class EntryType : std::uint8_t {
+  kNormal = 0,      // an application command, opaque to Raft
+  kConfChange = 1,  // a single-server membership change (data holds an encoded ConfChange)
+  kLeaderNoop = 2,  // appended by every new leader so it can commit entries of earlier terms
+};
+
+struct Entry {
+  Term term = 0;
+  LogIndex index = 0;
+  EntryType type = EntryType::kNormal;
+  std::string data;
+
+  bool operator==(const Entry&) const = default;
+};
+
+// What must survive a crash besides the log: the current term, the vote cast in it, and the
+// highest index known committed (the last only speeds up restart; it need not be synced).
+struct HardState {
+  Term term = 0;
+  NodeId vote = kNoNode;
+  LogIndex commit = 0;
+
+  bool operator==(const HardState&) const = default;
+};
+
+// A cluster configuration: voters decide elections and commitment; learners only receive the
+// log. Both lists are kept sorted and disjoint.
+struct ConfState {
+  std::vector<NodeId> voters;
+  std::vector<NodeId> learners;
+
+  bool is_voter(NodeId id) const;
+  bool is_learner(NodeId id) const;
+  bool contains(NodeId id) const { return is_voter(id) || is_learner(id); }
+  bool operator==(const ConfState&) const = default;
+};
+
+enum class ConfChangeType : std::uint8_t {
+  kAddVoter = 0,    // adds a new voter, or promotes an existing learner
+  kAddLearner = 1,  // adds a new learner (a voter cannot be demoted this way)
+  kRemoveNode = 2,  // removes a voter or learner
+};
+
+struct ConfChange {
+  ConfChangeType type = ConfChangeType::kAddVoter;
+  NodeId node = kNoNode;
+
+  bool operator==(const ConfChange&) const = default;
+};
+
+// ConfChange entries carry a fixed 9-byte encoding (type, then node id little-endian) so the
+// core needs no serialization library.
+std::string encode_conf_change(const ConfChange& change);
+std::optional<ConfChange> decode_conf_change(const std::string& data);
+
+// The configuration that results from applying `change` to `conf`, or nullopt if the change
+// is not allowed (removing an absent node, demoting a voter, adding an existing member).
+std::optional<ConfState> apply_conf_change(const ConfState& conf, const ConfChange& change);
+
+struct SnapshotMeta {
+  LogIndex index = 0;  // the last entry the snapshot covers
+  Term term = 0;       // the term of that entry
+  ConfState conf;      // the configuration as of that entry
+
+  bool operator==(const SnapshotMeta&) const = default;
+};
+
+// A snapshot of the application state machine. The data is shared, not copied, as it passes
+// from the state machine to Raft, to storage and onto the wire.
+struct Snapshot {
+  SnapshotMeta meta;
+  std::shared_ptr<const std::string> data;
+};
+
+}  // namespace bcast::raft
