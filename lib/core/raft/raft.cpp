@@ -70,6 +70,7 @@ Raft::Raft(const RaftOptions& options, Rng rng, const ConfState& initial_conf, R
   // The stored commit index may lag (it is not synced) but never lead what the log holds.
   log_.commit_to(std::min(std::max(state.hard_state.commit, log_.committed()), log_.last_index()));
   persisted_hard_state_ = hard_state();
+  if (term_ == 0) ticks_since_leader_contact_ = UINT32_MAX;
   announced_conf_ = log_.conf();
   randomize_election_timeout();
 }
@@ -109,7 +110,7 @@ void Raft::step(const Message& m, Outbox& out) {
 Result<LogIndex> Raft::propose(std::string data, Outbox& out) {
   if (auto check = check_can_propose(data.size()); !check) return check.error();
   append_as_leader(EntryType::kNormal, std::move(data));
-  finish(out);
+  finish(out, /*send_appends=*/false);
   return log_.last_index();
 }
 
@@ -127,7 +128,7 @@ Result<LogIndex> Raft::propose_conf_change(const ConfChange& change, Outbox& out
   }
   append_as_leader(EntryType::kConfChange, encode_conf_change(change));
   after_log_change(out);
-  finish(out);
+  finish(out, /*send_appends=*/false);
   return log_.last_index();
 }
 
@@ -324,17 +325,15 @@ bool Raft::handle_term(const Message& m, Outbox& out) {
     }
     if (m.type == MessageType::kPreVote) return true;  // a poll; our term stays
     if (m.type == MessageType::kPreVoteResponse && !m.reject) return true;  // granted poll
-    const bool from_leader = m.type == MessageType::kAppend ||
-                             m.type == MessageType::kHeartbeat ||
+    const bool from_leader = m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat ||
                              m.type == MessageType::kInstallSnapshot;
     become_follower(m.term, from_leader ? m.from : kNoNode, out);
     return true;
   }
   if (m.term < term_) {
-    if ((options_.check_quorum || options_.pre_vote) &&
-        (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat)) {
-      // A stale leader, perhaps cut off while we elected another. Without PreVote its own
-      // followers' terms would rise and depose it; with PreVote they do not, so tell it.
+    if (m.type == MessageType::kAppend || m.type == MessageType::kHeartbeat) {
+      // A stale leader, perhaps cut off while we elected another: answer with our term so it
+      // steps down (the paper's "reply false if term < currentTerm").
       Message reply;
       reply.type = MessageType::kAppendResponse;
       reply.to = m.from;
@@ -443,8 +442,8 @@ void Raft::handle_append(const Message& m, Outbox& out) {
   }
   if (log_.matches(m.index, m.log_term)) {
     if (auto first_written = log_.append_after(m.index, m.entries)) {
-      unpersisted_from_ = unpersisted_from_ == 0 ? *first_written
-                                                 : std::min(unpersisted_from_, *first_written);
+      unpersisted_from_ =
+          unpersisted_from_ == 0 ? *first_written : std::min(unpersisted_from_, *first_written);
       after_log_change(out);
     }
     const LogIndex last_new = m.index + m.entries.size();
@@ -735,12 +734,12 @@ void Raft::after_log_change(Outbox& out) {
   emit_event(Event::Kind::kConfigurationChanged, out);
 }
 
-void Raft::finish(Outbox& out) {
+void Raft::finish(Outbox& out, bool send_appends) {
   if (role_ == Role::kLeader) {
     // A leader that removed itself leads until the removal commits, then steps aside.
     if (!is_voter() && log_.committed() >= log_.last_conf_index() && log_.last_conf_index() > 0) {
       become_follower(term_, kNoNode, out);
-    } else {
+    } else if (send_appends) {
       send_pending_appends(out);
     }
   }

@@ -175,7 +175,9 @@ class Raft {
 
   // Bookkeeping shared by every input.
   void after_log_change(Outbox& out);
-  void finish(Outbox& out);
+  // Ends every input: sends pending appends (unless the input was a proposal, which waits for
+  // the next flush so that proposals batch), and queues what must be persisted.
+  void finish(Outbox& out, bool send_appends = true);
   void send(Message m, Outbox& out);
   std::size_t quorum() const { return log_.conf().voters.size() / 2 + 1; }
   void emit_event(Event::Kind kind, Outbox& out);
@@ -184,8 +186,8 @@ class Raft {
   RaftOptions options_;
   Rng rng_;
   RaftLog log_;
-  std::optional<Snapshot> snapshot_;          // latest snapshot, sent to lagging followers
-  std::optional<Snapshot> pending_restore_;   // leader's snapshot for the state machine
+  std::optional<Snapshot> snapshot_;         // latest snapshot, sent to lagging followers
+  std::optional<Snapshot> pending_restore_;  // leader's snapshot for the state machine
   Role role_ = Role::kFollower;
   Term term_ = 0;
   NodeId vote_ = kNoNode;
@@ -195,19 +197,20 @@ class Raft {
   std::uint32_t election_elapsed_ = 0;
   std::uint32_t heartbeat_elapsed_ = 0;
   std::uint32_t randomized_election_timeout_ = 0;
-  // Ticks since the leader was last heard from. Starts at 0 so that a restarted node also
-  // waits an election timeout before voting, which keeps the leader's lease sound.
+  // Ticks since the leader was last heard from. A restarted node starts at 0 and so waits an
+  // election timeout before voting: it may have acknowledged a heartbeat that a leader's lease
+  // counts on. A brand-new node (term 0) has acknowledged nothing and starts out of contact.
   std::uint32_t ticks_since_leader_contact_ = 0;
 
-  std::map<NodeId, bool> votes_;          // candidate: responses received this campaign
-  std::map<NodeId, Progress> progress_;   // leader: every member but itself
+  std::map<NodeId, bool> votes_;         // candidate: responses received this campaign
+  std::map<NodeId, Progress> progress_;  // leader: every member but itself
   NodeId transfer_target_ = kNoNode;
-  LogIndex leader_first_index_ = 0;  // leader: index of its no-op entry in this term
+  LogIndex leader_first_index_ = 0;      // leader: index of its no-op entry in this term
   std::uint64_t uncommitted_bytes_ = 0;  // leader: data proposed in this term, not yet committed
 
-  HardState persisted_hard_state_;    // the last hard state handed to storage
-  LogIndex unpersisted_from_ = 0;     // lowest index written since the last persist request
-  ConfState announced_conf_;          // to notice configuration changes
+  HardState persisted_hard_state_;  // the last hard state handed to storage
+  LogIndex unpersisted_from_ = 0;   // lowest index written since the last persist request
+  ConfState announced_conf_;        // to notice configuration changes
 };
 
 }  // namespace bcast::raft
