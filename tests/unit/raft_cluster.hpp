@@ -28,6 +28,8 @@ class RaftCluster : private DriverIo {
   // Inputs, each followed by the driver; messages are queued, not delivered.
   void tick(NodeId id, int times = 1);
   void tick_all(int times = 1);
+  // Ticks a leader exactly long enough to send one round of heartbeats.
+  void heartbeat(NodeId id) { tick(id, static_cast<int>(base_.heartbeat_interval_ticks)); }
   void campaign(NodeId id);
   Result<LogIndex> propose(NodeId id, std::string data);
   Result<LogIndex> propose_conf_change(NodeId id, ConfChange change);

@@ -24,7 +24,7 @@ int count_leaders(RaftCluster& c, std::initializer_list<NodeId> ids) {
 
 TEST(RaftElection, SingleVoterElectsItselfAndCommits) {
   RaftCluster c({1});
-  c.run_ticks(25);
+  c.run_ticks(40);
   ASSERT_EQ(c.node(1).role(), Role::kLeader);
   ASSERT_TRUE(c.propose(1, "x").ok());
   c.deliver_all();
@@ -118,7 +118,7 @@ TEST(RaftElection, StaleLeaderStepsDownOnHearingANewerTerm) {
   c.deliver_all();
   EXPECT_EQ(c.node(1).role(), Role::kLeader);  // it has not heard yet
   c.heal();
-  c.tick(1, c.node(1).options().heartbeat_interval_ticks);  // its heartbeat meets the new term
+  c.heartbeat(1);  // its heartbeat meets the new term
   c.deliver_all();
   EXPECT_EQ(c.node(1).role(), Role::kFollower);
   EXPECT_EQ(c.node(1).term(), c.node(2).term());
@@ -214,7 +214,7 @@ TEST(RaftElection, LeadershipTransferWaitsForALaggingTarget) {
   c.deliver_all();
   EXPECT_EQ(c.node(1).role(), Role::kLeader);  // 3 cannot catch up yet
   c.heal();
-  c.tick(1);  // heartbeat -> 3 answers -> catch-up append -> TimeoutNow
+  c.heartbeat(1);  // 3 answers -> catch-up append -> TimeoutNow
   c.deliver_all();
   EXPECT_EQ(c.node(3).role(), Role::kLeader);
   EXPECT_EQ(c.applied_data(3), std::vector<std::string>{"a"});

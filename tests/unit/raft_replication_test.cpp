@@ -159,7 +159,7 @@ TEST_F(Figure8, AnOldTermEntryOnAMajorityIsNotCommittedByCounting) {
 
 TEST_F(Figure8, TheOldEntryCommitsWithAnEntryOfTheCurrentTerm) {
   play_until_c();
-  c.tick(1);
+  c.heartbeat(1);
   c.deliver_all();  // now the no-op of term 3 reaches S2 too
   EXPECT_GE(c.node(1).log().committed(), 3u);
   EXPECT_EQ(c.applied_data(1), std::vector<std::string>{"a"});
@@ -192,7 +192,7 @@ TEST(RaftReplication, FastBacktrackingSkipsAWholeConflictingTermPerRoundTrip) {
   c.deliver_all();
   c.restart(1);
   const int rejects_before = c.delivered_count(MessageType::kAppendResponse);
-  c.tick(2);
+  c.heartbeat(2);
   c.deliver_all();
   const int responses = c.delivered_count(MessageType::kAppendResponse) - rejects_before;
   EXPECT_LE(responses, 8);  // not ~100 one-index-at-a-time probes
@@ -294,7 +294,7 @@ TEST(RaftReplication, ALostSnapshotIsSentAgain) {
   c.deliver_all();
   c.compact(1);
   c.heal();
-  c.tick(1);
+  c.heartbeat(1);
   c.deliver_all();  // heartbeat answered; snapshot queued by the catch-up path
   // Drop every InstallSnapshot for a while.
   for (int t = 0; t < 25; ++t) {
@@ -309,7 +309,7 @@ TEST(RaftReplication, ALostSnapshotIsSentAgain) {
 
 TEST(RaftReplication, CompactionIsBoundedByTheAppliedIndex) {
   RaftCluster c({1});
-  c.run_ticks(25);
+  c.run_ticks(40);
   Outbox out;
   auto result = c.node(1).compact(c.node(1).log().applied() + 5, nullptr, out);
   ASSERT_FALSE(result.ok());

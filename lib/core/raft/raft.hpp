@@ -57,8 +57,10 @@ struct DeliberateBugs {
 struct RaftOptions {
   NodeId id = kNoNode;
   // A follower that hears nothing from a leader for a random time in [T, 2T) ticks campaigns.
-  std::uint32_t election_timeout_ticks = 10;
-  std::uint32_t heartbeat_interval_ticks = 1;
+  // At the daemon's default 10 ms tick: 200-400 ms to detect a dead leader, heartbeats every
+  // 20 ms.
+  std::uint32_t election_timeout_ticks = 20;
+  std::uint32_t heartbeat_interval_ticks = 2;
   // Pipelining window: Appends in flight to one follower before waiting for acknowledgements.
   std::uint32_t max_inflight_appends = 64;
   // Entry data per Append message (at least one entry is always sent).
