@@ -355,7 +355,8 @@ void Raft::handle_vote_request(const Message& m, Outbox& out) {
   // We may vote for m.from if we already did in this term, if we have neither voted nor seen a
   // leader in this term, or if this is a poll for a later term.
   const bool can_vote = vote_ == m.from || (vote_ == kNoNode && leader_ == kNoNode) ||
-                        (pre_vote && m.term > term_) || options_.bugs.vote_twice_in_term;
+                        (pre_vote && m.term > term_) ||
+                        (options_.bugs.vote_twice_in_term && role_ == Role::kFollower);
   const bool up_to_date =
       log_.is_up_to_date(m.index, m.log_term) || options_.bugs.ignore_log_up_to_date;
   Message reply;

@@ -47,7 +47,7 @@ namespace bcast::raft {
 // Deliberately broken behaviours, used only by tests that prove the simulator's checkers catch
 // real bugs. The daemon never sets any of them.
 struct DeliberateBugs {
-  bool vote_twice_in_term = false;        // grant a vote despite having voted for another
+  bool vote_twice_in_term = false;        // a follower votes again after voting for another
   bool commit_without_quorum = false;     // a leader commits whatever it has persisted itself
   bool ack_before_sync = false;           // entries are acknowledged without being synced
   bool commit_old_term_by_count = false;  // ignore §5.4.2: commit old-term entries by counting

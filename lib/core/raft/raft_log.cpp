@@ -44,7 +44,8 @@ bool RaftLog::is_up_to_date(LogIndex candidate_last_index, Term candidate_last_t
          (candidate_last_term == our_term && candidate_last_index >= last_index());
 }
 
-std::optional<LogIndex> RaftLog::append_after(LogIndex prev_index, std::span<const Entry> entries) {
+std::optional<LogIndex> RaftLog::append_after([[maybe_unused]] LogIndex prev_index,
+                                              std::span<const Entry> entries) {
   std::optional<LogIndex> first_written;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& entry = entries[i];

@@ -1,0 +1,41 @@
+// A whole cluster in one process: real Nodes and the real driver over a simulated network and
+// simulated disks, on a virtual clock, with every random choice drawn from one seed.
+//
+// A chaos run has two phases. In the fault phase the network loses, duplicates, delays and
+// reorders messages, partitions the nodes (halves, majority/minority, one node, one-way links)
+// and clogs links, while nodes crash (losing unsynced writes), restart from their disks, and
+// pause. Fault rates themselves are drawn per seed. In the heal phase every fault stops and the
+// cluster must converge (one leader; every acknowledged proposal applied everywhere) within a
+// bounded virtual time. The Raft checkers run after every step of both phases.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim_options.hpp"
+
+namespace bcast::sim {
+
+struct SimResult {
+  bool ok = true;
+  std::string failure;     // the first violated property
+  std::string trace_tail;  // the events leading up to it
+  std::string replay;      // the command that replays this run
+
+  std::uint64_t virtual_us = 0;
+  std::uint64_t proposals_acked = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t elections_won = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t snapshots_installed = 0;
+  std::uint64_t measured_us = 0;  // throughput: length of the measured window
+  // leader-crash: virtual time from crashing a leader to the next leader's election.
+  std::vector<std::uint64_t> leader_recovery_us;
+  // throughput: proposal round trips (propose -> applied at the proposing leader).
+  std::vector<std::uint64_t> commit_latency_us;
+};
+
+SimResult run_simulation(const SimOptions& options);
+
+}  // namespace bcast::sim

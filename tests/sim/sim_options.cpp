@@ -1,0 +1,129 @@
+#include "sim_options.hpp"
+
+#include <charconv>
+
+namespace bcast::sim {
+namespace {
+
+struct BugFlag {
+  const char* name;
+  bool raft::DeliberateBugs::*field;
+};
+
+constexpr BugFlag kBugs[] = {
+    {"vote-twice", &raft::DeliberateBugs::vote_twice_in_term},
+    {"commit-without-quorum", &raft::DeliberateBugs::commit_without_quorum},
+    {"ack-before-sync", &raft::DeliberateBugs::ack_before_sync},
+    {"commit-old-term", &raft::DeliberateBugs::commit_old_term_by_count},
+    {"ignore-log-up-to-date", &raft::DeliberateBugs::ignore_log_up_to_date},
+};
+
+const char* scenario_name(Scenario s) {
+  switch (s) {
+    case Scenario::kChaos:
+      return "chaos";
+    case Scenario::kLeaderCrash:
+      return "leader-crash";
+    case Scenario::kThroughput:
+      return "throughput";
+  }
+  return "chaos";
+}
+
+template <typename T>
+bool parse_number(const std::string& text, T& out) {
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, out);
+  return ec == std::errc() && ptr == end;
+}
+
+}  // namespace
+
+std::vector<std::string> bug_names() {
+  std::vector<std::string> names;
+  for (const auto& bug : kBugs) names.emplace_back(bug.name);
+  return names;
+}
+
+bool set_bug(raft::DeliberateBugs& bugs, const std::string& name) {
+  for (const auto& bug : kBugs) {
+    if (name == bug.name) {
+      bugs.*bug.field = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string SimOptions::command_line() const {
+  const SimOptions defaults;
+  std::string out = "bcast-sim --seed " + std::to_string(seed);
+  auto add = [&](const char* flag, auto value, auto default_value) {
+    if (value != default_value) out += std::string(" --") + flag + " " + std::to_string(value);
+  };
+  if (scenario != defaults.scenario) out += std::string(" --scenario ") + scenario_name(scenario);
+  add("voters", voters, defaults.voters);
+  add("learners", learners, defaults.learners);
+  add("fault-ms", fault_ms, defaults.fault_ms);
+  add("heal-ms", heal_ms, defaults.heal_ms);
+  add("tick-us", tick_us, defaults.tick_us);
+  add("election-ticks", election_timeout_ticks, defaults.election_timeout_ticks);
+  add("heartbeat-ticks", heartbeat_interval_ticks, defaults.heartbeat_interval_ticks);
+  add("snapshot-entries", snapshot_interval_entries, defaults.snapshot_interval_entries);
+  add("clients", clients, defaults.clients);
+  add("max-inflight", max_inflight_appends, defaults.max_inflight_appends);
+  if (!use_file_storage) out += " --storage memory";
+  for (const auto& bug : kBugs) {
+    if (bugs.*bug.field) out += std::string(" --bug ") + bug.name;
+  }
+  return out;
+}
+
+std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
+                                      const std::string& value) {
+  bool ok = true;
+  if (flag == "--seed") {
+    ok = parse_number(value, o.seed);
+  } else if (flag == "--scenario") {
+    if (value == "chaos") {
+      o.scenario = Scenario::kChaos;
+    } else if (value == "leader-crash") {
+      o.scenario = Scenario::kLeaderCrash;
+    } else if (value == "throughput") {
+      o.scenario = Scenario::kThroughput;
+    } else {
+      return "unknown scenario '" + value + "' (chaos, leader-crash, throughput)";
+    }
+  } else if (flag == "--voters") {
+    ok = parse_number(value, o.voters) && o.voters > 0;
+  } else if (flag == "--learners") {
+    ok = parse_number(value, o.learners);
+  } else if (flag == "--fault-ms") {
+    ok = parse_number(value, o.fault_ms);
+  } else if (flag == "--heal-ms") {
+    ok = parse_number(value, o.heal_ms);
+  } else if (flag == "--tick-us") {
+    ok = parse_number(value, o.tick_us) && o.tick_us > 0;
+  } else if (flag == "--election-ticks") {
+    ok = parse_number(value, o.election_timeout_ticks) && o.election_timeout_ticks > 2;
+  } else if (flag == "--heartbeat-ticks") {
+    ok = parse_number(value, o.heartbeat_interval_ticks) && o.heartbeat_interval_ticks > 0;
+  } else if (flag == "--snapshot-entries") {
+    ok = parse_number(value, o.snapshot_interval_entries) && o.snapshot_interval_entries > 0;
+  } else if (flag == "--clients") {
+    ok = parse_number(value, o.clients);
+  } else if (flag == "--max-inflight") {
+    ok = parse_number(value, o.max_inflight_appends) && o.max_inflight_appends > 0;
+  } else if (flag == "--storage") {
+    if (value != "file" && value != "memory") return "--storage takes file or memory";
+    o.use_file_storage = value == "file";
+  } else if (flag == "--bug") {
+    if (!set_bug(o.bugs, value)) return "unknown bug '" + value + "'";
+  } else {
+    return "unknown flag " + flag;
+  }
+  if (!ok) return "bad value '" + value + "' for " + flag;
+  return std::nullopt;
+}
+
+}  // namespace bcast::sim

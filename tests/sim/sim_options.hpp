@@ -1,0 +1,49 @@
+// Everything that defines one simulated run. A run is fully determined by these options: the
+// seed drives every random choice (fault rates, timings, message fates), so printing the
+// options as a command line is enough to replay a failure exactly.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/raft/raft.hpp"
+
+namespace bcast::sim {
+
+enum class Scenario : std::uint8_t {
+  kChaos,        // random faults of every kind, then healing; all checkers on
+  kLeaderCrash,  // a clean network where the leader is crashed again and again
+  kThroughput,   // a clean network and closed-loop clients, for commit rates
+};
+
+struct SimOptions {
+  std::uint64_t seed = 1;
+  Scenario scenario = Scenario::kChaos;
+  std::uint32_t voters = 5;
+  std::uint32_t learners = 0;
+  std::uint64_t fault_ms = 10000;  // virtual length of the fault phase
+  std::uint64_t heal_ms = 10000;   // after healing, everything must converge within this
+  std::uint64_t tick_us = 10000;   // the daemon's default tick
+  std::uint32_t election_timeout_ticks = 20;
+  std::uint32_t heartbeat_interval_ticks = 2;
+  std::uint64_t snapshot_interval_entries = 64;  // small, so snapshots happen often
+  std::uint32_t clients = 4;                      // concurrent proposers
+  std::uint32_t max_inflight_appends = 64;
+  bool use_file_storage = false;  // the real lib/io storage over a fault-injecting file system
+  raft::DeliberateBugs bugs;
+  bool trace = false;  // print every event, not just the tail on failure
+
+  // The exact bcast-sim command that replays this run.
+  std::string command_line() const;
+};
+
+// Parses bcast-sim's flags (the inverse of command_line()). On a bad flag returns an error text.
+std::optional<std::string> parse_flag(SimOptions& options, const std::string& flag,
+                                      const std::string& value);
+// Names of the deliberate bugs, for --bug.
+std::vector<std::string> bug_names();
+bool set_bug(raft::DeliberateBugs& bugs, const std::string& name);
+
+}  // namespace bcast::sim
