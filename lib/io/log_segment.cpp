@@ -14,7 +14,7 @@ constexpr std::uint64_t kMaxSegmentRecordPayloadBytes = kMaxEntryPayloadBytes;
 
 Error corruption_error(const std::string& path, std::uint64_t offset, const std::string& what) {
   return make_error(ErrorCode::kCorrupt,
-                    path + ": " + what + " at byte offset " + std::to_string(offset));
+                    path + " at byte offset " + std::to_string(offset) + ": " + what);
 }
 
 Result<SegmentScan> scan_segment(File& file, bool stop_after_header) {

@@ -55,7 +55,7 @@ struct SegmentScan {
 // and are a kCorrupt error naming the file and offset. Other errors are I/O failures.
 Result<SegmentScan> scan_segment(File& file, bool stop_after_header);
 
-// "<path>: <what> at byte offset <offset>", the form of every corruption message.
+// "<path> at byte offset <offset>: <what>", the form of every corruption message.
 Error corruption_error(const std::string& path, std::uint64_t offset, const std::string& what);
 
 }  // namespace bcast::io

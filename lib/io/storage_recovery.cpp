@@ -16,8 +16,8 @@ constexpr std::uint64_t kMaxHardStateFileBytes = 4096;
 
 std::string not_torn_suffix(const std::optional<std::uint64_t>& next_valid_offset) {
   if (!next_valid_offset) return {};
-  return " (a valid record follows at byte offset " + std::to_string(*next_valid_offset) +
-         ", so this is not a torn write)";
+  return "; a valid record follows at byte offset " + std::to_string(*next_valid_offset) +
+         ", so this is not a torn write";
 }
 
 class Recovery {

@@ -92,21 +92,28 @@ class CrashScenario {
   // Runs `crashes` crash points. Returns the failures found (empty when every check passed).
   std::vector<std::string> run(int crashes) {
     for (int crash = 0; crash < crashes && failures_.empty(); ++crash) {
-      crash_index_ = crash;
       // Now and then the halt comes early enough to cut short open's own repairs.
-      crash_after_ = rng_.chance(1, 8) ? rng_.uniform(0, 6) : rng_.uniform(0, 120);
-      request_in_life_ = 0;
-      fs_.crash_after(crash_after_);
+      const std::uint64_t crash_after =
+          rng_.chance(1, 8) ? rng_.uniform(0, 6) : rng_.uniform(0, 120);
+      fs_.crash_after(crash_after);
+      requests_done_ = 0;
+      phase_ = "opening";
       if (!storage_) open_and_check();
       if (storage_) run_workload();
       storage_.reset();
+      std::string where;
       if (!fs_.halted()) {
         ++tally_.after_workload;
+        where = "after the workload's last request";
       } else if (open_halted_) {
         ++tally_.in_open;
+        where = "inside open";
       } else {
         ++tally_.in_persist;
+        where = "inside persist of request #" + std::to_string(requests_done_);
       }
+      last_crash_ = "crash #" + std::to_string(crash) + " (halt after " +
+                    std::to_string(crash_after) + " operations, " + where + ")";
       tally_.pending_ops_lost_or_kept += fs_.pending_operations();
       if (options_.fsync) {
         fs_.crash(crash_rng_);
@@ -116,6 +123,7 @@ class CrashScenario {
       ++crash_points_;
     }
     // The last crash point is checked by one more open, with no halt.
+    phase_ = "opening";
     if (failures_.empty()) open_and_check();
     if (failures_.empty() && !storage_) fail("the final open did not succeed");
     return failures_;
@@ -146,10 +154,9 @@ class CrashScenario {
  private:
   void fail(const std::string& what) {
     std::ostringstream message;
-    message << "seed=" << seed_ << " crash#" << crash_index_ << " crash_after=" << crash_after_
-            << " request#" << request_in_life_ << " fsync=" << options_.fsync
-            << " segment_bytes=" << options_.segment_bytes << ": " << what
-            << "\n  reproduce: BCAST_CRASH_SEED=" << seed_
+    message << "seed=" << seed_ << " fsync=" << options_.fsync
+            << " segment_bytes=" << options_.segment_bytes << ", last " << last_crash_ << ", "
+            << phase_ << ": " << what << "\n  reproduce: BCAST_CRASH_SEED=" << seed_
             << " storage_tests --gtest_filter='StorageCrash.*'";
     failures_.push_back(message.str());
   }
@@ -312,7 +319,8 @@ class CrashScenario {
 
   void run_workload() {
     const std::uint64_t requests = workload_rng_.uniform(1, 40);
-    for (request_in_life_ = 0; request_in_life_ < requests; ++request_in_life_) {
+    phase_ = "running the workload";
+    for (requests_done_ = 0; requests_done_ < requests; ++requests_done_) {
       PersistRequest request = next_request();
       if (request.empty()) continue;
       const auto result = storage_->persist(request);
@@ -472,9 +480,9 @@ class CrashScenario {
   Tally tally_;
   bool open_halted_ = false;  // the last open was cut short by the halt
   int crash_points_ = 0;
-  int crash_index_ = -1;
-  std::uint64_t crash_after_ = 0;
-  std::uint64_t request_in_life_ = 0;
+  std::string last_crash_ = "crash: none yet";  // where the last crash fell, for messages
+  std::string phase_;                           // what the scenario is doing now
+  std::uint64_t requests_done_ = 0;             // requests completed since the last crash
 };
 
 TEST(StorageCrash, RecoversFromEveryCrashPoint) {
