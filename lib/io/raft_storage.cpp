@@ -8,6 +8,7 @@
 #include "io/record.hpp"
 #include "io/storage_layout.hpp"
 #include "io/storage_recovery.hpp"
+#include "io/term_runs.hpp"
 
 namespace bcast::io {
 namespace {
@@ -30,7 +31,11 @@ class DiskRaftStorage final : public RaftStorage {
         stored_hard_state_(recovered.stored_hard_state),
         commit_(recovered_.hard_state.commit),
         recorded_commit_(recovered.stored_commit) {
-    if (recovered_.snapshot) snapshot_index_ = recovered_.snapshot->meta.index;
+    if (recovered_.snapshot) {
+      snapshot_index_ = recovered_.snapshot->meta.index;
+      snapshot_term_ = recovered_.snapshot->meta.term;
+    }
+    for (const raft::Entry& entry : recovered_.entries) terms_.append(entry.index, entry.term);
   }
 
   raft::RaftState take_recovered() override { return std::move(recovered_); }
@@ -55,6 +60,7 @@ class DiskRaftStorage final : public RaftStorage {
   Result<void> validate(const PersistRequest& request) const {
     LogIndex last = last_index();
     LogIndex snapshot_index = snapshot_index_;
+    Term snapshot_term = snapshot_term_;
     if (request.snapshot) {
       const LogIndex index = request.snapshot->meta.index;
       if (snapshot_file_name_ && index < snapshot_index_) {
@@ -64,6 +70,13 @@ class DiskRaftStorage final : public RaftStorage {
                               std::to_string(snapshot_index_));
       }
       snapshot_index = index;
+      snapshot_term = request.snapshot->meta.term;
+      const std::optional<Term> next_term = index < last ? terms_.term_at(index + 1) : std::nullopt;
+      if (!request.snapshot_resets_log && next_term && *next_term < snapshot_term) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "snapshot term " + std::to_string(snapshot_term) +
+                              " is above the term of the stored entry after it");
+      }
       last = request.snapshot_resets_log ? index : std::max(last, index);
     }
     const raft::Entry* previous = nullptr;
@@ -73,6 +86,19 @@ class DiskRaftStorage final : public RaftStorage {
         return make_error(ErrorCode::kInvalidArgument,
                           "entries start at index " + std::to_string(entry.index) +
                               " but the log ends at " + std::to_string(last));
+      }
+      // Terms never go down; before the first entry comes a stored entry or the snapshot point.
+      Term previous_term = snapshot_term;
+      if (previous != nullptr) {
+        previous_term = previous->term;
+      } else if (entry.index - 1 > snapshot_index) {
+        previous_term = terms_.term_at(entry.index - 1).value_or(snapshot_term);
+      }
+      if (entry.term < previous_term) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "entry " + std::to_string(entry.index) + " has term " +
+                              std::to_string(entry.term) + ", below the preceding term " +
+                              std::to_string(previous_term));
       }
       if (previous != nullptr && entry.index != previous->index + 1) {
         return make_error(ErrorCode::kInvalidArgument,
@@ -131,8 +157,14 @@ class DiskRaftStorage final : public RaftStorage {
       }
       removed_any = true;
     }
+    if (resets_log) {
+      terms_.clear();
+    } else {
+      terms_.compact_through(snapshot.meta.index, last_index());
+    }
     snapshot_file_name_ = name;
     snapshot_index_ = snapshot.meta.index;
+    snapshot_term_ = snapshot.meta.term;
     generation_ = generation;
     while (!segments_.empty() &&
            (resets_log || segments_.front().last_index <= snapshot.meta.index)) {
@@ -162,6 +194,7 @@ class DiskRaftStorage final : public RaftStorage {
       SegmentInfo& segment = segments_.back();
       segment.entry_offsets.push_back(segment.size_bytes + batch.size());
       segment.last_index = entry.index;
+      terms_.append(entry.index, entry.term);
       append_entry_record(batch, entry);
     }
     if (commit > recorded_commit_) {
@@ -240,6 +273,7 @@ class DiskRaftStorage final : public RaftStorage {
     segment.size_bytes = cut;
     segment.entry_offsets.resize(index - segment.first_index);
     segment.last_index = index - 1;
+    terms_.truncate_from(index);
     active_unsynced_ = true;
     // A commit record may have been cut off; write the current one again with the new entries.
     recorded_commit_ = stored_hard_state_.commit;
@@ -300,6 +334,8 @@ class DiskRaftStorage final : public RaftStorage {
 
   std::uint64_t generation_ = 0;
   LogIndex snapshot_index_ = 0;
+  Term snapshot_term_ = 0;
+  TermRuns terms_;  // terms of the stored entries after the snapshot
   std::optional<std::string> snapshot_file_name_;
 
   raft::HardState stored_hard_state_;  // what the hardstate file holds

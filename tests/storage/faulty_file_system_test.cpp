@@ -117,6 +117,25 @@ TEST(FaultyFileSystem, LostDirectoryTakesItsFilesAlong) {
   EXPECT_TRUE(lost);
 }
 
+TEST(FaultyFileSystem, WritebackBoundsUnsyncedData) {
+  FaultyFileSystem fs;
+  auto file = create(fs, "/f");
+  ASSERT_TRUE(fs.sync_dir("/").ok());
+  const std::string chunk(1 << 20, 'c');
+  const std::uint64_t chunks = FaultyFileSystem::kWritebackBytes / chunk.size() + 2;
+  for (std::uint64_t i = 0; i < chunks; ++i) {
+    ASSERT_TRUE(file->write_at(i * chunk.size(), chunk).ok());
+  }
+  // The oldest writes went to disk on their own, as a kernel's writeback would send them.
+  const std::optional<std::string> durable = fs.durable_content("/f");
+  ASSERT_TRUE(durable);
+  EXPECT_GE(durable->size(), FaultyFileSystem::kWritebackBytes / 2);
+  EXPECT_LT(fs.pending_operations(), chunks);
+  Rng rng(3);
+  fs.crash(rng);
+  EXPECT_GE(fs.file_size("/f").value(), durable->size());
+}
+
 TEST(FaultyFileSystem, CrashesAreDeterministic) {
   auto run = [](std::uint64_t seed) {
     FaultyFileSystem fs;

@@ -554,6 +554,41 @@ TEST_F(RaftStorageTest, MalformedRequestsAreRefusedWithoutHarm) {
   EXPECT_EQ(reopen().entries, make_entries(5, 6, 1));
 }
 
+TEST_F(RaftStorageTest, RequestsThatWouldLowerATermAreRefused) {
+  auto storage = open();
+  ASSERT_TRUE(storage);
+  std::vector<raft::Entry> entries = make_entries(1, 4, 2);
+  for (const raft::Entry& entry : make_entries(5, 8, 5)) entries.push_back(entry);
+  persist(*storage, append_request(entries));
+
+  // Within a request, after the last stored entry, and after a stored entry mid-log.
+  PersistRequest within = append_request(make_entries(9, 10, 6));
+  within.entries[1].term = 5;
+  EXPECT_EQ(storage->persist(within).error().code, ErrorCode::kInvalidArgument);
+  EXPECT_EQ(storage->persist(append_request(make_entries(9, 9, 4))).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(storage->persist(append_request(make_entries(7, 7, 4))).error().code,
+            ErrorCode::kInvalidArgument);
+  EXPECT_EQ(storage->persist(append_request(make_entries(5, 5, 1))).error().code,
+            ErrorCode::kInvalidArgument);
+  // After a snapshot point, and a snapshot above the entries after it.
+  PersistRequest snapshot;
+  snapshot.set_snapshot(make_snapshot(6, 5, "s"), false);
+  persist(*storage, snapshot);
+  EXPECT_EQ(storage->persist(append_request(make_entries(7, 7, 4))).error().code,
+            ErrorCode::kInvalidArgument);
+  PersistRequest too_new;
+  too_new.set_snapshot(make_snapshot(7, 9, "s"), false);
+  EXPECT_EQ(storage->persist(too_new).error().code, ErrorCode::kInvalidArgument);
+
+  // A replacement in a term at least the preceding one is fine.
+  persist(*storage, append_request(make_entries(7, 7, 5)));
+  persist(*storage, append_request(make_entries(8, 9, 7)));
+  std::vector<raft::Entry> expected = make_entries(7, 7, 5);
+  for (const raft::Entry& entry : make_entries(8, 9, 7)) expected.push_back(entry);
+  EXPECT_EQ(reopen().entries, expected);
+}
+
 TEST_F(RaftStorageTest, EntriesCoveredByTheSnapshotAreIgnored) {
   auto storage = open();
   ASSERT_TRUE(storage);
