@@ -116,7 +116,6 @@ class Recovery {
   struct Candidate {
     LogIndex first_index = 0;
     std::string path;
-    std::unique_ptr<File> file;
   };
 
   Result<void> read_segments(const std::map<LogIndex, std::string>& names) {
@@ -126,11 +125,12 @@ class Recovery {
     // Pass 1: every header, to sort out segments of an older generation.
     std::vector<Candidate> current;
     for (const auto& [first_index, name] : names) {
-      Candidate candidate{first_index, join_path(dir_, name), nullptr};
+      Candidate candidate{first_index, join_path(dir_, name)};
+      // Opened once per pass rather than held, so a long log does not hold a descriptor per
+      // segment.
       auto file = fs_.open_file(candidate.path, OpenMode::kExisting);
       if (!file) return file.error();
-      candidate.file = std::move(file.value());
-      auto scan = scan_segment(*candidate.file, /*stop_after_header=*/true);
+      auto scan = scan_segment(*file.value(), /*stop_after_header=*/true);
       if (!scan) return scan.error();
       if (!scan.value().header) {
         const SegmentScan::Damage& damage = *scan.value().damage;
@@ -165,7 +165,7 @@ class Recovery {
 
     // Pass 2: read the segments the snapshot does not wholly cover.
     for (std::size_t i = 0; i < current.size(); ++i) {
-      Candidate& segment = current[i];
+      const Candidate& segment = current[i];
       const bool next_covered =
           i + 1 < current.size() && current[i + 1].first_index <= snapshot_index_ + 1;
       if (next_covered) {
@@ -179,11 +179,13 @@ class Recovery {
     return {};
   }
 
-  Result<void> read_segment(Candidate& segment, bool is_newest) {
-    auto scanned = scan_segment(*segment.file, /*stop_after_header=*/false);
+  Result<void> read_segment(const Candidate& segment, bool is_newest) {
+    auto file = fs_.open_file(segment.path, OpenMode::kExisting);
+    if (!file) return file.error();
+    auto scanned = scan_segment(*file.value(), /*stop_after_header=*/false);
     if (!scanned) return scanned.error();
     SegmentScan& scan = scanned.value();
-    auto file_bytes = segment.file->size();
+    auto file_bytes = file.value()->size();
     if (!file_bytes) return file_bytes.error();
     std::uint64_t size_bytes = file_bytes.value();
     if (scan.damage) {
@@ -194,9 +196,9 @@ class Recovery {
       }
       // A torn tail: the records of an unfinished write. Cut them off so later appends follow
       // the last valid record.
-      if (auto cut = segment.file->truncate(scan.valid_bytes); !cut) return cut.error();
+      if (auto cut = file.value()->truncate(scan.valid_bytes); !cut) return cut.error();
       if (durable_) {
-        if (auto synced = segment.file->sync(); !synced) return synced.error();
+        if (auto synced = file.value()->sync(); !synced) return synced.error();
       }
       size_bytes = scan.valid_bytes;
     }
