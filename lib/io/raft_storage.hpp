@@ -12,6 +12,9 @@
 //
 // Recovery truncates a torn tail (the incomplete last records of the newest segment) and refuses
 // to open, with a message naming the file and offset, if anything else is damaged.
+//
+// docs/storage.md describes the record format, the fsync discipline, the recovery rules and
+// exactly what survives a crash.
 #pragma once
 
 #include <cstdint>
