@@ -19,7 +19,8 @@ namespace bcast {
 
 struct NodeOptions {
   raft::RaftOptions raft;
-  // The state machine is captured and the log compacted after this many applied entries.
+  // The state machine is captured and the log compacted after this many applied entries (some
+  // entries stay behind the snapshot: RaftOptions::retained_entries_behind_snapshot).
   std::uint64_t snapshot_interval_entries = 10000;
 };
 

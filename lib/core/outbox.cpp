@@ -18,12 +18,16 @@ void PersistRequest::append_entries(std::vector<raft::Entry> batch) {
 
 void PersistRequest::set_snapshot(raft::Snapshot snap, bool resets_log) {
   // Pending entries covered by the snapshot are obsolete; a reset makes every pending entry so.
+  // If some were pending, the stored suffix they were to replace starts at or below the
+  // snapshot, so every stored entry after the snapshot is replaced too: storage must drop them
+  // all, which is what a reset does (the pending entries above the snapshot then follow it).
+  const bool replaces_stored_suffix = !entries.empty() && entries.front().index <= snap.meta.index;
   if (resets_log) {
     entries.clear();
   } else {
     std::erase_if(entries, [&](const raft::Entry& e) { return e.index <= snap.meta.index; });
   }
-  snapshot_resets_log = snapshot_resets_log || resets_log;
+  snapshot_resets_log = snapshot_resets_log || resets_log || replaces_stored_suffix;
   snapshot = std::move(snap);
 }
 

@@ -100,7 +100,8 @@ void RaftChecker::check_leader(NodeId id, Shadow& shadow, const raft::Raft& raft
     LogIndex committed = max_committed();
     while (committed > 0 && committed_term_[committed] > raft.term()) --committed;
     if (committed > 0) {
-      if (log.last_index() < committed || shadow.chain[committed].second != committed_chain_[committed]) {
+      if (log.last_index() < committed ||
+          shadow.chain[committed].second != committed_chain_[committed]) {
         fail("leader completeness violated: leader " + std::to_string(id) + " of term " +
              std::to_string(raft.term()) + " lacks committed " + at(id, committed));
       }

@@ -31,9 +31,9 @@ std::string describe(const raft::Message& m) {
            " n=" + std::to_string(m.entries.size()) + " commit=" + std::to_string(m.commit);
       break;
     case raft::MessageType::kAppendResponse:
-      s += m.reject ? " reject@" + std::to_string(m.index) + " hint=" +
-                          std::to_string(m.reject_hint)
-                    : " ok@" + std::to_string(m.index);
+      s += m.reject
+               ? " reject@" + std::to_string(m.index) + " hint=" + std::to_string(m.reject_hint)
+               : " ok@" + std::to_string(m.index);
       break;
     case raft::MessageType::kVote:
     case raft::MessageType::kPreVote:
@@ -158,7 +158,12 @@ class Cluster {
 class Cluster::NodeIo : public DriverIo {
  public:
   NodeIo(Cluster& cluster, SimNode& node) : cluster_(cluster), node_(node) {}
-  void persist(const PersistRequest& request) override { node_.disk->persist(request); }
+  void persist(const PersistRequest& request) override {
+    if (auto stored = node_.disk->persist(request); !stored && cluster_.result_.failure.empty()) {
+      cluster_.result_.failure = "node " + std::to_string(node_.id) +
+                                 ": storage refused a write: " + stored.error().message;
+    }
+  }
   void send(Envelope envelope) override { cluster_.transmit(std::move(envelope)); }
   void observe(const bcast::Event& event) override {
     if (event.kind == bcast::Event::Kind::kSnapshotRestored) ++cluster_.result_.snapshots_installed;
@@ -197,7 +202,7 @@ Cluster::Cluster(const SimOptions& options)
   for (NodeId id = 1; id <= total; ++id) {
     SimNode& n = nodes_[id];
     n.id = id;
-    n.disk = make_memory_disk();
+    n.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
     const std::uint64_t drift = max_tick_drift_per_mille_;
     n.tick_interval_us = options_.tick_us * (1000 - drift + rng_.uniform(0, 2 * drift)) / 1000;
   }
@@ -221,8 +226,8 @@ void Cluster::schedule_tick(SimNode& n, std::uint64_t delay_us) {
 void Cluster::start_node(SimNode& n) {
   auto recovered = n.disk->recover();
   if (!recovered.ok()) {
-    result_.failure = "node " + std::to_string(n.id) + " cannot recover its disk: " +
-                      recovered.error().message;
+    result_.failure =
+        "node " + std::to_string(n.id) + " cannot recover its disk: " + recovered.error().message;
     return;
   }
   NodeOptions node_options;
@@ -232,6 +237,7 @@ void Cluster::start_node(SimNode& n) {
   node_options.raft.max_inflight_appends = options_.max_inflight_appends;
   node_options.raft.bugs = options_.bugs;
   node_options.snapshot_interval_entries = options_.snapshot_interval_entries;
+  node_options.raft.retained_entries_behind_snapshot = options_.retained_entries;
   n.state_machine = std::make_unique<SimStateMachine>(
       [this, &n](const raft::Entry& entry) { on_apply(n, entry); },
       [this, &n](LogIndex index, std::uint64_t chain) {
@@ -311,7 +317,8 @@ void Cluster::input(SimNode& n, const std::function<void(Node&, Outbox&)>& fn) {
 
 void Cluster::deliver(SimNode& n, const Envelope& envelope) {
   if (options_.trace) {
-    if (const auto* m = std::get_if<raft::Message>(&envelope.message)) trace_.add(now_us_, describe(*m));
+    if (const auto* m = std::get_if<raft::Message>(&envelope.message))
+      trace_.add(now_us_, describe(*m));
   }
   input(n, [&](Node& node, Outbox& out) { node.step(envelope, out); });
 }
@@ -359,7 +366,11 @@ void Cluster::on_apply(SimNode& n, const raft::Entry& entry) {
     if (entry.term == client.pending->term) {
       acked_.push_back(*client.pending);
       ++result_.proposals_acked;
-      if (healed_) ++acked_after_heal_;
+      if (healed_) {
+        ++acked_after_heal_;
+      } else {
+        ++result_.proposals_acked_in_fault_phase;
+      }
       result_.commit_latency_us.push_back(now_us_ - client.pending->sent_us);
     }
     client.pending.reset();
@@ -384,6 +395,9 @@ void Cluster::client_step(std::size_t client_index, std::uint64_t timeout_for) {
   Client& client = clients_[client_index];
   const std::uint64_t timeout_us =
       4ULL * options_.election_timeout_ticks * options_.tick_us;  // then give up and retry
+  // After healing, the workload winds down once it has shown progress, so that convergence
+  // means every acknowledged proposal is applied everywhere, not a moving target.
+  if (healed_ && acked_after_heal_ > 0) return;
   if (timeout_for != 0) {
     // Only the timeout of the proposal still pending counts; older ones are stale.
     if (!client.pending || client.pending->serial != timeout_for) return;
@@ -434,7 +448,8 @@ void Cluster::partition() {
   std::vector<NodeId> ids;
   for (auto& [id, n] : nodes_) ids.push_back(id);
   // Deterministic shuffle from the fault stream.
-  for (std::size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[fault_rng_.uniform(0, i - 1)]);
+  for (std::size_t i = ids.size(); i > 1; --i)
+    std::swap(ids[i - 1], ids[fault_rng_.uniform(0, i - 1)]);
   std::string what;
   switch (fault_rng_.uniform(0, 3)) {
     case 0: {  // two halves (or majority / minority)
@@ -507,9 +522,9 @@ void Cluster::fault_action() {
       break;
     }
     case 5:
-      pause(random_node(), fault_rng_.uniform(options_.tick_us,
-                                              3ULL * options_.election_timeout_ticks *
-                                                  options_.tick_us));
+      pause(random_node(),
+            fault_rng_.uniform(options_.tick_us,
+                               3ULL * options_.election_timeout_ticks * options_.tick_us));
       break;
     case 6: {
       const NodeId from = fault_rng_.uniform(1, n);

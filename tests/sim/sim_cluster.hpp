@@ -25,6 +25,7 @@ struct SimResult {
 
   std::uint64_t virtual_us = 0;
   std::uint64_t proposals_acked = 0;
+  std::uint64_t proposals_acked_in_fault_phase = 0;  // the measured window
   std::uint64_t messages_sent = 0;
   std::uint64_t elections_won = 0;
   std::uint64_t crashes = 0;

@@ -3,19 +3,22 @@
 #include <vector>
 
 #include "core/raft/memory_storage.hpp"
+#include "io/raft_storage.hpp"
+#include "support/faulty_file_system.hpp"
 
 namespace bcast::sim {
 namespace {
 
 class MemoryDisk : public SimDisk {
  public:
-  void persist(const PersistRequest& request) override {
+  Result<void> persist(const PersistRequest& request) override {
     pending_.push_back(request);
     if (request.sync) {
       ++syncs_;
       for (const auto& p : pending_) durable_.persist(p);
       pending_.clear();
     }
+    return {};
   }
 
   void crash(Rng& rng) override {
@@ -40,8 +43,34 @@ class MemoryDisk : public SimDisk {
   std::uint64_t syncs_ = 0;
 };
 
+class FileDisk : public SimDisk {
+ public:
+  Result<void> persist(const PersistRequest& request) override {
+    return storage_->persist(request);
+  }
+
+  void crash(Rng& rng) override {
+    storage_.reset();  // the process is gone; its open files with it
+    file_system_.crash(rng);
+  }
+
+  Result<raft::RaftState> recover() override {
+    auto opened = io::RaftStorage::open(file_system_, "/data", io::StorageOptions{});
+    if (!opened.ok()) return opened.error();
+    storage_ = std::move(opened.value());
+    return storage_->take_recovered();
+  }
+
+  std::uint64_t syncs() const override { return file_system_.stats().file_syncs; }
+
+ private:
+  test::FaultyFileSystem file_system_;  // outlives the storage's open files
+  std::unique_ptr<io::RaftStorage> storage_;
+};
+
 }  // namespace
 
 std::unique_ptr<SimDisk> make_memory_disk() { return std::make_unique<MemoryDisk>(); }
+std::unique_ptr<SimDisk> make_file_disk() { return std::make_unique<FileDisk>(); }
 
 }  // namespace bcast::sim

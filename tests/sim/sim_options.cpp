@@ -70,6 +70,7 @@ std::string SimOptions::command_line() const {
   add("election-ticks", election_timeout_ticks, defaults.election_timeout_ticks);
   add("heartbeat-ticks", heartbeat_interval_ticks, defaults.heartbeat_interval_ticks);
   add("snapshot-entries", snapshot_interval_entries, defaults.snapshot_interval_entries);
+  add("retained-entries", retained_entries, defaults.retained_entries);
   add("clients", clients, defaults.clients);
   add("max-inflight", max_inflight_appends, defaults.max_inflight_appends);
   if (!use_file_storage) out += " --storage memory";
@@ -110,6 +111,8 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
     ok = parse_number(value, o.heartbeat_interval_ticks) && o.heartbeat_interval_ticks > 0;
   } else if (flag == "--snapshot-entries") {
     ok = parse_number(value, o.snapshot_interval_entries) && o.snapshot_interval_entries > 0;
+  } else if (flag == "--retained-entries") {
+    ok = parse_number(value, o.retained_entries);
   } else if (flag == "--clients") {
     ok = parse_number(value, o.clients);
   } else if (flag == "--max-inflight") {

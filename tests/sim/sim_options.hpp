@@ -29,9 +29,10 @@ struct SimOptions {
   std::uint32_t election_timeout_ticks = 20;
   std::uint32_t heartbeat_interval_ticks = 2;
   std::uint64_t snapshot_interval_entries = 64;  // small, so snapshots happen often
-  std::uint32_t clients = 4;                      // concurrent proposers
+  std::uint64_t retained_entries = 16;           // small, so InstallSnapshot happens often
+  std::uint32_t clients = 4;                     // concurrent proposers
   std::uint32_t max_inflight_appends = 64;
-  bool use_file_storage = false;  // the real lib/io storage over a fault-injecting file system
+  bool use_file_storage = true;  // the real lib/io storage over a fault-injecting file system
   raft::DeliberateBugs bugs;
   bool trace = false;  // print every event, not just the tail on failure
 

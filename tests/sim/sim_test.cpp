@@ -55,7 +55,12 @@ TEST(SimChaos, RegressionSeeds) {
     std::uint64_t seed;
   };
   const Case cases[] = {
-      {5, 0, 1},  // placeholder-free: the first seed of every sweep is a fine smoke test
+      // The checker demanded leader completeness of a stale leader of an older term.
+      {5, 0, 1},
+      // A compaction merged into an outbox that also replaced stored entries left storage with a
+      // snapshot followed by stale entries (PersistRequest::set_snapshot now resets the log).
+      {5, 0, 218},
+      {3, 0, 170},
   };
   for (const Case& c : cases) {
     SimOptions o;
@@ -79,27 +84,44 @@ TEST(SimDeterminism, OneSeedOneRun) {
   EXPECT_EQ(a.commit_latency_us, b.commit_latency_us);
 }
 
-// Each deliberate bug must make some seed fail; a checker that never fires proves nothing.
+TEST(SimChaos, SingleVoter) {
+  SimOptions o;
+  o.voters = 1;
+  sweep(o, 4000, seeds_or(20));
+}
+
+// Each deliberate bug must make some seed fail, and the failure must come from a checker; a
+// checker that never fires proves nothing. (commit-old-term needs the precise interleaving of
+// the paper's Figure 8, which random faults rarely produce; tests/unit's Figure8WithBug runs
+// the same checkers over that interleaving.)
 class CheckerTeeth : public ::testing::TestWithParam<std::string> {};
+
+std::vector<std::string> bugs_for_chaos() {
+  std::vector<std::string> names = bug_names();
+  std::erase(names, "commit-old-term");
+  return names;
+}
 
 TEST_P(CheckerTeeth, CatchesTheBug) {
   SimOptions o;
-  o.voters = 5;
+  o.voters = 3;
   ASSERT_TRUE(set_bug(o.bugs, GetParam()));
-  const std::uint64_t budget = 300;
+  const std::uint64_t budget = 200;
   for (std::uint64_t seed = 1; seed <= budget; ++seed) {
     o.seed = seed;
     const SimResult r = run_simulation(o);
     if (!r.ok) {
       std::printf("bug %s caught by seed %llu: %s\n", GetParam().c_str(),
                   static_cast<unsigned long long>(seed), r.failure.c_str());
+      const bool by_checker = r.failure.find("violated") != std::string::npos;
+      EXPECT_TRUE(by_checker) << "caught, but not by a safety checker: " << r.failure;
       return;
     }
   }
   FAIL() << "no seed in 1.." << budget << " caught bug " << GetParam();
 }
 
-INSTANTIATE_TEST_SUITE_P(Bugs, CheckerTeeth, ::testing::ValuesIn(bug_names()),
+INSTANTIATE_TEST_SUITE_P(Bugs, CheckerTeeth, ::testing::ValuesIn(bugs_for_chaos()),
                          [](const auto& info) {
                            std::string name = info.param;
                            for (char& c : name) {

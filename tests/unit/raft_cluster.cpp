@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <variant>
 
+#include "raft_checker.hpp"
+
 namespace bcast::raft::testing {
 
 RaftCluster::RaftCluster(std::vector<NodeId> voters, RaftOptions base, std::vector<NodeId> learners)
@@ -77,6 +79,7 @@ void RaftCluster::drive(NodeId id, Outbox& out) {
   auto& applied = applied_[id];
   if (work.restore) applied = entries_from_snapshot(*work.restore->data);
   for (Entry& entry : work.entries) applied.push_back(std::move(entry));
+  if (checker_) checker_->observe(id, raft, 0);
   const std::string check = raft.check_invariants();
   if (!check.empty())
     throw std::logic_error("invariant broken on node " + std::to_string(id) + ": " + check);
@@ -144,6 +147,7 @@ void RaftCluster::step(const Message& message) {
 
 void RaftCluster::deliver_all() {
   for (int guard = 0; !queue_.empty(); ++guard) {
+    if (checker_ && checker_->failed()) return;  // the run is known broken; stop there
     if (guard > 1000000) throw std::logic_error("messages never stop");
     Message m = std::move(queue_.front());
     queue_.pop_front();

@@ -14,6 +14,10 @@
 #include "core/raft/memory_storage.hpp"
 #include "core/raft/raft.hpp"
 
+namespace bcast::sim {
+class RaftChecker;
+}
+
 namespace bcast::raft::testing {
 
 class RaftCluster : private DriverIo {
@@ -52,6 +56,9 @@ class RaftCluster : private DriverIo {
   void restart(NodeId id);  // rebuilt from its storage
   bool is_up(NodeId id) const { return nodes_.contains(id); }
 
+  // Runs the simulator's Raft checkers (tests/sim/raft_checker.hpp) after every step.
+  void attach_checker(sim::RaftChecker& checker) { checker_ = &checker; }
+
   // Messages of a type delivered so far (for assertions about what was sent).
   int delivered_count(MessageType type) const;
   std::vector<Message> take_queue();  // removes and returns every queued message
@@ -74,6 +81,7 @@ class RaftCluster : private DriverIo {
   std::set<std::pair<NodeId, NodeId>> cut_links_;
   std::map<MessageType, int> delivered_;
   NodeId driving_ = kNoNode;
+  sim::RaftChecker* checker_ = nullptr;
   std::uint64_t next_seed_ = 1;
 };
 

@@ -33,16 +33,19 @@ TEST(RaftMembership, ALearnerReceivesTheLogButNeverVotesOrCounts) {
 }
 
 TEST(RaftMembership, ANewNodeJoinsAsALearnerCatchesUpAndIsPromoted) {
-  RaftCluster c({1, 2, 3});
+  RaftOptions options;
+  options.retained_entries_behind_snapshot = 0;  // the newcomer must start from a snapshot
+  RaftCluster c({1, 2, 3}, options);
   c.run_ticks(1);
   ASSERT_TRUE(c.elect(1));
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.propose(1, std::to_string(i)).ok());
   c.deliver_all();
-  c.compact(1);  // the newcomer must start from a snapshot
+  c.compact(1);
   c.add_node(4);
   ASSERT_TRUE(c.propose_conf_change(1, {ConfChangeType::kAddLearner, 4}).ok());
   c.run_ticks(3);
   EXPECT_TRUE(c.node(4).is_learner());
+  EXPECT_GT(c.delivered_count(MessageType::kInstallSnapshot), 0);
   EXPECT_EQ(c.applied_data(4), c.applied_data(1));
   ASSERT_TRUE(c.propose_conf_change(1, {ConfChangeType::kAddVoter, 4}).ok());
   c.run_ticks(3);

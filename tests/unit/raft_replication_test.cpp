@@ -2,6 +2,7 @@
 // pipelining, batching, flow control, snapshots and restarts.
 #include <gtest/gtest.h>
 
+#include "raft_checker.hpp"
 #include "raft_cluster.hpp"
 
 namespace bcast::raft {
@@ -85,7 +86,9 @@ TEST(RaftReplication, ProposalsMadeTogetherTravelInOneAppend) {
 // an entry of the leader's own term.
 class Figure8 : public ::testing::Test {
  protected:
-  explicit Figure8(bool with_bug = false) : c({1, 2, 3}, options(with_bug)) {}
+  explicit Figure8(bool with_bug = false) : c({1, 2, 3}, options(with_bug)) {
+    c.attach_checker(checker);
+  }
   static RaftOptions options(bool with_bug) {
     RaftOptions o = classic_options();
     o.max_append_bytes = 0;  // one entry per Append, to control who holds what
@@ -136,25 +139,32 @@ class Figure8 : public ::testing::Test {
     ASSERT_EQ(c.node(1).progress().at(2).match(), 2u);  // S1 knows "a" is on a majority
   }
 
+  // S1 crashes; S3 returns and wins term 4 with S2's vote (S3's last term, 2, is newer than
+  // S2's), overwrites index 2 on S2 and commits "b". Had S1 committed "a", a committed entry
+  // would be lost here.
+  void play_d() {
+    c.crash(1);
+    c.restart(3);
+    for (int attempt = 0; attempt < 3 && c.node(3).role() != Role::kLeader; ++attempt) {
+      c.campaign(3);
+      c.deliver_all();
+    }
+    ASSERT_EQ(c.node(3).role(), Role::kLeader);
+    ASSERT_TRUE(c.propose(3, "b").ok());
+    c.deliver_all();
+  }
+
+  sim::RaftChecker checker;
   RaftCluster c;
 };
 
 TEST_F(Figure8, AnOldTermEntryOnAMajorityIsNotCommittedByCounting) {
   play_until_c();
   EXPECT_LT(c.node(1).log().committed(), 2u);
-  // S1 crashes; S3 returns and wins term 4 with S2's vote (S3's last term, 2, is newer than
-  // S2's), and overwrites index 2 on S2. Had S1 committed "a", a committed entry would be lost.
-  c.crash(1);
-  c.restart(3);
-  for (int attempt = 0; attempt < 3 && c.node(3).role() != Role::kLeader; ++attempt) {
-    c.campaign(3);
-    c.deliver_all();
-  }
-  ASSERT_EQ(c.node(3).role(), Role::kLeader);
-  ASSERT_TRUE(c.propose(3, "b").ok());
-  c.deliver_all();
+  play_d();
   EXPECT_EQ(c.applied_data(2), std::vector<std::string>{"b"});
   EXPECT_EQ(c.applied_data(3), std::vector<std::string>{"b"});
+  EXPECT_FALSE(checker.failed()) << checker.violation();
 }
 
 TEST_F(Figure8, TheOldEntryCommitsWithAnEntryOfTheCurrentTerm) {
@@ -164,6 +174,7 @@ TEST_F(Figure8, TheOldEntryCommitsWithAnEntryOfTheCurrentTerm) {
   EXPECT_GE(c.node(1).log().committed(), 3u);
   EXPECT_EQ(c.applied_data(1), std::vector<std::string>{"a"});
   EXPECT_EQ(c.applied_data(2), std::vector<std::string>{"a"});
+  EXPECT_FALSE(checker.failed()) << checker.violation();
 }
 
 class Figure8WithBug : public Figure8 {
@@ -171,10 +182,15 @@ class Figure8WithBug : public Figure8 {
   Figure8WithBug() : Figure8(/*with_bug=*/true) {}
 };
 
-TEST_F(Figure8WithBug, CountingOldTermEntriesCommitsWhatCanStillBeOverwritten) {
-  // The deliberate bug commits "a" at once; the simulator's checkers catch the loss that follows.
+TEST_F(Figure8WithBug, TheCheckersCatchCountingOldTermEntries) {
+  // The deliberate bug commits "a" at once; when S3 then leads without it, the simulator's
+  // leader-completeness checker must object.
   play_until_c();
   EXPECT_GE(c.node(1).log().committed(), 2u);
+  play_d();
+  ASSERT_TRUE(checker.failed());
+  EXPECT_NE(checker.violation().find("leader completeness"), std::string::npos)
+      << checker.violation();
 }
 
 TEST(RaftReplication, FastBacktrackingSkipsAWholeConflictingTermPerRoundTrip) {
@@ -262,8 +278,31 @@ TEST(RaftReplication, ARestartedNodeKeepsItsLogAndReappliesCommittedEntries) {
   EXPECT_EQ(c.applied_data(3), before);
 }
 
+RaftOptions no_retention() {
+  RaftOptions options;
+  options.retained_entries_behind_snapshot = 0;
+  return options;
+}
+
+TEST(RaftReplication, AFollowerALittleBehindCatchesUpFromRetainedEntries) {
+  RaftOptions options;
+  options.retained_entries_behind_snapshot = 50;
+  RaftCluster c({1, 2, 3}, options);
+  c.run_ticks(1);
+  ASSERT_TRUE(c.elect(1));
+  c.crash(3);
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(c.propose(1, "s" + std::to_string(i)).ok());
+  c.deliver_all();
+  c.compact(1);
+  ASSERT_LE(c.node(1).log().first_index(), 2u);  // the entries 3 needs are still there
+  c.restart(3);
+  c.run_ticks(3);
+  EXPECT_EQ(c.delivered_count(MessageType::kInstallSnapshot), 0);
+  EXPECT_EQ(c.applied_data(3), c.applied_data(1));
+}
+
 TEST(RaftReplication, ALaggingFollowerCatchesUpBySnapshot) {
-  RaftCluster c({1, 2, 3});
+  RaftCluster c({1, 2, 3}, no_retention());
   c.run_ticks(1);
   ASSERT_TRUE(c.elect(1));
   c.crash(3);
@@ -286,7 +325,7 @@ TEST(RaftReplication, ALaggingFollowerCatchesUpBySnapshot) {
 }
 
 TEST(RaftReplication, ALostSnapshotIsSentAgain) {
-  RaftCluster c({1, 2, 3});
+  RaftCluster c({1, 2, 3}, no_retention());
   c.run_ticks(1);
   ASSERT_TRUE(c.elect(1));
   c.isolate(3);

@@ -178,7 +178,8 @@ Result<void> Raft::compact(LogIndex index, std::shared_ptr<const std::string> da
     return make_error(ErrorCode::kInvalidArgument, "cannot compact beyond the applied index");
   }
   SnapshotMeta meta{index, *log_.term_at(index), log_.conf_at(index)};
-  log_.compact(meta);
+  const std::uint64_t retained = std::min(options_.retained_entries_behind_snapshot, index);
+  log_.compact(meta, index + 1 - retained);
   snapshot_ = Snapshot{std::move(meta), std::move(data)};
   out.persist.set_snapshot(*snapshot_, /*resets_log=*/false);
   finish(out);

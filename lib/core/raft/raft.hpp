@@ -67,6 +67,9 @@ struct RaftOptions {
   std::uint64_t max_append_bytes = 1 << 20;
   // Flow control: a leader refuses proposals (busy) while this much data is uncommitted.
   std::uint64_t max_uncommitted_bytes = 64 << 20;
+  // Entries kept in memory behind a snapshot, so that a follower a little behind catches up
+  // from the log instead of receiving the whole snapshot.
+  std::uint64_t retained_entries_behind_snapshot = 5000;
   bool pre_vote = true;
   bool check_quorum = true;
   // The lease is shortened by this much to absorb tick-rate differences between nodes.

@@ -7,7 +7,9 @@
 namespace bcast::raft {
 
 RaftLog::RaftLog(SnapshotMeta snapshot_meta, std::vector<Entry> entries)
-    : snapshot_(std::move(snapshot_meta)) {
+    : snapshot_(std::move(snapshot_meta)),
+      base_index_(snapshot_.index),
+      base_term_(snapshot_.term) {
   for (auto& entry : entries) {
     assert(entry.index == last_index() + 1);
     data_bytes_ += entry.data.size();
@@ -20,11 +22,11 @@ RaftLog::RaftLog(SnapshotMeta snapshot_meta, std::vector<Entry> entries)
   recompute_conf();
 }
 
-Term RaftLog::last_term() const { return entries_.empty() ? snapshot_.term : entries_.back().term; }
+Term RaftLog::last_term() const { return entries_.empty() ? base_term_ : entries_.back().term; }
 
 std::optional<Term> RaftLog::term_at(LogIndex index) const {
-  if (index == snapshot_.index) return snapshot_.term;
-  if (index < snapshot_.index || index > last_index()) return std::nullopt;
+  if (index == base_index_) return base_term_;
+  if (index < base_index_ || index > last_index()) return std::nullopt;
   return entries_[index - first_index()].term;
 }
 
@@ -50,7 +52,7 @@ std::optional<LogIndex> RaftLog::append_after([[maybe_unused]] LogIndex prev_ind
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& entry = entries[i];
     assert(entry.index == prev_index + 1 + i);
-    if (entry.index < first_index()) continue;  // already inside our snapshot
+    if (entry.index <= snapshot_.index) continue;  // already inside our snapshot
     if (entry.index <= last_index()) {
       if (at(entry.index).term == entry.term) continue;  // already have it
       // A conflicting entry: it and everything after it can never commit (the leader's log
@@ -73,12 +75,12 @@ void RaftLog::append(Entry entry) {
 
 LogIndex RaftLog::find_conflict_by_term(LogIndex index, Term term) const {
   index = std::min(index, last_index());
-  if (index <= snapshot_.index) return index;  // terms below the snapshot are unknown
-  while (index > snapshot_.index) {
+  if (index <= base_index_) return index;  // terms before the retained entries are unknown
+  while (index > base_index_) {
     if (at(index).term <= term) return index;
     --index;
   }
-  return snapshot_.index;
+  return base_index_;
 }
 
 std::vector<Entry> RaftLog::slice(LogIndex low, LogIndex high, std::uint64_t max_bytes) const {
@@ -95,10 +97,13 @@ std::vector<Entry> RaftLog::slice(LogIndex low, LogIndex high, std::uint64_t max
   return out;
 }
 
-void RaftLog::compact(const SnapshotMeta& meta) {
+void RaftLog::compact(const SnapshotMeta& meta, LogIndex retain_from) {
   assert(meta.index > snapshot_.index && meta.index <= applied_);
   assert(matches(meta.index, meta.term));
-  while (!entries_.empty() && entries_.front().index <= meta.index) {
+  retain_from = std::min(retain_from, meta.index + 1);
+  while (!entries_.empty() && entries_.front().index < retain_from) {
+    base_index_ = entries_.front().index;
+    base_term_ = entries_.front().term;
     data_bytes_ -= entries_.front().data.size();
     entries_.pop_front();
   }
@@ -110,6 +115,8 @@ void RaftLog::reset_to(const SnapshotMeta& meta) {
   entries_.clear();
   data_bytes_ = 0;
   snapshot_ = meta;
+  base_index_ = meta.index;
+  base_term_ = meta.term;
   committed_ = meta.index;
   applied_ = meta.index;
   persisted_ = meta.index;
@@ -120,7 +127,9 @@ ConfState RaftLog::conf_at(LogIndex index) const {
   ConfState conf = snapshot_.conf;
   for (const Entry& entry : entries_) {
     if (entry.index > index) break;
-    if (entry.type == EntryType::kConfChange) apply_conf_entry_to(conf, entry);
+    if (entry.index > snapshot_.index && entry.type == EntryType::kConfChange) {
+      apply_conf_entry_to(conf, entry);
+    }
   }
   return conf;
 }
@@ -152,7 +161,7 @@ void RaftLog::recompute_conf() {
   conf_ = snapshot_.conf;
   last_conf_index_ = 0;
   for (const Entry& entry : entries_) {
-    apply_conf_entry(entry);
+    if (entry.index > snapshot_.index) apply_conf_entry(entry);
   }
 }
 
@@ -178,8 +187,10 @@ std::string RaftLog::check_invariants() const {
   if (committed_ > last_index()) return "committed beyond last index";
   if (persisted_ > last_index()) return "persisted beyond last index";
   if (applied_ < snapshot_.index) return "applied behind the snapshot";
+  if (base_index_ > snapshot_.index) return "entries after the snapshot point are missing";
+  if (!matches(snapshot_.index, snapshot_.term)) return "the snapshot point is not in the log";
   LogIndex expected = first_index();
-  Term previous_term = snapshot_.term;
+  Term previous_term = base_term_;
   for (const Entry& entry : entries_) {
     if (entry.index != expected++) return "log indices are not contiguous";
     if (entry.term < previous_term) return "log terms decrease";

@@ -1,14 +1,16 @@
-// The in-memory Raft log: a snapshot point followed by the entries after it.
+// The in-memory Raft log: the latest snapshot point, and the entries retained around it.
 //
 // The core keeps every entry since the last snapshot in memory; storage only ever receives
 // writes (PersistRequest) and is read once, at startup. That keeps the core free of I/O and
 // makes the simulator's disks simple. Memory stays bounded because the node compacts the log
 // into a snapshot every `snapshot_interval_entries` applied entries.
 //
-// Indices: first_index() = snapshot index + 1, last_index() = index of the newest entry (or
-// the snapshot index when no entry follows it). The log also tracks three positions:
-// committed (known replicated on a quorum), applied (handed to the state machine) and
-// persisted (reported durable by storage), with applied <= committed <= last_index and
+// A compaction may retain some entries at or below the snapshot index, so that a follower a
+// little behind is sent entries rather than the whole snapshot. Indices: first_index() is the
+// oldest retained entry (at most snapshot index + 1), last_index() the newest (or the snapshot
+// index when none follows it). The log also tracks three positions: committed (known replicated
+// on a quorum), applied (handed to the state machine) and persisted (reported durable by
+// storage), with snapshot index <= applied <= committed <= last_index and
 // persisted <= last_index.
 #pragma once
 
@@ -28,13 +30,13 @@ class RaftLog {
   // which must be contiguous from snapshot_meta.index + 1. Everything given is taken as persisted.
   RaftLog(SnapshotMeta snapshot_meta, std::vector<Entry> entries);
 
-  LogIndex first_index() const { return snapshot_.index + 1; }
-  LogIndex last_index() const { return snapshot_.index + entries_.size(); }
+  LogIndex first_index() const { return base_index_ + 1; }
+  LogIndex last_index() const { return base_index_ + entries_.size(); }
   Term last_term() const;
   const SnapshotMeta& snapshot_meta() const { return snapshot_; }
 
-  // The term of the entry at `index`: known for the snapshot point and every retained entry;
-  // nullopt for compacted or absent indices.
+  // The term of the entry at `index`: known for the entry just before first_index() and every
+  // retained entry; nullopt for compacted or absent indices.
   std::optional<Term> term_at(LogIndex index) const;
   bool matches(LogIndex index, Term term) const;
   const Entry& at(LogIndex index) const;  // requires first_index() <= index <= last_index()
@@ -57,9 +59,9 @@ class RaftLog {
   // Entries in [low, high], at most `max_bytes` of data (but always at least one entry).
   std::vector<Entry> slice(LogIndex low, LogIndex high, std::uint64_t max_bytes) const;
 
-  // Drops entries at or below `index`, which must be retained or the snapshot point; the
-  // snapshot point moves to `meta`.
-  void compact(const SnapshotMeta& meta);
+  // Moves the snapshot point to `meta` (a retained entry at or below the applied index) and
+  // drops the entries before `retain_from` (which is at most meta.index + 1).
+  void compact(const SnapshotMeta& meta, LogIndex retain_from);
   // Replaces the whole log by a snapshot that the log does not contain (InstallSnapshot).
   void reset_to(const SnapshotMeta& meta);
 
@@ -76,7 +78,7 @@ class RaftLog {
   // ConfChange entry in the log applied. Raft uses a configuration as soon as it is in the log
   // (thesis §4.1), not when it commits, so truncating the log can revert it.
   const ConfState& conf() const { return conf_; }
-  // The configuration as of `index` (first_index() - 1 <= index <= last_index()).
+  // The configuration as of `index` (snapshot index <= index <= last_index()).
   ConfState conf_at(LogIndex index) const;
   // The index of the last ConfChange entry in the log, or 0 if the configuration comes from
   // the snapshot.
@@ -96,6 +98,8 @@ class RaftLog {
   static void apply_conf_entry_to(ConfState& conf, const Entry& entry);
 
   SnapshotMeta snapshot_;
+  LogIndex base_index_ = 0;  // the position just before entries_.front()
+  Term base_term_ = 0;
   std::deque<Entry> entries_;
   LogIndex committed_ = 0;
   LogIndex applied_ = 0;

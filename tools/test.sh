@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite, runnable on a fresh Debian 12 machine as root: installs what is missing,
+# builds, runs every test; then rebuilds the unit, storage and simulation tests under
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs them again.
+#
+#   tools/test.sh            the CI suite (a few minutes on 2 cores)
+#   BCAST_SIM_SEEDS=5000 BCAST_CRASH_POINTS=200000 tools/test.sh   long mode
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/tools/setup.sh"
+
+jobs=$(nproc)
+# Optimized, with assertions kept (no -DNDEBUG): tests want both speed and checks.
+configure() {
+  local dir=$1
+  shift
+  cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g" "$@" >/dev/null
+}
+
+echo "== build (RelWithDebInfo, assertions on)"
+configure build/test
+cmake --build build/test -j "$jobs"
+echo "== test"
+ctest --test-dir build/test --output-on-failure -j "$jobs"
+
+echo "== build (ASan + UBSan)"
+configure build/asan -DBCAST_SANITIZE=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
+cmake --build build/asan -j "$jobs" --target unit_tests storage_tests sim_tests
+echo "== test (ASan + UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# The sanitized simulation runs fewer seeds per sweep; the optimized build above runs them all.
+BCAST_SIM_SEEDS=${BCAST_SIM_SEEDS_SANITIZED:-25} \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs" -L sanitize
+echo "== all tests passed"
