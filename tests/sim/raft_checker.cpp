@@ -33,12 +33,34 @@ std::uint64_t RaftChecker::committed_chain(LogIndex index) const {
   return index < committed_chain_.size() ? committed_chain_[index] : 0;
 }
 
-void RaftChecker::observe(NodeId id, const raft::Raft& raft, std::uint64_t now_us) {
+void RaftChecker::observe(NodeId id, const raft::Raft& raft, std::uint64_t now_us,
+                          bool lease_counts) {
   (void)now_us;
   Shadow& shadow = shadows_[id];
   update_shadow(id, shadow, raft.log());
   check_leader(id, shadow, raft);
   check_committed(id, shadow, raft);
+  check_leases(id, raft, lease_counts);
+}
+
+void RaftChecker::check_leases(NodeId id, const raft::Raft& raft, bool lease_counts) {
+  const bool leads = raft.role() == raft::Role::kLeader;
+  const std::uint64_t remaining = leads && lease_counts ? raft.lease_remaining_ticks() : 0;
+  if (remaining > 0) {
+    leases_[id] = Lease{raft.term(), remaining};
+  } else {
+    leases_.erase(id);
+  }
+  if (leads) highest_leader_term_ = std::max(highest_leader_term_, raft.term());
+  // A lease is observed when its holder acts; between its ticks it may be up to a tick stale,
+  // which the lease's drift margin absorbs.
+  for (const auto& [holder, lease] : leases_) {
+    if (lease.term < highest_leader_term_) {
+      fail("lease safety violated: node " + std::to_string(holder) + " holds a lease of " +
+           std::to_string(lease.remaining_ticks) + " ticks in term " + std::to_string(lease.term) +
+           " while term " + std::to_string(highest_leader_term_) + " has a leader");
+    }
+  }
 }
 
 void RaftChecker::update_shadow(NodeId id, Shadow& shadow, const raft::RaftLog& log) {

@@ -7,7 +7,8 @@
 //    it (checked with a hash chain over (term, type, data));
 //  * leader completeness: a leader's log holds every committed entry;
 //  * state machine safety: no two nodes apply different entries at one index (checked both on
-//    commit indices and on what the state machines actually applied).
+//    commit indices and on what the state machines actually applied);
+//  * lease safety: while a leader believes it holds a lease, no node leads a later term.
 //
 // The first violation is kept with a description; the simulator stops there.
 #pragma once
@@ -27,8 +28,11 @@ std::uint64_t chain_hash(std::uint64_t previous, const raft::Entry& entry);
 
 class RaftChecker {
  public:
-  // After node `id` processed an input.
-  void observe(NodeId id, const raft::Raft& raft, std::uint64_t now_us);
+  // After node `id` processed an input. `lease_counts` is false while the node is catching up
+  // on ticks it missed during a pause: it acts on its lease only once its clock is current.
+  void observe(NodeId id, const raft::Raft& raft, std::uint64_t now_us, bool lease_counts = true);
+  // The node stopped (crash or pause): whatever lease it believed in is not acted upon.
+  void forget_lease(NodeId id) { leases_.erase(id); }
   // A node's state machine applied an entry, with its chain hash after doing so.
   void observe_apply(NodeId id, LogIndex index, std::uint64_t chain);
   // A node's state machine was restored from a snapshot covering up to `index`.
@@ -54,6 +58,12 @@ class RaftChecker {
   void update_shadow(NodeId id, Shadow& shadow, const raft::RaftLog& log);
   void check_leader(NodeId id, Shadow& shadow, const raft::Raft& raft);
   void check_committed(NodeId id, const Shadow& shadow, const raft::Raft& raft);
+  void check_leases(NodeId id, const raft::Raft& raft, bool lease_counts);
+
+  struct Lease {
+    Term term;
+    std::uint64_t remaining_ticks;
+  };
 
   std::map<NodeId, Shadow> shadows_;
   std::map<Term, NodeId> leader_of_term_;
@@ -63,6 +73,8 @@ class RaftChecker {
   // completeness binds leaders of that term and later ones, not stale leaders of earlier terms.
   std::vector<Term> committed_term_{0};
   std::map<LogIndex, std::uint64_t> applied_chain_;
+  std::map<NodeId, Lease> leases_;  // leaders' leases as last observed
+  Term highest_leader_term_ = 0;
   std::optional<std::string> violation_;
 };
 

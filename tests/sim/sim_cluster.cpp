@@ -94,6 +94,7 @@ struct SimNode {
   std::uint64_t incarnation = 0;
   std::uint64_t tick_interval_us = 0;
   bool was_leader = false;
+  bool catching_up = false;  // replaying ticks missed while paused
 };
 
 class Cluster {
@@ -262,6 +263,7 @@ void Cluster::crash(SimNode& n) {
   }
   n.node.reset();
   n.state_machine.reset();
+  checker_.forget_lease(n.id);
   n.disk->crash(disk_rng_);
   ++n.incarnation;  // pending ticks of the old incarnation are void
 }
@@ -278,6 +280,7 @@ void Cluster::pause(SimNode& n, std::uint64_t duration_us) {
                           std::to_string(duration_us / kMs) + "ms");
   n.paused = true;
   n.paused_since_us = now_us_;
+  checker_.forget_lease(n.id);
   SimEvent e;
   e.time_us = now_us_ + duration_us;
   e.kind = SimEvent::Kind::kResume;
@@ -293,9 +296,11 @@ void Cluster::resume(SimNode& n) {
   // A paused process wakes up to a clock that moved on: it catches up on the ticks it missed
   // before it reads the messages that queued up, as the daemon's monotonic timer does.
   const std::uint64_t missed = (now_us_ - n.paused_since_us) / n.tick_interval_us;
+  n.catching_up = true;
   for (std::uint64_t i = 0; i < missed && n.node; ++i) {
     input(n, [](Node& node, Outbox& out) { node.tick(out); });
   }
+  n.catching_up = false;
   while (!n.inbox.empty() && n.node && !n.paused) {
     auto envelope = std::move(n.inbox.front());
     n.inbox.pop_front();
@@ -338,7 +343,7 @@ void Cluster::transmit(Envelope envelope) {
 void Cluster::after_step(SimNode& n) {
   if (!n.node) return;
   const raft::Raft& raft = n.node->raft();
-  checker_.observe(n.id, raft, now_us_);
+  checker_.observe(n.id, raft, now_us_, /*lease_counts=*/!n.catching_up);
   if (auto problem = n.node->check_invariants(); !problem.empty()) {
     result_.failure = "invariant broken on node " + std::to_string(n.id) + ": " + problem;
   }

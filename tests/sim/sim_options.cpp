@@ -16,6 +16,7 @@ constexpr BugFlag kBugs[] = {
     {"ack-before-sync", &raft::DeliberateBugs::ack_before_sync},
     {"commit-old-term", &raft::DeliberateBugs::commit_old_term_by_count},
     {"ignore-log-up-to-date", &raft::DeliberateBugs::ignore_log_up_to_date},
+    {"lease-without-quorum", &raft::DeliberateBugs::lease_without_quorum},
 };
 
 const char* scenario_name(Scenario s) {

@@ -215,7 +215,7 @@ std::uint64_t Raft::lease_remaining_ticks() const {
   }
   if (acks.size() < quorum()) return 0;
   std::sort(acks.begin(), acks.end(), std::greater<>());
-  const std::uint64_t start = acks[quorum() - 1];
+  const std::uint64_t start = options_.bugs.lease_without_quorum ? tick_count_ : acks[quorum() - 1];
   if (start == 0) return 0;
   const std::uint64_t length = options_.election_timeout_ticks > options_.lease_drift_ticks
                                    ? options_.election_timeout_ticks - options_.lease_drift_ticks

@@ -52,6 +52,7 @@ struct DeliberateBugs {
   bool ack_before_sync = false;           // entries are acknowledged without being synced
   bool commit_old_term_by_count = false;  // ignore §5.4.2: commit old-term entries by counting
   bool ignore_log_up_to_date = false;     // vote for candidates whose logs are behind
+  bool lease_without_quorum = false;      // a leader counts its lease from its own clock only
 };
 
 struct RaftOptions {
