@@ -10,6 +10,8 @@ void apply_outbox(Outbox& out, DriverIo& io, const PersistedReport& report_persi
     out = Outbox{};
     if (!batch.persist.empty()) io.persist(batch.persist);
     for (Envelope& envelope : batch.messages) io.send(std::move(envelope));
+    for (Delivery& delivery : batch.deliveries) io.deliver(std::move(delivery));
+    for (Receipt& receipt : batch.receipts) io.acknowledge(std::move(receipt));
     for (const Event& event : batch.events) io.observe(event);
     if (!batch.persist.entries.empty()) {
       const raft::Entry& last = batch.persist.entries.back();

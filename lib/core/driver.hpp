@@ -22,14 +22,17 @@ class DriverIo {
   // not return: the implementation stops the node (its disk can no longer be trusted).
   virtual void persist(const PersistRequest& request) = 0;
   virtual void send(Envelope envelope) = 0;
+  virtual void deliver(Delivery delivery) = 0;
+  virtual void acknowledge(Receipt receipt) = 0;
   virtual void observe(const Event& event) = 0;
 };
 
 // Tells the core that entries up to (index, term) are durable; may add effects to the outbox.
 using PersistedReport = std::function<void(LogIndex index, Term term, Outbox& out)>;
 
-// Applies `out` in the fixed order persist -> send -> observe -> report persisted, and repeats
-// for whatever the report adds, until nothing is left. `out` is empty on return.
+// Applies `out` in the fixed order persist -> send -> deliver -> acknowledge -> observe ->
+// report persisted, and repeats for whatever the report adds, until nothing is left. `out` is
+// empty on return.
 void apply_outbox(Outbox& out, DriverIo& io, const PersistedReport& report_persisted);
 
 }  // namespace bcast

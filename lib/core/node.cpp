@@ -1,5 +1,6 @@
 #include "core/node.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -27,59 +28,395 @@ raft::RaftState restored_first(raft::RaftState recovered, StateMachine& state_ma
 }  // namespace
 
 Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_conf,
-           raft::RaftState recovered, StateMachine& state_machine)
+           raft::RaftState recovered)
     : options_(options),
-      state_machine_(state_machine),
-      raft_(options.raft, rng, initial_conf, restored_first(std::move(recovered), state_machine)) {}
+      origin_(make_origin_id(options.raft.id, options.incarnation)),
+      peers_(options.raft.id, options.peer_timeout_ticks),
+      best_effort_(options.raft.id),
+      reliable_(options.raft.id, origin_, options.dissemination),
+      gossip_(options.raft.id, origin_, options.dissemination, rng.fork()),
+      delivery_(origin_, options.best_effort_hold_ticks,
+                [this](StreamKey stream) {
+                  return (stream.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams())
+                      .received_upto(stream.origin);
+                },
+                options.dissemination.bugs.skip_hold_back),
+      sequencer_(origin_),
+      total_(options.raft.id, origin_, options.total),
+      raft_(options.raft, rng.fork(), initial_conf,
+            restored_first(std::move(recovered), sequencer_)) {
+  sync_members();
+}
+
+// --- Clients -----------------------------------------------------------------------------------
+
+SenderId Node::open_sender() {
+  const SenderId sender = make_sender_id(id(), options_.incarnation, ++next_client_);
+  last_seq_[sender] = 0;
+  return sender;
+}
+
+void Node::close_sender(SenderId sender) { last_seq_.erase(sender); }
+
+Result<void> Node::validate(const PublishRequest& request) const {
+  if (!last_seq_.contains(request.sender)) {
+    return make_error(ErrorCode::kInvalidArgument, "unknown sender");
+  }
+  if (request.group.empty() || request.group.size() > options_.max_group_bytes) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "group name must be 1 to " + std::to_string(options_.max_group_bytes) +
+                          " bytes");
+  }
+  const std::uint64_t size = request.payload ? request.payload->size() : 0;
+  if (size > options_.max_message_bytes) {
+    return make_error(ErrorCode::kTooLarge, "message of " + std::to_string(size) +
+                                                " bytes exceeds the maximum of " +
+                                                std::to_string(options_.max_message_bytes));
+  }
+  if (request.mode == Mode::kBestEffort &&
+      (request.order == Order::kCausal || request.order == Order::kTotal)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      std::string("best-effort messages cannot be delivered in ") +
+                          order_name(request.order) +
+                          " order: a lost message would block its successors forever; use "
+                          "reliable or gossip");
+  }
+  const bool stored = request.mode != Mode::kBestEffort && request.order != Order::kTotal;
+  if (stored) {
+    const auto& engine_streams =
+        request.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams();
+    if (engine_streams.stored_bytes() + size > options_.max_stored_bytes) {
+      return make_error(ErrorCode::kBusy,
+                        "too many messages not yet held by every member; retry later");
+    }
+  }
+  return {};
+}
+
+Result<std::uint64_t> Node::publish(const PublishRequest& request, Outbox& out) {
+  if (auto valid = validate(request); !valid) return valid.error();
+  BroadcastMessage message;
+  message.sender = request.sender;
+  message.seq = last_seq_[request.sender] + 1;
+  message.group = request.group;
+  message.mode = request.mode;
+  message.order = request.order;
+  message.payload = request.payload ? request.payload : std::make_shared<const std::string>();
+  if (request.order == Order::kTotal) {
+    if (auto submitted = total_.submit(message, now_tick_); !submitted) return submitted.error();
+  } else {
+    if (request.order == Order::kCausal) message.causal = delivery_.causal().stamp();
+    const auto& members = peers_.members();
+    switch (request.mode) {
+      case Mode::kBestEffort:
+        best_effort_.publish(message, members, out);
+        break;
+      case Mode::kReliable:
+        reliable_.publish(message, members, out);
+        break;
+      case Mode::kGossip:
+        gossip_.publish(message, members, out);
+        break;
+    }
+    out.receipts.push_back(Receipt{message.sender, message.seq, std::nullopt, std::nullopt});
+    delivery_.on_message(std::move(message), now_tick_, out);  // our own clients too
+  }
+  last_seq_[request.sender] += 1;
+  finish(out);
+  return last_seq_[request.sender];
+}
+
+// --- Inputs ------------------------------------------------------------------------------------
 
 void Node::tick(Outbox& out) {
+  ++now_tick_;
   raft_.tick(out);
-  apply_committed(out);
+  for (const auto& [node, incarnation] : peers_.expire(now_tick_)) {
+    reliable_.streams().forget_peer(node);
+    gossip_.streams().forget_peer(node);
+    out.events.push_back(Event{Event::Kind::kPeerExcluded, 0, kNoNode, incarnation});
+  }
+  if (now_tick_ % options_.hello_interval_ticks == 1) {
+    say_hello(out);
+    track_unknown_origins(out);
+    skip_lost_messages(out);
+  }
+  const auto live = peers_.live();
+  const auto holding_back = peers_.holding_back(now_tick_);
+  reliable_.tick(now_tick_, live, holding_back, out);
+  gossip_.tick(now_tick_, live, holding_back, out);
+  delivery_.tick(now_tick_, out);
+  total_.tick(now_tick_, out);
+  finish(out);
 }
 
 void Node::step(const Envelope& envelope, Outbox& out) {
-  if (const auto* message = std::get_if<raft::Message>(&envelope.message)) {
-    raft_.step(*message, out);
-  }
-  apply_committed(out);
-}
-
-Result<LogIndex> Node::propose(std::string data, Outbox& out) {
-  return raft_.propose(std::move(data), out);
-}
-
-Result<LogIndex> Node::propose_conf_change(const raft::ConfChange& change, Outbox& out) {
-  return raft_.propose_conf_change(change, out);
-}
-
-Result<void> Node::transfer_leadership(NodeId target, Outbox& out) {
-  return raft_.transfer_leadership(target, out);
+  on_contact(envelope, out);
+  std::visit(
+      [&](const auto& message) {
+        using T = std::decay_t<decltype(message)>;
+        if constexpr (std::is_same_v<T, raft::Message>) {
+          raft_.step(message, out);
+        } else if constexpr (std::is_same_v<T, DataPush>) {
+          on_data(envelope, message, out);
+        } else if constexpr (std::is_same_v<T, Digest>) {
+          StreamSet& streams =
+              message.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams();
+          if (message.mode == Mode::kGossip) {
+            gossip_.on_digest(envelope.from, message, out);
+          } else {
+            reliable_.on_digest(envelope.from, message, out);
+          }
+          for (OriginId origin : streams.take_advanced_by_peers()) {
+            delivery_.on_stream_progress(origin, out);
+          }
+        } else if constexpr (std::is_same_v<T, Hello>) {
+          on_hello(envelope.from, message, out);
+        } else if constexpr (std::is_same_v<T, Welcome>) {
+          on_welcome(message, out);
+        } else if constexpr (std::is_same_v<T, TotalForward>) {
+          total_.on_forward(message);
+        }
+      },
+      envelope.message);
+  finish(out);
 }
 
 void Node::on_persisted(LogIndex index, Term term, Outbox& out) {
   raft_.on_persisted(index, term, out);
-  apply_committed(out);
+  finish(out);
 }
 
-void Node::flush(Outbox& out) {
+void Node::flush(Outbox& out) { finish(out); }
+
+Result<LogIndex> Node::propose_conf_change(const raft::ConfChange& change, Outbox& out) {
+  auto result = raft_.propose_conf_change(change, out);
+  finish(out);
+  return result;
+}
+
+Result<void> Node::transfer_leadership(NodeId target, Outbox& out) {
+  auto result = raft_.transfer_leadership(target, out);
+  finish(out);
+  return result;
+}
+
+// --- Dissemination and membership --------------------------------------------------------------
+
+void Node::on_contact(const Envelope& envelope, Outbox& out) {
+  const auto contact = peers_.heard_from(envelope.from, envelope.origin, now_tick_);
+  if (contact.replaced != 0) {
+    reliable_.streams().forget_peer(envelope.from);
+    gossip_.streams().forget_peer(envelope.from);
+    relayed_welcomes_.erase(contact.replaced);
+  }
+  if (contact.welcome_due) welcome(envelope.from, envelope.origin, out);
+}
+
+bool Node::is_replaced(OriginId origin) const {
+  const NodeId node = origin_node(origin);
+  const OriginId current = node == id() ? origin_ : peers_.incarnation(node);
+  if (current == 0 || current == origin) return false;
+  // Boot counts compared as serial numbers: `origin` is older than the current incarnation.
+  const auto behind = static_cast<std::uint16_t>((current & 0xffff) - (origin & 0xffff));
+  return behind < 0x8000;
+}
+
+void Node::retire(OriginId origin, Outbox& out) {
+  if (!retired_.insert(origin).second) return;
+  out.events.push_back(Event{Event::Kind::kRetired, 0, kNoNode, origin});
+  unknown_since_tick_.erase(origin);
+  to_delivery(reliable_.streams().set_cut(origin, UINT64_MAX, false), out);
+  to_delivery(gossip_.streams().set_cut(origin, UINT64_MAX, false), out);
+  delivery_.on_cuts(origin, UINT64_MAX, false, out);
+}
+
+void Node::track_unknown_origins(Outbox& out) {
+  std::set<OriginId> unknown;
+  for (OriginId o : reliable_.streams().origins_without_cut()) unknown.insert(o);
+  for (OriginId o : gossip_.streams().origins_without_cut()) unknown.insert(o);
+  for (OriginId o : delivery_.causal().unknown_origins()) unknown.insert(o);
+  std::erase_if(unknown_since_tick_, [&](const auto& item) { return !unknown.contains(item.first); });
+  for (OriginId origin : unknown) {
+    const std::uint64_t since = unknown_since_tick_.try_emplace(origin, now_tick_).first->second;
+    if (is_replaced(origin) && now_tick_ - since >= options_.retire_grace_ticks) {
+      retire(origin, out);
+    }
+  }
+}
+
+void Node::skip_lost_messages(Outbox& out) {
+  std::set<OriginId> stalled;
+  for (OriginId o : reliable_.streams().origins_with_gaps()) stalled.insert(o);
+  for (OriginId o : gossip_.streams().origins_with_gaps()) stalled.insert(o);
+  for (OriginId o : delivery_.causal().awaited_origins()) stalled.insert(o);
+  std::erase_if(stall_, [&](const auto& item) { return !stalled.contains(item.first); });
+  const auto holders = peers_.holding_back(now_tick_);
+  StreamSet& reliable = reliable_.streams();
+  StreamSet& gossip = gossip_.streams();
+  for (OriginId origin : stalled) {
+    // Only a dead origin's messages can be lost for good (a live one still holds its own).
+    if (!is_replaced(origin) || !delivery_.causal().knows(origin)) continue;
+    // ... and only once nothing of it has arrived for a grace period (longer than messages stay
+    // in flight), while every member that holds back garbage collection was heard from
+    // recently and reports no more of it than we have.
+    const auto position = std::make_pair(reliable.arrivals(origin), gossip.arrivals(origin));
+    auto [stall, inserted] = stall_.try_emplace(origin, Stall{position, now_tick_});
+    if (stall->second.position != position) stall->second = Stall{position, now_tick_};
+    if (now_tick_ - stall->second.since_tick < options_.retire_grace_ticks) continue;
+    const bool all_recent = std::all_of(holders.begin(), holders.end(), [&](NodeId peer) {
+      return now_tick_ - peers_.last_heard_tick(peer) < options_.retire_grace_ticks / 2;
+    });
+    if (!all_recent || !reliable.converged(origin, holders) || !gossip.converged(origin, holders)) {
+      continue;
+    }
+    out.events.push_back(Event{Event::Kind::kGaveUp, 0, kNoNode, origin});
+    if (reliable.has_gap(origin) || gossip.has_gap(origin)) {
+      reliable.skip_gap(origin);
+      gossip.skip_gap(origin);
+      delivery_.on_stream_progress(origin, out);
+    } else {
+      delivery_.skip_missing(origin, out);
+    }
+    stall_.erase(origin);
+  }
+}
+
+void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
+  Welcome w;
+  w.from = origin_;
+  w.to = incarnation;
+  w.epoch = peers_.next_welcome_epoch(node);
+  w.reliable_cut = reliable_.streams().own_last_seq();
+  w.gossip_cut = gossip_.streams().own_last_seq();
+  w.causal_cut = delivery_.causal().own_sent();
+  peers_.record_welcome(node, w);
+  // To the newcomer, and to every other member, which passes it on should ours not arrive (or
+  // should we die before it does).
+  send_to(out, id(), node, w);
+  for (NodeId member : peers_.members()) {
+    if (member != node) send_to(out, id(), member, w);
+  }
+  out.events.push_back(Event{Event::Kind::kPeerWelcomed, 0, kNoNode, incarnation});
+}
+
+void Node::on_hello(NodeId from, const Hello& hello, Outbox& out) {
+  // A Hello repeats while some welcome has not arrived: send ours again, and those we hold for it.
+  if (auto sent = peers_.welcome_sent(from); sent && sent->to == hello.from) {
+    send_to(out, id(), from, *sent);
+  }
+  if (auto it = relayed_welcomes_.find(hello.from); it != relayed_welcomes_.end()) {
+    for (const auto& [welcomer, w] : it->second) send_to(out, id(), from, w);
+  }
+}
+
+void Node::say_hello(Outbox& out) {
+  // While messages wait for some origin's welcome, anyone may hold it: ask everyone.
+  const bool waiting = !unknown_since_tick_.empty();
+  for (NodeId node : waiting ? peers_.members() : peers_.not_yet_welcomed_by()) {
+    send_to(out, id(), node, Hello{origin_});
+  }
+}
+
+void Node::on_welcome(const Welcome& welcome, Outbox& out) {
+  if (welcome.to != origin_) {
+    // Someone else's welcome: keep it to pass on, now if its newcomer is alive as far as we
+    // know, and whenever it says Hello.
+    Welcome& kept = relayed_welcomes_[welcome.to][welcome.from];
+    if (kept.from != 0 && welcome.epoch <= kept.epoch) return;
+    kept = welcome;
+    const NodeId newcomer = origin_node(welcome.to);
+    if (newcomer != id() && peers_.incarnation(newcomer) == welcome.to) {
+      send_to(out, id(), newcomer, welcome);
+    }
+    return;
+  }
+  if (retired_.contains(welcome.from) || !peers_.record_welcomed_by(welcome)) return;
+  if (welcome.epoch == 1) {
+    out.events.push_back(Event{Event::Kind::kJoinedOrigin, 0, kNoNode, welcome.from});
+  }
+  const bool rejoin = welcome.epoch > 1;
+  to_delivery(reliable_.streams().set_cut(welcome.from, welcome.reliable_cut, rejoin), out);
+  to_delivery(gossip_.streams().set_cut(welcome.from, welcome.gossip_cut, rejoin), out);
+  delivery_.on_cuts(welcome.from, welcome.causal_cut, rejoin, out);
+}
+
+void Node::on_data(const Envelope& envelope, const DataPush& push, Outbox& out) {
+  if (retired_.contains(push.message.origin())) return;  // not ours
+  const auto& members = peers_.members();
+  switch (push.message.mode) {
+    case Mode::kBestEffort:
+      if (auto fresh = best_effort_.on_push(push)) delivery_.on_message(std::move(*fresh), now_tick_, out);
+      break;
+    case Mode::kReliable:
+      to_delivery(reliable_.on_push(envelope.from, push, members, out), out);
+      break;
+    case Mode::kGossip:
+      to_delivery(gossip_.on_push(envelope.from, push, members, out), out);
+      break;
+  }
+}
+
+void Node::to_delivery(std::vector<BroadcastMessage> ready, Outbox& out) {
+  for (BroadcastMessage& m : ready) delivery_.on_message(std::move(m), now_tick_, out);
+}
+
+// --- Bookkeeping -------------------------------------------------------------------------------
+
+void Node::finish(Outbox& out) {
+  apply_committed(out);
+  total_.flush(raft_, sequencer_, now_tick_, out);
   raft_.flush(out);
   apply_committed(out);
+  sync_members();
+  for (Envelope& envelope : out.messages) {
+    if (envelope.origin == 0) envelope.origin = origin_;
+  }
 }
 
 void Node::apply_committed(Outbox& out) {
+  if (options_.dissemination.bugs.deliver_before_commit) {
+    // The bug: the sequencer runs ahead over entries merely appended. (When they commit, it
+    // skips them as already sequenced; if they are overwritten instead, its state is wrong.)
+    const raft::RaftLog& log = raft_.log();
+    early_applied_ = std::max(early_applied_, log.applied());
+    for (LogIndex i = early_applied_ + 1; i <= log.last_index(); ++i) {
+      sequencer_.apply(log.at(i), out);
+    }
+    early_applied_ = log.last_index();
+  }
   raft::CommittedWork work = raft_.take_committed();
   if (work.empty()) return;
   if (work.restore) {
-    restore_or_abort(state_machine_, *work.restore);
+    restore_or_abort(sequencer_, *work.restore);
+    if (observer_) observer_->on_restore(work.restore->meta);
     applied_since_snapshot_ = 0;
   }
-  for (const raft::Entry& entry : work.entries) state_machine_.apply(entry, out);
+  for (const raft::Entry& entry : work.entries) {
+    sequencer_.apply(entry, out);
+    if (observer_) observer_->on_apply(entry);
+  }
   applied_since_snapshot_ += work.entries.size();
   if (applied_since_snapshot_ >= options_.snapshot_interval_entries) {
     applied_since_snapshot_ = 0;
-    auto compacted = raft_.compact(raft_.log().applied(), state_machine_.snapshot(), out);
+    auto compacted = raft_.compact(raft_.log().applied(), sequencer_.snapshot(), out);
     (void)compacted;  // fails only if nothing new was applied, which the counter rules out
   }
+}
+
+void Node::sync_members() {
+  const raft::ConfState& conf = raft_.conf();
+  if (conf == members_conf_) return;
+  members_conf_ = conf;
+  std::vector<NodeId> members = conf.voters;
+  members.insert(members.end(), conf.learners.begin(), conf.learners.end());
+  peers_.set_members(members);
+}
+
+std::string Node::check_invariants() const {
+  if (auto problem = raft_.check_invariants(); !problem.empty()) return problem;
+  if (sequencer_.anomalies() != 0) return "the sequencer met an undecodable or out-of-order entry";
+  return {};
 }
 
 }  // namespace bcast

@@ -1,55 +1,162 @@
-// The one object the daemon and the simulator drive: a Raft node and the state machine it
-// replicates, with the policy that ties them together (apply in order, snapshot periodically).
+// The one object the daemon and the simulator drive: one daemon's whole protocol stack.
+//
+//   publish ──► best-effort / reliable / gossip engine ──► peers      (core/bcast)
+//          └──► total pipeline ──► leader ──► Raft log                (core/order, core/raft)
+//   peers ──► engines ──► delivery manager (none, fifo, causal) ──► deliveries
+//   Raft log ──► TotalOrder (the sequencer's state machine) ──► deliveries with gseq
 //
 // Every input appends effects to an Outbox that the caller hands to apply_outbox
-// (core/driver.hpp). Call flush() after a batch of inputs: proposals wait for it so that the
-// proposals of one batch travel in one Append.
+// (core/driver.hpp). Call flush() after a batch of inputs: proposals and forwards wait for it so
+// that those of one batch travel together.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
+#include <memory>
 #include <string>
 
 #include "bcast/result.hpp"
+#include "core/bcast/best_effort.hpp"
+#include "core/bcast/engine_options.hpp"
+#include "core/bcast/gossip.hpp"
+#include "core/bcast/reliable.hpp"
+#include "core/membership/peer_table.hpp"
+#include "core/order/delivery_manager.hpp"
+#include "core/order/total_order.hpp"
+#include "core/order/total_pipeline.hpp"
 #include "core/outbox.hpp"
 #include "core/raft/raft.hpp"
 #include "core/rng.hpp"
-#include "core/state_machine.hpp"
 
 namespace bcast {
 
 struct NodeOptions {
-  raft::RaftOptions raft;
-  // The state machine is captured and the log compacted after this many applied entries (some
-  // entries stay behind the snapshot: RaftOptions::retained_entries_behind_snapshot).
+  raft::RaftOptions raft;  // raft.id is the daemon's node id (1..65535)
+  // The daemon's boot count, kept by the shell in its data directory: it makes sender ids and
+  // streams of a restarted daemon distinct from those of its previous life.
+  std::uint32_t incarnation = 1;
+  // The sequencer's state is captured and the log compacted after this many applied entries
+  // (some stay behind the snapshot: RaftOptions::retained_entries_behind_snapshot).
   std::uint64_t snapshot_interval_entries = 10000;
+  DisseminationOptions dissemination;
+  TotalOptions total;
+  // Best-effort FIFO skips a gap once the message after it waited this long.
+  std::uint32_t best_effort_hold_ticks = 3;
+  // A peer silent this long stops counting as a member (see PeerTable).
+  std::uint64_t peer_timeout_ticks = 1000;
+  // Until every peer has welcomed it (and while messages wait for some origin's welcome), a
+  // daemon says Hello this often; peers answer with welcomes they hold for it.
+  std::uint32_t hello_interval_ticks = 10;
+  // An origin that messages wait on, replaced by a newer incarnation of its node, whose
+  // welcome has not reached us within this many ticks, is taken never to have met us; and a
+  // dead origin's messages still missing this long, with every member reporting no more of
+  // them, are taken as lost. It must exceed how long a message can stay in flight.
+  std::uint32_t retire_grace_ticks = 100;
+  std::uint64_t max_message_bytes = 1 << 20;
+  std::uint32_t max_group_bytes = 255;
+  // Reliable and gossip messages this daemon keeps for repair; beyond it, publishing is busy.
+  std::uint64_t max_stored_bytes = 256ULL << 20;
+};
+
+struct PublishRequest {
+  SenderId sender = 0;
+  std::string group;
+  Mode mode = Mode::kReliable;
+  Order order = Order::kNone;
+  std::shared_ptr<const std::string> payload;
+};
+
+// Sees every entry the sequencer applies; for checkers and metrics, never needed to run.
+class ApplyObserver {
+ public:
+  virtual ~ApplyObserver() = default;
+  virtual void on_apply(const raft::Entry& entry) = 0;
+  virtual void on_restore(const raft::SnapshotMeta& meta) = 0;
 };
 
 class Node {
  public:
-  // Restores `state_machine` from the recovered snapshot (if any) before anything else.
   Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_conf,
-       raft::RaftState recovered, StateMachine& state_machine);
+       raft::RaftState recovered);
+
+  // Local clients. A sender is one client connection; its messages carry seq 1, 2, 3, ...
+  SenderId open_sender();
+  void close_sender(SenderId sender);
+  // Publishes a message and returns its seq. The receipt follows in the outbox: at once for
+  // best-effort, reliable and gossip (accepted locally), once positioned for total order.
+  Result<std::uint64_t> publish(const PublishRequest& request, Outbox& out);
 
   void tick(Outbox& out);
   void step(const Envelope& envelope, Outbox& out);
-  Result<LogIndex> propose(std::string data, Outbox& out);
-  Result<LogIndex> propose_conf_change(const raft::ConfChange& change, Outbox& out);
-  Result<void> transfer_leadership(NodeId target, Outbox& out);
   void on_persisted(LogIndex index, Term term, Outbox& out);
   void flush(Outbox& out);
+  Result<LogIndex> propose_conf_change(const raft::ConfChange& change, Outbox& out);
+  Result<void> transfer_leadership(NodeId target, Outbox& out);
 
   const raft::Raft& raft() const { return raft_; }
   NodeId id() const { return raft_.id(); }
-  std::string check_invariants() const { return raft_.check_invariants(); }
+  OriginId origin() const { return origin_; }
+  const TotalOrder& sequencer() const { return sequencer_; }
+  const PeerTable& peers() const { return peers_; }
+  const ReliableEngine& reliable() const { return reliable_; }
+  const GossipEngine& gossip() const { return gossip_; }
+  const DeliveryManager& delivery() const { return delivery_; }
+  const TotalPipeline& total() const { return total_; }
+  void set_apply_observer(ApplyObserver* observer) { observer_ = observer; }
+  std::string check_invariants() const;
 
  private:
-  // Hands newly committed entries to the state machine and compacts when due.
+  Result<void> validate(const PublishRequest& request) const;
+  void on_data(const Envelope& envelope, const DataPush& push, Outbox& out);
+  void on_welcome(const Welcome& welcome, Outbox& out);
+  void on_hello(NodeId from, const Hello& hello, Outbox& out);
+  // An incarnation of some node older than the one we know.
+  bool is_replaced(OriginId origin) const;
+  // Takes an origin never to have met us: none of its messages are ours.
+  void retire(OriginId origin, Outbox& out);
+  // Origins that messages wait on; retires replaced ones after the grace period.
+  void track_unknown_origins(Outbox& out);
+  // A replaced (dead) origin's messages that no live member holds are lost: the origin's
+  // streams and causal sequence continue after them. Decided after `retire_grace_ticks` without
+  // progress, on recent digests from every member.
+  void skip_lost_messages(Outbox& out);
+  void on_contact(const Envelope& envelope, Outbox& out);
+  void welcome(NodeId node, OriginId incarnation, Outbox& out);
+  void say_hello(Outbox& out);
+  void to_delivery(std::vector<BroadcastMessage> ready, Outbox& out);
+  // Ends every input: applies committed entries, moves total-order messages along, sends what
+  // Raft has pending, stamps our incarnation on everything outgoing.
+  void finish(Outbox& out);
   void apply_committed(Outbox& out);
+  void sync_members();
 
   NodeOptions options_;
-  StateMachine& state_machine_;
+  OriginId origin_;
+  std::uint64_t now_tick_ = 0;
+  PeerTable peers_;
+  BestEffortEngine best_effort_;
+  ReliableEngine reliable_;
+  GossipEngine gossip_;
+  DeliveryManager delivery_;
+  TotalOrder sequencer_;
+  TotalPipeline total_;
   raft::Raft raft_;
+  ApplyObserver* observer_ = nullptr;
   std::uint64_t applied_since_snapshot_ = 0;
+  LogIndex early_applied_ = 0;  // only with the deliver-before-commit bug
+  std::uint32_t next_client_ = 0;
+  std::map<SenderId, std::uint64_t> last_seq_;  // open senders
+  raft::ConfState members_conf_;
+  // Welcomes addressed to other incarnations, kept to pass on: newcomer -> welcomer -> welcome.
+  std::map<OriginId, std::map<OriginId, Welcome>> relayed_welcomes_;
+  std::set<OriginId> retired_;
+  std::map<OriginId, std::uint64_t> unknown_since_tick_;
+  struct Stall {
+    std::pair<std::uint64_t, std::uint64_t> position;  // reliable, gossip arrivals
+    std::uint64_t since_tick;
+  };
+  std::map<OriginId, Stall> stall_;  // dead origins whose messages we wait on
 };
 
 }  // namespace bcast

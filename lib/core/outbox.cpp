@@ -4,6 +4,10 @@
 
 namespace bcast {
 
+void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message) {
+  out.messages.push_back(Envelope{from, to, std::move(message)});
+}
+
 void PersistRequest::append_entries(std::vector<raft::Entry> batch) {
   if (batch.empty()) return;
   const LogIndex first_new = batch.front().index;

@@ -11,7 +11,10 @@
 #include <variant>
 #include <vector>
 
+#include "bcast/result.hpp"
 #include "bcast/types.hpp"
+#include "core/bcast/message.hpp"
+#include "core/bcast/peer_messages.hpp"
 #include "core/raft/message.hpp"
 #include "core/raft/types.hpp"
 
@@ -44,13 +47,16 @@ struct PersistRequest {
   void set_snapshot(raft::Snapshot snap, bool resets_log);
 };
 
-// Every message between daemons. Later protocols add alternatives here.
-using PeerMessage = std::variant<raft::Message>;
+// Every message between daemons.
+using PeerMessage = std::variant<raft::Message, DataPush, Digest, Hello, Welcome, TotalForward>;
 
 struct Envelope {
   NodeId from = kNoNode;
   NodeId to = kNoNode;
   PeerMessage message;
+  // The sending daemon's incarnation; the node stamps it on everything it sends, so a peer
+  // notices a restart from any message.
+  OriginId origin = 0;
 };
 
 // Something an operator or test may want to observe; never needed for correctness.
@@ -61,18 +67,41 @@ struct Event {
     kBecameCandidate,
     kConfigurationChanged,
     kSnapshotRestored,
+    kPeerWelcomed,  // `peer`: an incarnation this daemon now counts as a member
+    kPeerExcluded,  // `peer`: an incarnation this daemon stopped counting (silent too long)
+    kJoinedOrigin,  // `peer`: an origin's welcome reached us; its later messages are ours
+    kGaveUp,        // `peer`: a dead origin's missing messages were given up as lost
+    kRetired,       // `peer`: a dead origin taken never to have met us
   };
   Kind kind;
   Term term = 0;
   NodeId leader = kNoNode;
+  OriginId peer = 0;
 };
+
+// The answer to a publish: its sequence number and, for total order, its global position; or
+// why it was refused. Sent once the service promises the message (see docs/guarantees.md).
+struct Receipt {
+  SenderId sender = 0;
+  std::uint64_t seq = 0;
+  std::optional<std::uint64_t> gseq;
+  std::optional<Error> error;
+};
+
+struct Outbox;
+void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message);
 
 struct Outbox {
   PersistRequest persist;
   std::vector<Envelope> messages;
+  std::vector<Delivery> deliveries;  // in delivery order
+  std::vector<Receipt> receipts;
   std::vector<Event> events;
 
-  bool empty() const { return persist.empty() && messages.empty() && events.empty(); }
+  bool empty() const {
+    return persist.empty() && messages.empty() && deliveries.empty() && receipts.empty() &&
+           events.empty();
+  }
 };
 
 }  // namespace bcast

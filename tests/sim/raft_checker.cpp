@@ -161,8 +161,12 @@ void RaftChecker::observe_apply(NodeId id, LogIndex index, std::uint64_t chain) 
   }
 }
 
-void RaftChecker::observe_restore(NodeId id, LogIndex index, std::uint64_t chain) {
-  observe_apply(id, index, chain);
+std::uint64_t RaftChecker::observe_restore(NodeId id, LogIndex index) {
+  if (index < committed_chain_.size()) return committed_chain_[index];
+  if (auto it = applied_chain_.find(index); it != applied_chain_.end()) return it->second;
+  fail("node " + std::to_string(id) + " restored a snapshot at index " + std::to_string(index) +
+       " that no node ever committed or applied");
+  return 0;
 }
 
 }  // namespace bcast::sim

@@ -35,8 +35,9 @@ class RaftChecker {
   void forget_lease(NodeId id) { leases_.erase(id); }
   // A node's state machine applied an entry, with its chain hash after doing so.
   void observe_apply(NodeId id, LogIndex index, std::uint64_t chain);
-  // A node's state machine was restored from a snapshot covering up to `index`.
-  void observe_restore(NodeId id, LogIndex index, std::uint64_t chain);
+  // A node's state machine was restored from a snapshot covering up to `index`: returns the chain
+  // of the prefix it covers (known from whoever applied or committed it), or fails.
+  std::uint64_t observe_restore(NodeId id, LogIndex index);
 
   bool failed() const { return violation_.has_value(); }
   const std::string& violation() const { return *violation_; }

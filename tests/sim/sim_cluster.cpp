@@ -11,10 +11,10 @@
 
 #include "core/driver.hpp"
 #include "core/node.hpp"
+#include "delivery_checker.hpp"
 #include "raft_checker.hpp"
 #include "sim_disk.hpp"
 #include "sim_network.hpp"
-#include "sim_state_machine.hpp"
 #include "trace.hpp"
 
 namespace bcast::sim {
@@ -22,44 +22,66 @@ namespace {
 
 constexpr std::uint64_t kMs = 1000;
 
-std::string describe(const raft::Message& m) {
-  std::string s = std::string(raft::message_type_name(m.type)) + " " + std::to_string(m.from) +
-                  "->" + std::to_string(m.to) + " t" + std::to_string(m.term);
-  switch (m.type) {
-    case raft::MessageType::kAppend:
-      s += " prev=" + std::to_string(m.index) + "/t" + std::to_string(m.log_term) +
-           " n=" + std::to_string(m.entries.size()) + " commit=" + std::to_string(m.commit);
-      break;
-    case raft::MessageType::kAppendResponse:
-      s += m.reject
-               ? " reject@" + std::to_string(m.index) + " hint=" + std::to_string(m.reject_hint)
-               : " ok@" + std::to_string(m.index);
-      break;
-    case raft::MessageType::kVote:
-    case raft::MessageType::kPreVote:
-      s += " last=" + std::to_string(m.index) + "/t" + std::to_string(m.log_term);
-      break;
-    case raft::MessageType::kVoteResponse:
-    case raft::MessageType::kPreVoteResponse:
-      s += m.reject ? " rejected" : " granted";
-      break;
-    case raft::MessageType::kInstallSnapshot:
-      if (m.snapshot) s += " snap@" + std::to_string(m.snapshot->meta.index);
-      break;
-    default:
-      break;
-  }
-  return s;
+std::string describe(const Envelope& envelope) {
+  return std::visit(
+      [&](const auto& m) -> std::string {
+        using T = std::decay_t<decltype(m)>;
+        const std::string route =
+            " " + std::to_string(envelope.from) + "->" + std::to_string(envelope.to);
+        if constexpr (std::is_same_v<T, raft::Message>) {
+          std::string s = std::string(raft::message_type_name(m.type)) + route + " t" +
+                          std::to_string(m.term);
+          if (m.type == raft::MessageType::kAppend) {
+            s += " prev=" + std::to_string(m.index) + "/t" + std::to_string(m.log_term) +
+                 " n=" + std::to_string(m.entries.size()) + " commit=" + std::to_string(m.commit);
+          } else if (m.type == raft::MessageType::kAppendResponse) {
+            s += m.reject ? " reject@" + std::to_string(m.index) : " ok@" + std::to_string(m.index);
+          } else if (raft::is_response(m.type)) {
+            s += m.reject ? " rejected" : " granted";
+          }
+          return s;
+        } else if constexpr (std::is_same_v<T, DataPush>) {
+          return std::string("Data") + route + " " + mode_name(m.message.mode) + "/" +
+                 order_name(m.message.order) + " origin " +
+                 std::to_string(origin_node(m.message.origin())) + " #" +
+                 std::to_string(m.message.stream_seq) + (m.repair ? " repair" : "") + " hops " +
+                 std::to_string(m.hops);
+        } else if constexpr (std::is_same_v<T, Digest>) {
+          std::string s = std::string("Digest") + route + " " + mode_name(m.mode);
+          for (const auto& p : m.streams) {
+            s += " " + std::to_string(origin_node(p.origin)) + "." +
+                 std::to_string(p.origin & 0xffff) + ":" + std::to_string(p.received_upto) + "/" +
+                 std::to_string(p.stable_upto);
+          }
+          return s;
+        } else if constexpr (std::is_same_v<T, Hello>) {
+          return "Hello" + route;
+        } else if constexpr (std::is_same_v<T, Welcome>) {
+          return "Welcome" + route + " epoch " + std::to_string(m.epoch);
+        } else {
+          return "TotalForward" + route + " n=" + std::to_string(m.messages.size());
+        }
+      },
+      envelope.message);
 }
 
 struct SimEvent {
-  enum class Kind : std::uint8_t { kTick, kDeliver, kFault, kClient, kResume, kRestart, kHeal };
+  enum class Kind : std::uint8_t {
+    kTick,
+    kDeliver,
+    kFault,
+    kPublish,
+    kResume,
+    kRestart,
+    kHeal,
+    kStopWorkload,
+  };
   std::uint64_t time_us = 0;
   std::uint64_t sequence = 0;  // ties broken by scheduling order, never by address
   Kind kind = Kind::kTick;
   NodeId node = kNoNode;
-  std::uint64_t incarnation = 0;
-  std::uint64_t arg = 0;
+  std::uint64_t life = 0;  // the node life an event belongs to (stale after a crash)
+  std::uint64_t arg = 0;   // kPublish: client slot; bit 32 set: a causal reply in mode bit 33
   std::shared_ptr<const Envelope> envelope;
 
   bool operator>(const SimEvent& other) const {
@@ -67,34 +89,41 @@ struct SimEvent {
   }
 };
 
-struct Proposal {
-  std::uint64_t serial = 0;  // identifies the proposal's timeout event
-  NodeId node = kNoNode;
-  Term term = 0;
-  LogIndex index = 0;
-  std::uint64_t sent_us = 0;
-};
+constexpr std::uint64_t kReplyFlag = 1ULL << 32;
+constexpr std::uint64_t kReplyGossipFlag = 1ULL << 33;
 
-struct Client {
-  NodeId target = kNoNode;
-  std::optional<Proposal> pending;
-  std::uint64_t next_id = 0;
-};
+// Follows the sequencer's applied entries with a hash chain, for the Raft checkers.
+class ChainObserver : public ApplyObserver {
+ public:
+  ChainObserver(RaftChecker& checker, NodeId id) : checker_(checker), id_(id) {}
+  void on_apply(const raft::Entry& entry) override {
+    chain_ = chain_hash(chain_, entry);
+    checker_.observe_apply(id_, entry.index, chain_);
+  }
+  void on_restore(const raft::SnapshotMeta& meta) override {
+    chain_ = checker_.observe_restore(id_, meta.index);
+  }
 
-class Cluster;
+ private:
+  RaftChecker& checker_;
+  NodeId id_;
+  std::uint64_t chain_ = 0;
+};
 
 struct SimNode {
   NodeId id = kNoNode;
   std::unique_ptr<SimDisk> disk;
-  std::unique_ptr<SimStateMachine> state_machine;
+  std::unique_ptr<ChainObserver> observer;
   std::unique_ptr<Node> node;  // null while crashed
+  std::uint32_t boots = 0;     // persisted across crashes, as the daemon keeps it on disk
+  std::uint64_t life = 0;
   bool paused = false;
   std::uint64_t paused_since_us = 0;
   std::deque<std::shared_ptr<const Envelope>> inbox;  // held while paused
-  std::uint64_t incarnation = 0;
   std::uint64_t tick_interval_us = 0;
   bool was_leader = false;
   bool catching_up = false;  // replaying ticks missed while paused
+  std::vector<SenderId> senders;
 };
 
 class Cluster {
@@ -105,12 +134,11 @@ class Cluster {
  private:
   class NodeIo;
 
-  // Scheduling.
   void schedule(SimEvent event);
   void schedule_tick(SimNode& n, std::uint64_t delay_us);
+  void schedule_publish(SimNode& n, std::uint64_t slot, std::uint64_t delay_us);
   void dispatch(const SimEvent& e);
 
-  // Node life cycle and inputs.
   void start_node(SimNode& n);
   void crash(SimNode& n);
   void restart(SimNode& n);
@@ -120,38 +148,39 @@ class Cluster {
   void deliver(SimNode& n, const Envelope& envelope);
   void transmit(Envelope envelope);
   void after_step(SimNode& n);
-  void on_apply(SimNode& n, const raft::Entry& entry);
+  void publish(SimNode& n, std::uint64_t arg);
+  void on_delivered(SimNode& n, const Delivery& delivery);
+  void on_receipt(const Receipt& receipt);
 
-  // Faults and workload.
   void fault_action();
   void partition();
   void heal_all();
-  // A client's turn. `timeout_for` names the proposal whose timeout fired (0: a normal turn).
-  void client_step(std::size_t client_index, std::uint64_t timeout_for);
   SimNode* leader();
   bool converged(std::string& why) const;
+  bool fail_if(bool condition, const std::string& what);
 
   SimOptions options_;
+  std::vector<std::pair<Mode, Order>> cells_;
+  bool has_total_ = false;
   Rng rng_;
   Rng fault_rng_;
   Rng disk_rng_;
+  Rng workload_rng_;
   SimNetwork network_;
   Trace trace_;
-  RaftChecker checker_;
+  RaftChecker raft_checker_;
+  DeliveryChecker delivery_checker_;
   std::map<NodeId, SimNode> nodes_;
   raft::ConfState bootstrap_;
   std::priority_queue<SimEvent, std::vector<SimEvent>, std::greater<>> queue_;
   std::uint64_t now_us_ = 0;
   std::uint64_t next_sequence_ = 0;
-  std::vector<Client> clients_;
-  std::vector<Proposal> acked_;
-  std::uint64_t next_proposal_serial_ = 0;
   bool healed_ = false;
-  std::uint64_t heal_commit_target_ = 0;
-  std::uint64_t acked_after_heal_ = 0;
+  bool workload_stopped_ = false;
+  std::uint64_t total_acked_after_heal_ = 0;
   std::uint64_t fault_interval_us_ = 0;
   std::uint64_t max_tick_drift_per_mille_ = 0;
-  // leader-crash measurements: the term of the crashed leader and when it died.
+  std::map<std::pair<SenderId, std::uint64_t>, std::uint64_t> total_sent_us_;  // for latency
   std::optional<std::pair<Term, std::uint64_t>> leader_crashed_;
   SimResult result_;
 };
@@ -160,14 +189,32 @@ class Cluster::NodeIo : public DriverIo {
  public:
   NodeIo(Cluster& cluster, SimNode& node) : cluster_(cluster), node_(node) {}
   void persist(const PersistRequest& request) override {
-    if (auto stored = node_.disk->persist(request); !stored && cluster_.result_.failure.empty()) {
-      cluster_.result_.failure = "node " + std::to_string(node_.id) +
-                                 ": storage refused a write: " + stored.error().message;
+    if (auto stored = node_.disk->persist(request); !stored) {
+      cluster_.fail_if(true, "node " + std::to_string(node_.id) +
+                                 ": storage refused a write: " + stored.error().message);
     }
   }
   void send(Envelope envelope) override { cluster_.transmit(std::move(envelope)); }
+  void deliver(Delivery delivery) override { cluster_.on_delivered(node_, delivery); }
+  void acknowledge(Receipt receipt) override { cluster_.on_receipt(receipt); }
   void observe(const bcast::Event& event) override {
-    if (event.kind == bcast::Event::Kind::kSnapshotRestored) ++cluster_.result_.snapshots_installed;
+    if (event.kind == bcast::Event::Kind::kSnapshotRestored) {
+      ++cluster_.result_.snapshots_installed;
+      cluster_.delivery_checker_.on_total_gap(node_.node->origin());
+    } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
+      cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer);
+    } else if (event.kind == bcast::Event::Kind::kJoinedOrigin) {
+      cluster_.delivery_checker_.on_joined(node_.node->origin(), event.peer);
+    } else if (event.kind == bcast::Event::Kind::kGaveUp ||
+               event.kind == bcast::Event::Kind::kRetired) {
+      cluster_.trace_.add(cluster_.now_us_,
+                          "node " + std::to_string(node_.id) +
+                              (event.kind == bcast::Event::Kind::kGaveUp
+                                   ? " GIVES UP lost messages of "
+                                   : " RETIRES ") +
+                              std::to_string(origin_node(event.peer)) + "." +
+                              std::to_string(event.peer & 0xffff));
+    }
   }
 
  private:
@@ -177,11 +224,14 @@ class Cluster::NodeIo : public DriverIo {
 
 Cluster::Cluster(const SimOptions& options)
     : options_(options),
+      cells_(parse_cells(options.cells).value_or(std::vector<std::pair<Mode, Order>>{})),
       rng_(options.seed),
       fault_rng_(rng_.fork()),
       disk_rng_(rng_.fork()),
+      workload_rng_(rng_.fork()),
       network_(rng_.fork(), NetworkProfile{}),
       trace_(options.trace) {
+  for (const auto& [mode, order] : cells_) has_total_ = has_total_ || order == Order::kTotal;
   const NodeId total = options_.voters + options_.learners;
   for (NodeId id = 1; id <= total; ++id) {
     (id <= options_.voters ? bootstrap_.voters : bootstrap_.learners).push_back(id);
@@ -207,7 +257,11 @@ Cluster::Cluster(const SimOptions& options)
     const std::uint64_t drift = max_tick_drift_per_mille_;
     n.tick_interval_us = options_.tick_us * (1000 - drift + rng_.uniform(0, 2 * drift)) / 1000;
   }
-  clients_.resize(options_.clients);
+}
+
+bool Cluster::fail_if(bool condition, const std::string& what) {
+  if (condition && result_.failure.empty()) result_.failure = what;
+  return condition;
 }
 
 void Cluster::schedule(SimEvent event) {
@@ -220,36 +274,58 @@ void Cluster::schedule_tick(SimNode& n, std::uint64_t delay_us) {
   e.time_us = now_us_ + delay_us;
   e.kind = SimEvent::Kind::kTick;
   e.node = n.id;
-  e.incarnation = n.incarnation;
+  e.life = n.life;
+  schedule(std::move(e));
+}
+
+void Cluster::schedule_publish(SimNode& n, std::uint64_t arg, std::uint64_t delay_us) {
+  SimEvent e;
+  e.time_us = now_us_ + delay_us;
+  e.kind = SimEvent::Kind::kPublish;
+  e.node = n.id;
+  e.life = n.life;
+  e.arg = arg;
   schedule(std::move(e));
 }
 
 void Cluster::start_node(SimNode& n) {
   auto recovered = n.disk->recover();
-  if (!recovered.ok()) {
-    result_.failure =
-        "node " + std::to_string(n.id) + " cannot recover its disk: " + recovered.error().message;
+  if (fail_if(!recovered.ok(), "node " + std::to_string(n.id) + " cannot recover its disk: " +
+                                   (recovered.ok() ? "" : recovered.error().message))) {
     return;
   }
-  NodeOptions node_options;
-  node_options.raft.id = n.id;
-  node_options.raft.election_timeout_ticks = options_.election_timeout_ticks;
-  node_options.raft.heartbeat_interval_ticks = options_.heartbeat_interval_ticks;
-  node_options.raft.max_inflight_appends = options_.max_inflight_appends;
-  node_options.raft.bugs = options_.bugs;
-  node_options.snapshot_interval_entries = options_.snapshot_interval_entries;
-  node_options.raft.retained_entries_behind_snapshot = options_.retained_entries;
-  n.state_machine = std::make_unique<SimStateMachine>(
-      [this, &n](const raft::Entry& entry) { on_apply(n, entry); },
-      [this, &n](LogIndex index, std::uint64_t chain) {
-        checker_.observe_restore(n.id, index, chain);
-      });
-  ++n.incarnation;
+  NodeOptions o;
+  o.raft.id = n.id;
+  o.raft.election_timeout_ticks = options_.election_timeout_ticks;
+  o.raft.heartbeat_interval_ticks = options_.heartbeat_interval_ticks;
+  o.raft.max_inflight_appends = options_.max_inflight_appends;
+  o.raft.retained_entries_behind_snapshot = options_.retained_entries;
+  o.raft.bugs = options_.bugs;
+  o.incarnation = ++n.boots;
+  o.snapshot_interval_entries = options_.snapshot_interval_entries;
+  o.dissemination.gossip_fanout = options_.gossip_fanout;
+  o.dissemination.bugs = options_.delivery_bugs;
+  // Members are not excluded within a run: partitions heal and crashed nodes return as new
+  // incarnations, which replace the old ones at once.
+  o.peer_timeout_ticks = 1000000;
+  n.observer = std::make_unique<ChainObserver>(raft_checker_, n.id);
+  ++n.life;
   n.paused = false;
   n.inbox.clear();
   n.was_leader = false;
-  n.node = std::make_unique<Node>(node_options, rng_.fork(), bootstrap_,
-                                  std::move(recovered.value()), *n.state_machine);
+  n.node = std::make_unique<Node>(o, rng_.fork(), bootstrap_, std::move(recovered.value()));
+  n.node->set_apply_observer(n.observer.get());
+  // The sequencer was restored from the recovered snapshot inside the constructor.
+  const raft::SnapshotMeta& recovered_snapshot = n.node->raft().log().snapshot_meta();
+  if (recovered_snapshot.index > 0) n.observer->on_restore(recovered_snapshot);
+  delivery_checker_.on_start(n.node->origin());
+  n.senders.clear();
+  for (std::uint32_t slot = 0; slot < options_.clients_per_node; ++slot) {
+    n.senders.push_back(n.node->open_sender());
+    if (!cells_.empty()) {
+      schedule_publish(n, slot, workload_rng_.uniform(1, options_.publish_interval_us));
+    }
+  }
   schedule_tick(n, rng_.uniform(1, n.tick_interval_us));
   after_step(n);
 }
@@ -261,11 +337,11 @@ void Cluster::crash(SimNode& n) {
   if (n.node->raft().role() == raft::Role::kLeader) {
     leader_crashed_ = std::make_pair(n.node->raft().term(), now_us_);
   }
+  delivery_checker_.on_stop(n.node->origin());
+  raft_checker_.forget_lease(n.id);
   n.node.reset();
-  n.state_machine.reset();
-  checker_.forget_lease(n.id);
   n.disk->crash(disk_rng_);
-  ++n.incarnation;  // pending ticks of the old incarnation are void
+  ++n.life;  // pending ticks and publishes of the old life are void
 }
 
 void Cluster::restart(SimNode& n) {
@@ -280,12 +356,12 @@ void Cluster::pause(SimNode& n, std::uint64_t duration_us) {
                           std::to_string(duration_us / kMs) + "ms");
   n.paused = true;
   n.paused_since_us = now_us_;
-  checker_.forget_lease(n.id);
+  raft_checker_.forget_lease(n.id);
   SimEvent e;
   e.time_us = now_us_ + duration_us;
   e.kind = SimEvent::Kind::kResume;
   e.node = n.id;
-  e.incarnation = n.incarnation;
+  e.life = n.life;
   schedule(std::move(e));
 }
 
@@ -321,15 +397,13 @@ void Cluster::input(SimNode& n, const std::function<void(Node&, Outbox&)>& fn) {
 }
 
 void Cluster::deliver(SimNode& n, const Envelope& envelope) {
-  if (options_.trace) {
-    if (const auto* m = std::get_if<raft::Message>(&envelope.message))
-      trace_.add(now_us_, describe(*m));
-  }
+  if (options_.trace) trace_.add(now_us_, describe(envelope));
   input(n, [&](Node& node, Outbox& out) { node.step(envelope, out); });
 }
 
 void Cluster::transmit(Envelope envelope) {
   auto shared = std::make_shared<const Envelope>(std::move(envelope));
+  if (std::holds_alternative<DataPush>(shared->message)) ++result_.data_messages_sent;
   for (std::uint64_t delay : network_.transmit(shared->from, shared->to, now_us_)) {
     SimEvent e;
     e.time_us = now_us_ + delay;
@@ -343,9 +417,9 @@ void Cluster::transmit(Envelope envelope) {
 void Cluster::after_step(SimNode& n) {
   if (!n.node) return;
   const raft::Raft& raft = n.node->raft();
-  checker_.observe(n.id, raft, now_us_, /*lease_counts=*/!n.catching_up);
+  raft_checker_.observe(n.id, raft, now_us_, /*lease_counts=*/!n.catching_up);
   if (auto problem = n.node->check_invariants(); !problem.empty()) {
-    result_.failure = "invariant broken on node " + std::to_string(n.id) + ": " + problem;
+    fail_if(true, "invariant broken on node " + std::to_string(n.id) + ": " + problem);
   }
   const bool is_leader = raft.role() == raft::Role::kLeader;
   if (is_leader && !n.was_leader) {
@@ -361,29 +435,77 @@ void Cluster::after_step(SimNode& n) {
   n.was_leader = is_leader;
 }
 
-void Cluster::on_apply(SimNode& n, const raft::Entry& entry) {
-  checker_.observe_apply(n.id, entry.index, n.state_machine->chain());
-  for (std::size_t i = 0; i < clients_.size(); ++i) {
-    Client& client = clients_[i];
-    if (!client.pending || client.pending->node != n.id || client.pending->index != entry.index) {
-      continue;
-    }
-    if (entry.term == client.pending->term) {
-      acked_.push_back(*client.pending);
-      ++result_.proposals_acked;
-      if (healed_) {
-        ++acked_after_heal_;
-      } else {
-        ++result_.proposals_acked_in_fault_phase;
+void Cluster::publish(SimNode& n, std::uint64_t arg) {
+  const std::uint64_t slot = arg & 0xffffffff;
+  const bool reply = (arg & kReplyFlag) != 0;
+  if (slot >= n.senders.size()) return;
+  Mode mode;
+  Order order;
+  if (reply) {
+    mode = (arg & kReplyGossipFlag) ? Mode::kGossip : Mode::kReliable;
+    order = Order::kCausal;
+  } else {
+    std::tie(mode, order) = cells_[workload_rng_.uniform(0, cells_.size() - 1)];
+  }
+  PublishRequest request;
+  request.sender = n.senders[slot];
+  request.group = "g" + std::to_string(workload_rng_.uniform(1, 3));
+  request.mode = mode;
+  request.order = order;
+  std::string payload = "from " + std::to_string(n.id) + ":" + std::to_string(slot) + " ";
+  payload.append(workload_rng_.uniform(0, 64), static_cast<char>('a' + slot % 26));
+  request.payload = std::make_shared<const std::string>(payload);
+  input(n, [&](Node& node, Outbox& out) {
+    auto seq = node.publish(request, out);
+    if (!seq.ok()) return;  // busy: the client tries again at its next turn
+    ++result_.published;
+    // Recorded before the driver hands out the publisher's own delivery and receipt.
+    delivery_checker_.on_publish(node.origin(), request.sender, seq.value(), request.group, mode,
+                                 order, payload, now_us_);
+    if (order == Order::kTotal) total_sent_us_[{request.sender, seq.value()}] = now_us_;
+  });
+  if (!reply && !workload_stopped_ &&
+      !(options_.scenario == Scenario::kThroughput && order == Order::kTotal)) {
+    const std::uint64_t interval = options_.publish_interval_us;
+    schedule_publish(n, slot, workload_rng_.uniform(interval / 2, interval * 3 / 2));
+  }
+}
+
+void Cluster::on_delivered(SimNode& n, const Delivery& delivery) {
+  ++result_.delivered;
+  delivery_checker_.on_delivery(n.node->origin(), delivery, now_us_);
+  // Replies make happened-before real: a causal message answered by its reader. Each message is
+  // answered `reply_percent` times on average across the cluster, so reply chains die out.
+  const std::uint64_t readers = std::max<std::uint64_t>(1, nodes_.size() - 1);
+  if (delivery.order == Order::kCausal && sender_node(delivery.sender) != n.id &&
+      !workload_stopped_ && workload_rng_.chance(options_.reply_percent, 100 * readers) &&
+      !n.senders.empty()) {
+    const std::uint64_t slot = workload_rng_.uniform(0, n.senders.size() - 1);
+    const std::uint64_t flags =
+        kReplyFlag | (delivery.mode == Mode::kGossip ? kReplyGossipFlag : 0);
+    schedule_publish(n, slot | flags, workload_rng_.uniform(100, 2000));
+  }
+}
+
+void Cluster::on_receipt(const Receipt& receipt) {
+  delivery_checker_.on_receipt(receipt);
+  auto sent = total_sent_us_.find({receipt.sender, receipt.seq});
+  if (sent == total_sent_us_.end()) return;
+  if (receipt.gseq) {
+    ++result_.total_acked;
+    if (healed_) ++total_acked_after_heal_;
+    if (!healed_) ++result_.total_acked_in_fault_phase;
+    result_.commit_latency_us.push_back(now_us_ - sent->second);
+  }
+  total_sent_us_.erase(sent);
+  if (options_.scenario == Scenario::kThroughput && !workload_stopped_) {
+    // Closed loop: the client publishes its next total-order message after a short think time.
+    SimNode& n = nodes_.at(sender_node(receipt.sender));
+    for (std::size_t slot = 0; slot < n.senders.size(); ++slot) {
+      if (n.senders[slot] == receipt.sender) {
+        schedule_publish(n, slot, workload_rng_.uniform(50, 500));
       }
-      result_.commit_latency_us.push_back(now_us_ - client.pending->sent_us);
     }
-    client.pending.reset();
-    SimEvent e;
-    e.time_us = now_us_ + rng_.uniform(50, 500);  // the client's own round trip
-    e.kind = SimEvent::Kind::kClient;
-    e.arg = i;
-    schedule(std::move(e));
   }
 }
 
@@ -396,65 +518,14 @@ SimNode* Cluster::leader() {
   return best;
 }
 
-void Cluster::client_step(std::size_t client_index, std::uint64_t timeout_for) {
-  Client& client = clients_[client_index];
-  const std::uint64_t timeout_us =
-      4ULL * options_.election_timeout_ticks * options_.tick_us;  // then give up and retry
-  // After healing, the workload winds down once it has shown progress, so that convergence
-  // means every acknowledged proposal is applied everywhere, not a moving target.
-  if (healed_ && acked_after_heal_ > 0) return;
-  if (timeout_for != 0) {
-    // Only the timeout of the proposal still pending counts; older ones are stale.
-    if (!client.pending || client.pending->serial != timeout_for) return;
-    client.pending.reset();  // it may still commit; the client just stops waiting
-  } else if (client.pending) {
-    return;
-  }
-  auto schedule_turn = [&](std::uint64_t delay_us, std::uint64_t serial) {
-    SimEvent e;
-    e.time_us = now_us_ + delay_us;
-    e.kind = SimEvent::Kind::kClient;
-    e.arg = client_index;
-    e.incarnation = serial;
-    schedule(std::move(e));
-  };
-  auto retry_in = [&](std::uint64_t delay_us) { schedule_turn(delay_us, 0); };
-  auto it = nodes_.find(client.target);
-  if (it == nodes_.end() || !it->second.node || it->second.paused) {
-    client.target = rng_.uniform(1, nodes_.size());
-    retry_in(5 * kMs);
-    return;
-  }
-  SimNode& n = it->second;
-  const std::string data =
-      "c" + std::to_string(client_index) + "-" + std::to_string(client.next_id++);
-  NodeId hint = kNoNode;
-  std::uint64_t proposed_serial = 0;
-  input(n, [&](Node& node, Outbox& out) {
-    auto index = node.propose(data, out);
-    if (index.ok()) {
-      // Pending before the driver runs: a single voter commits within this very input.
-      proposed_serial = ++next_proposal_serial_;
-      client.pending = Proposal{proposed_serial, n.id, node.raft().term(), index.value(), now_us_};
-    } else {
-      hint = node.raft().leader();
-    }
-  });
-  if (proposed_serial != 0) {
-    schedule_turn(timeout_us, proposed_serial);  // wakes the client if it never resolves
-  } else {
-    client.target = hint != kNoNode ? hint : rng_.uniform(1, nodes_.size());
-    retry_in(hint != kNoNode ? 0 : 10 * kMs);
-  }
-}
-
 void Cluster::partition() {
   if (nodes_.size() < 2) return;  // nothing to cut apart
   std::vector<NodeId> ids;
   for (auto& [id, n] : nodes_) ids.push_back(id);
   // Deterministic shuffle from the fault stream.
-  for (std::size_t i = ids.size(); i > 1; --i)
+  for (std::size_t i = ids.size(); i > 1; --i) {
     std::swap(ids[i - 1], ids[fault_rng_.uniform(0, i - 1)]);
+  }
   std::string what;
   switch (fault_rng_.uniform(0, 3)) {
     case 0: {  // two halves (or majority / minority)
@@ -559,10 +630,19 @@ void Cluster::heal_all() {
   for (auto& [id, n] : nodes_) {
     if (n.paused) resume(n);
   }
-  heal_commit_target_ = checker_.max_committed();
+  // The workload goes on for a second after healing (progress must resume), then stops so that
+  // convergence has a fixed target.
+  SimEvent stop;
+  stop.time_us = now_us_ + 1000 * kMs;
+  stop.kind = SimEvent::Kind::kStopWorkload;
+  schedule(std::move(stop));
 }
 
 bool Cluster::converged(std::string& why) const {
+  if (!workload_stopped_) {
+    why = "the workload is still running";
+    return false;
+  }
   const SimNode* lead = nullptr;
   for (const auto& [id, n] : nodes_) {
     if (n.node && n.node->raft().role() == raft::Role::kLeader) {
@@ -577,31 +657,25 @@ bool Cluster::converged(std::string& why) const {
     why = "no leader";
     return false;
   }
-  if (acked_after_heal_ == 0 && !clients_.empty()) {
-    why = "no proposal acknowledged since healing";
-    return false;
-  }
-  std::uint64_t target = heal_commit_target_;
-  for (const Proposal& p : acked_) target = std::max(target, p.index);
   for (const auto& [id, n] : nodes_) {
     if (n.node->raft().leader() != lead->id) {
       why = "node " + std::to_string(id) + " does not follow leader " + std::to_string(lead->id);
       return false;
     }
-    if (n.node->raft().log().applied() < target) {
-      why = "node " + std::to_string(id) + " applied " +
-            std::to_string(n.node->raft().log().applied()) + " < " + std::to_string(target);
-      return false;
-    }
   }
-  return true;
+  if (has_total_ && total_acked_after_heal_ == 0) {
+    why = "no total-order message acknowledged since healing";
+    return false;
+  }
+  why = delivery_checker_.unmet_obligations();
+  return why.empty();
 }
 
 void Cluster::dispatch(const SimEvent& e) {
   switch (e.kind) {
     case SimEvent::Kind::kTick: {
       SimNode& n = nodes_.at(e.node);
-      if (!n.node || e.incarnation != n.incarnation) return;
+      if (!n.node || e.life != n.life) return;
       schedule_tick(n, n.tick_interval_us);
       if (n.paused) return;  // resume() catches up on missed ticks
       input(n, [](Node& node, Outbox& out) { node.tick(out); });
@@ -620,12 +694,19 @@ void Cluster::dispatch(const SimEvent& e) {
     case SimEvent::Kind::kFault:
       fault_action();
       return;
-    case SimEvent::Kind::kClient:
-      client_step(e.arg, e.incarnation);
+    case SimEvent::Kind::kPublish: {
+      SimNode& n = nodes_.at(e.node);
+      if (!n.node || e.life != n.life || workload_stopped_) return;
+      if (n.paused) {  // a paused process publishes nothing; its clients try again later
+        schedule_publish(n, e.arg, options_.publish_interval_us);
+        return;
+      }
+      publish(n, e.arg);
       return;
+    }
     case SimEvent::Kind::kResume: {
       SimNode& n = nodes_.at(e.node);
-      if (e.incarnation == n.incarnation) resume(n);
+      if (e.life == n.life) resume(n);
       return;
     }
     case SimEvent::Kind::kRestart:
@@ -634,20 +715,21 @@ void Cluster::dispatch(const SimEvent& e) {
     case SimEvent::Kind::kHeal:
       heal_all();
       return;
+    case SimEvent::Kind::kStopWorkload:
+      workload_stopped_ = true;
+      trace_.add(now_us_, "WORKLOAD stops");
+      return;
   }
 }
 
 SimResult Cluster::run() {
   result_.replay = options_.command_line();
-  for (auto& [id, n] : nodes_) start_node(n);
-  for (std::size_t i = 0; i < clients_.size(); ++i) {
-    clients_[i].target = rng_.uniform(1, nodes_.size());
-    SimEvent e;
-    e.time_us = rng_.uniform(0, 50 * kMs);
-    e.kind = SimEvent::Kind::kClient;
-    e.arg = i;
-    schedule(std::move(e));
+  if (cells_.empty()) {
+    result_.ok = false;
+    result_.failure = "no valid cells in '" + options_.cells + "'";
+    return result_;
   }
+  for (auto& [id, n] : nodes_) start_node(n);
   const std::uint64_t fault_end_us = options_.fault_ms * kMs;
   const std::uint64_t deadline_us = fault_end_us + options_.heal_ms * kMs;
   if (options_.scenario == Scenario::kChaos) {
@@ -665,7 +747,10 @@ SimResult Cluster::run() {
   std::uint64_t next_convergence_check_us = fault_end_us;
   std::string why_not = "never checked";
   bool converged_in_time = false;
-  while (!queue_.empty() && !checker_.failed() && result_.failure.empty()) {
+  auto failed = [&] {
+    return raft_checker_.failed() || delivery_checker_.failed() || !result_.failure.empty();
+  };
+  while (!queue_.empty() && !failed()) {
     SimEvent e = queue_.top();
     queue_.pop();
     now_us_ = e.time_us;
@@ -685,8 +770,8 @@ SimResult Cluster::run() {
       next_leader_crash_us = now_us_ + rng_.uniform(800 * kMs, 1200 * kMs);
     }
     dispatch(e);
-    if (healed_ && now_us_ >= next_convergence_check_us) {
-      next_convergence_check_us = now_us_ + 10 * kMs;
+    if (workload_stopped_ && now_us_ >= next_convergence_check_us) {
+      next_convergence_check_us = now_us_ + 50 * kMs;
       if (converged(why_not)) {
         converged_in_time = true;
         break;
@@ -696,9 +781,12 @@ SimResult Cluster::run() {
   result_.virtual_us = now_us_;
   result_.messages_sent = network_.messages_sent();
   result_.measured_us = std::min(now_us_, fault_end_us);
-  if (checker_.failed()) {
+  if (raft_checker_.failed()) {
     result_.ok = false;
-    if (result_.failure.empty()) result_.failure = checker_.violation();
+    if (result_.failure.empty()) result_.failure = raft_checker_.violation();
+  } else if (delivery_checker_.failed()) {
+    result_.ok = false;
+    if (result_.failure.empty()) result_.failure = delivery_checker_.violation();
   } else if (!result_.failure.empty()) {
     result_.ok = false;
   } else if (!converged_in_time) {

@@ -24,16 +24,19 @@ struct SimResult {
   std::string replay;      // the command that replays this run
 
   std::uint64_t virtual_us = 0;
-  std::uint64_t proposals_acked = 0;
-  std::uint64_t proposals_acked_in_fault_phase = 0;  // the measured window
-  std::uint64_t messages_sent = 0;
+  std::uint64_t published = 0;
+  std::uint64_t delivered = 0;  // deliveries summed over daemons
+  std::uint64_t total_acked = 0;  // total-order messages that received their gseq
+  std::uint64_t total_acked_in_fault_phase = 0;  // the measured window
+  std::uint64_t messages_sent = 0;       // every message between daemons
+  std::uint64_t data_messages_sent = 0;  // broadcast payload pushes (first sends, relays, repairs)
   std::uint64_t elections_won = 0;
   std::uint64_t crashes = 0;
   std::uint64_t snapshots_installed = 0;
   std::uint64_t measured_us = 0;  // throughput: length of the measured window
   // leader-crash: virtual time from crashing a leader to the next leader's election.
   std::vector<std::uint64_t> leader_recovery_us;
-  // throughput: proposal round trips (propose -> applied at the proposing leader).
+  // total order: publish -> receipt with its gseq.
   std::vector<std::uint64_t> commit_latency_us;
 };
 

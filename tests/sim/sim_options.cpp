@@ -10,6 +10,17 @@ struct BugFlag {
   bool raft::DeliberateBugs::*field;
 };
 
+struct DeliveryBugFlag {
+  const char* name;
+  bool DeliveryBugs::*field;
+};
+
+constexpr DeliveryBugFlag kDeliveryBugs[] = {
+    {"no-relay", &DeliveryBugs::no_relay},
+    {"skip-hold-back", &DeliveryBugs::skip_hold_back},
+    {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
+};
+
 constexpr BugFlag kBugs[] = {
     {"vote-twice", &raft::DeliberateBugs::vote_twice_in_term},
     {"commit-without-quorum", &raft::DeliberateBugs::commit_without_quorum},
@@ -46,14 +57,57 @@ std::vector<std::string> bug_names() {
   return names;
 }
 
-bool set_bug(raft::DeliberateBugs& bugs, const std::string& name) {
+std::vector<std::string> delivery_bug_names() {
+  std::vector<std::string> names;
+  for (const auto& bug : kDeliveryBugs) names.emplace_back(bug.name);
+  return names;
+}
+
+bool set_bug(SimOptions& options, const std::string& name) {
   for (const auto& bug : kBugs) {
     if (name == bug.name) {
-      bugs.*bug.field = true;
+      options.bugs.*bug.field = true;
+      return true;
+    }
+  }
+  for (const auto& bug : kDeliveryBugs) {
+    if (name == bug.name) {
+      options.delivery_bugs.*bug.field = true;
       return true;
     }
   }
   return false;
+}
+
+std::optional<std::vector<std::pair<Mode, Order>>> parse_cells(const std::string& cells) {
+  std::vector<std::pair<Mode, Order>> out;
+  if (cells == "all") {
+    for (Mode mode : {Mode::kBestEffort, Mode::kReliable, Mode::kGossip}) {
+      for (Order order : {Order::kNone, Order::kFifo, Order::kCausal, Order::kTotal}) {
+        if (mode == Mode::kBestEffort && (order == Order::kCausal || order == Order::kTotal)) {
+          continue;
+        }
+        out.emplace_back(mode, order);
+      }
+    }
+    return out;
+  }
+  std::size_t start = 0;
+  while (start <= cells.size()) {
+    const std::size_t comma = std::min(cells.find(',', start), cells.size());
+    const std::string cell = cells.substr(start, comma - start);
+    const std::size_t slash = cell.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    auto mode = parse_mode(cell.substr(0, slash));
+    auto order = parse_order(cell.substr(slash + 1));
+    if (!mode || !order) return std::nullopt;
+    if (*mode == Mode::kBestEffort && (*order == Order::kCausal || *order == Order::kTotal)) {
+      return std::nullopt;
+    }
+    out.emplace_back(*mode, *order);
+    start = comma + 1;
+  }
+  return out;
 }
 
 std::string SimOptions::command_line() const {
@@ -72,11 +126,18 @@ std::string SimOptions::command_line() const {
   add("heartbeat-ticks", heartbeat_interval_ticks, defaults.heartbeat_interval_ticks);
   add("snapshot-entries", snapshot_interval_entries, defaults.snapshot_interval_entries);
   add("retained-entries", retained_entries, defaults.retained_entries);
-  add("clients", clients, defaults.clients);
+  add("clients", clients_per_node, defaults.clients_per_node);
+  add("publish-interval-us", publish_interval_us, defaults.publish_interval_us);
+  add("reply-percent", reply_percent, defaults.reply_percent);
+  add("fanout", gossip_fanout, defaults.gossip_fanout);
+  if (cells != defaults.cells) out += " --cells " + cells;
   add("max-inflight", max_inflight_appends, defaults.max_inflight_appends);
   if (!use_file_storage) out += " --storage memory";
   for (const auto& bug : kBugs) {
     if (bugs.*bug.field) out += std::string(" --bug ") + bug.name;
+  }
+  for (const auto& bug : kDeliveryBugs) {
+    if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
   return out;
 }
@@ -115,14 +176,23 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
   } else if (flag == "--retained-entries") {
     ok = parse_number(value, o.retained_entries);
   } else if (flag == "--clients") {
-    ok = parse_number(value, o.clients);
+    ok = parse_number(value, o.clients_per_node);
+  } else if (flag == "--publish-interval-us") {
+    ok = parse_number(value, o.publish_interval_us) && o.publish_interval_us > 0;
+  } else if (flag == "--reply-percent") {
+    ok = parse_number(value, o.reply_percent) && o.reply_percent <= 100;
+  } else if (flag == "--fanout") {
+    ok = parse_number(value, o.gossip_fanout) && o.gossip_fanout > 0;
+  } else if (flag == "--cells") {
+    if (!parse_cells(value)) return "bad --cells '" + value + "' (e.g. reliable/fifo,gossip/total)";
+    o.cells = value;
   } else if (flag == "--max-inflight") {
     ok = parse_number(value, o.max_inflight_appends) && o.max_inflight_appends > 0;
   } else if (flag == "--storage") {
     if (value != "file" && value != "memory") return "--storage takes file or memory";
     o.use_file_storage = value == "file";
   } else if (flag == "--bug") {
-    if (!set_bug(o.bugs, value)) return "unknown bug '" + value + "'";
+    if (!set_bug(o, value)) return "unknown bug '" + value + "'";
   } else {
     return "unknown flag " + flag;
   }

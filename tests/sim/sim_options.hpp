@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "bcast/types.hpp"
+#include "core/bcast/engine_options.hpp"
 #include "core/raft/raft.hpp"
 
 namespace bcast::sim {
@@ -30,21 +32,34 @@ struct SimOptions {
   std::uint32_t heartbeat_interval_ticks = 2;
   std::uint64_t snapshot_interval_entries = 64;  // small, so snapshots happen often
   std::uint64_t retained_entries = 16;           // small, so InstallSnapshot happens often
-  std::uint32_t clients = 4;                     // concurrent proposers
+  // The workload: every daemon has `clients_per_node` clients, each publishing about every
+  // `publish_interval_us` in a random cell (mode, order) of `cells` to one of three groups.
+  // Causal messages get causal replies from their readers (`reply_percent` replies per hundred
+  // messages, spread over the cluster), so happened-before is real.
+  std::uint32_t clients_per_node = 2;
+  std::uint64_t publish_interval_us = 20000;
+  std::string cells = "all";  // "all", or e.g. "reliable/fifo,gossip/total"
+  std::uint32_t reply_percent = 30;
+  std::uint32_t gossip_fanout = 3;
   std::uint32_t max_inflight_appends = 64;
   bool use_file_storage = true;  // the real lib/io storage over a fault-injecting file system
   raft::DeliberateBugs bugs;
+  DeliveryBugs delivery_bugs;
   bool trace = false;  // print every event, not just the tail on failure
 
   // The exact bcast-sim command that replays this run.
   std::string command_line() const;
 };
 
+// The (mode, order) cells a --cells value names; nullopt if it names an invalid one.
+std::optional<std::vector<std::pair<Mode, Order>>> parse_cells(const std::string& cells);
+
 // Parses bcast-sim's flags (the inverse of command_line()). On a bad flag returns an error text.
 std::optional<std::string> parse_flag(SimOptions& options, const std::string& flag,
                                       const std::string& value);
 // Names of the deliberate bugs, for --bug.
 std::vector<std::string> bug_names();
-bool set_bug(raft::DeliberateBugs& bugs, const std::string& name);
+std::vector<std::string> delivery_bug_names();
+bool set_bug(SimOptions& options, const std::string& name);
 
 }  // namespace bcast::sim

@@ -67,6 +67,8 @@ class RaftCluster : private DriverIo {
  private:
   void persist(const PersistRequest& request) override;
   void send(Envelope envelope) override;
+  void deliver(Delivery) override {}  // Raft alone delivers nothing
+  void acknowledge(Receipt) override {}
   void observe(const Event&) override {}
   void drive(NodeId id, Outbox& out);
   void make_node(NodeId id);

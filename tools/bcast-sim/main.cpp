@@ -28,10 +28,13 @@ void print_help() {
       "  --voters N --learners N                    cluster shape (default 5 voters)\n"
       "  --fault-ms MS --heal-ms MS                 phase lengths (default 10000 each)\n"
       "  --tick-us US --election-ticks N --heartbeat-ticks N\n"
-      "  --snapshot-entries N --retained-entries N --clients N --max-inflight N\n"
+      "  --snapshot-entries N --retained-entries N --max-inflight N\n"
+      "  --cells all|MODE/ORDER,...                 what the clients publish (default all)\n"
+      "  --clients N --publish-interval-us US --reply-percent P --fanout N\n"
       "  --storage file|memory                      simulated disk (default file)\n"
       "  --bug NAME                                 enable a deliberate bug:");
   for (const auto& name : bcast::sim::bug_names()) std::printf(" %s", name.c_str());
+  for (const auto& name : bcast::sim::delivery_bug_names()) std::printf(" %s", name.c_str());
   std::printf(
       "\n  --trace                                    print every event\n"
       "  --quiet                                    print only failures and the summary\n");
@@ -88,33 +91,31 @@ int main(int argc, char** argv) {
   }
 
   std::uint64_t failures = 0;
-  std::uint64_t acked = 0;
-  std::uint64_t acked_in_fault_phase = 0;
-  std::uint64_t messages = 0;
-  std::uint64_t measured_us = 0;
-  std::uint64_t elections = 0;
-  std::uint64_t crashes = 0;
-  std::uint64_t snapshots = 0;
-  std::vector<std::uint64_t> recovery_us;
-  std::vector<std::uint64_t> latency_us;
+  SimResult sum;
   for (std::uint64_t seed = first_seed; seed <= last_seed; ++seed) {
     options.seed = seed;
     const SimResult r = bcast::sim::run_simulation(options);
-    acked += r.proposals_acked;
-    acked_in_fault_phase += r.proposals_acked_in_fault_phase;
-    messages += r.messages_sent;
-    measured_us += r.measured_us;
-    elections += r.elections_won;
-    crashes += r.crashes;
-    snapshots += r.snapshots_installed;
-    recovery_us.insert(recovery_us.end(), r.leader_recovery_us.begin(), r.leader_recovery_us.end());
-    latency_us.insert(latency_us.end(), r.commit_latency_us.begin(), r.commit_latency_us.end());
+    sum.published += r.published;
+    sum.delivered += r.delivered;
+    sum.total_acked += r.total_acked;
+    sum.total_acked_in_fault_phase += r.total_acked_in_fault_phase;
+    sum.messages_sent += r.messages_sent;
+    sum.data_messages_sent += r.data_messages_sent;
+    sum.measured_us += r.measured_us;
+    sum.elections_won += r.elections_won;
+    sum.crashes += r.crashes;
+    sum.snapshots_installed += r.snapshots_installed;
+    sum.leader_recovery_us.insert(sum.leader_recovery_us.end(), r.leader_recovery_us.begin(),
+                                  r.leader_recovery_us.end());
+    sum.commit_latency_us.insert(sum.commit_latency_us.end(), r.commit_latency_us.begin(),
+                                 r.commit_latency_us.end());
     if (!r.ok) {
       ++failures;
       std::printf("FAIL seed %" PRIu64 ": %s\n  replay: %s\n", seed, r.failure.c_str(),
                   r.replay.c_str());
-      if (!quiet || first_seed == last_seed)
+      if (!quiet || first_seed == last_seed) {
         std::printf("--- last events ---\n%s", r.trace_tail.c_str());
+      }
     } else if (!quiet && first_seed == last_seed) {
       std::printf("ok seed %" PRIu64 "\n", seed);
     }
@@ -122,28 +123,40 @@ int main(int argc, char** argv) {
 
   const std::uint64_t runs = last_seed - first_seed + 1;
   const double tick_ms = static_cast<double>(options.tick_us) / 1000.0;
+  auto per = [](std::uint64_t a, std::uint64_t b) {
+    return b ? static_cast<double>(a) / static_cast<double>(b) : 0.0;
+  };
   std::printf("runs %" PRIu64 ", failures %" PRIu64 "\n", runs, failures);
-  std::printf("acknowledged proposals %" PRIu64 ", messages per acknowledged proposal %.2f\n",
-              acked, acked ? static_cast<double>(messages) / static_cast<double>(acked) : 0.0);
+  std::printf("published %" PRIu64 ", deliveries %" PRIu64 ", total order acknowledged %" PRIu64
+              "\n",
+              sum.published, sum.delivered, sum.total_acked);
+  std::printf("messages between daemons %" PRIu64 " (%.2f per published message; payload pushes "
+              "%.2f)\n",
+              sum.messages_sent, per(sum.messages_sent, sum.published),
+              per(sum.data_messages_sent, sum.published));
   std::printf("elections won %" PRIu64 ", crashes %" PRIu64 ", snapshots installed %" PRIu64 "\n",
-              elections, crashes, snapshots);
-  if (measured_us > 0) {
-    std::printf("commits per virtual second (fault phase) %.1f\n",
-                static_cast<double>(acked_in_fault_phase) * 1e6 / static_cast<double>(measured_us));
+              sum.elections_won, sum.crashes, sum.snapshots_installed);
+  if (sum.measured_us > 0 && sum.total_acked_in_fault_phase > 0) {
+    std::printf("total-order messages acknowledged per virtual second (fault phase) %.1f; "
+                "messages between daemons per acknowledged one %.2f\n",
+                per(sum.total_acked_in_fault_phase * 1000000, sum.measured_us),
+                per(sum.messages_sent, sum.total_acked));
   }
-  if (!latency_us.empty()) {
-    std::printf("commit latency ms: p50 %.2f p99 %.2f p99.9 %.2f max %.2f\n",
-                percentile(latency_us, 50) / 1000.0, percentile(latency_us, 99) / 1000.0,
-                percentile(latency_us, 99.9) / 1000.0, percentile(latency_us, 100) / 1000.0);
+  if (!sum.commit_latency_us.empty()) {
+    const auto& l = sum.commit_latency_us;
+    std::printf("total-order latency (publish -> gseq receipt) ms: p50 %.2f p99 %.2f p99.9 %.2f "
+                "max %.2f\n",
+                percentile(l, 50) / 1000.0, percentile(l, 99) / 1000.0,
+                percentile(l, 99.9) / 1000.0, percentile(l, 100) / 1000.0);
   }
-  if (!recovery_us.empty()) {
-    const double p50 = percentile(recovery_us, 50) / 1000.0;
-    const double p99 = percentile(recovery_us, 99) / 1000.0;
+  if (!sum.leader_recovery_us.empty()) {
+    const auto& r = sum.leader_recovery_us;
+    const double p50 = percentile(r, 50) / 1000.0;
+    const double p99 = percentile(r, 99) / 1000.0;
     std::printf(
         "leader crash -> new leader (%zu samples): p50 %.1f ms (%.1f ticks), p99 %.1f ms (%.1f "
         "ticks), max %.1f ms\n",
-        recovery_us.size(), p50, p50 / tick_ms, p99, p99 / tick_ms,
-        percentile(recovery_us, 100) / 1000.0);
+        r.size(), p50, p50 / tick_ms, p99, p99 / tick_ms, percentile(r, 100) / 1000.0);
   }
   return failures == 0 ? 0 : 1;
 }

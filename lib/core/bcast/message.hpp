@@ -1,0 +1,80 @@
+// A published message as daemons see it, and the identities it is tracked by.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bcast/types.hpp"
+
+namespace bcast {
+
+// One incarnation of one daemon: node id in the top 16 bits, boot count in the low 16 (the top
+// half of every sender id the incarnation hands out). Streams, causal clocks and joins are kept
+// per incarnation, so a restarted daemon starts fresh instead of colliding with its past.
+using OriginId = std::uint32_t;
+inline OriginId make_origin_id(NodeId node, std::uint32_t incarnation) {
+  return static_cast<OriginId>(((node & 0xffff) << 16) | (incarnation & 0xffff));
+}
+inline NodeId origin_node(OriginId origin) { return origin >> 16; }
+
+// Every reliable or gossip message belongs to its origin's stream for that mode, numbered 1, 2,
+// ... by the origin. Gaps in a stream are what repair fills; stream order is FIFO order.
+struct StreamKey {
+  OriginId origin = 0;
+  Mode mode = Mode::kReliable;
+  auto operator<=>(const StreamKey&) const = default;
+};
+
+// Causal dependencies: for each origin, how many of its causal messages the publishing daemon
+// had delivered (for the publisher itself: how many it had sent, this one included).
+class CausalClock {
+ public:
+  std::uint64_t get(OriginId origin) const;
+  void set(OriginId origin, std::uint64_t count);
+  const std::vector<std::pair<OriginId, std::uint64_t>>& entries() const { return entries_; }
+  bool operator==(const CausalClock&) const = default;
+
+ private:
+  std::vector<std::pair<OriginId, std::uint64_t>> entries_;  // sorted by origin, counts > 0
+};
+
+struct BroadcastMessage {
+  SenderId sender = 0;
+  std::uint64_t seq = 0;         // the sender's publish counter, 1, 2, ... (shown to users)
+  std::uint64_t stream_seq = 0;  // position in the origin's stream (mode), or total stream
+  std::string group;
+  Mode mode = Mode::kReliable;
+  Order order = Order::kNone;
+  CausalClock causal;  // causal order only
+  std::shared_ptr<const std::string> payload;
+  // Total order only: the origin gave up on this message (its publisher was told it timed out);
+  // it still takes its place in the origin's total stream, so later ones are not held up, but
+  // gets no position and is not delivered.
+  bool withdrawn = false;
+
+  OriginId origin() const { return sender_origin(sender); }
+  StreamKey stream() const { return {origin(), mode}; }
+};
+
+// Total-order messages travel to the leader and into the Raft log in batches; a batch is the
+// data of one Raft entry. The encoding is the core's own (core/byte_codec.hpp).
+std::string encode_message_batch(const std::vector<BroadcastMessage>& messages);
+std::optional<std::vector<BroadcastMessage>> decode_message_batch(const std::string& data);
+
+// One message delivered to the applications of a daemon.
+struct Delivery {
+  std::string group;
+  SenderId sender = 0;
+  std::uint64_t seq = 0;
+  std::optional<std::uint64_t> gseq;  // total order only: the global position
+  Mode mode = Mode::kReliable;
+  Order order = Order::kNone;
+  std::shared_ptr<const std::string> payload;
+};
+
+}  // namespace bcast

@@ -1,0 +1,246 @@
+#include "core/bcast/stream_set.hpp"
+
+#include <algorithm>
+
+namespace bcast {
+
+void StreamSet::add_own(BroadcastMessage& message) {
+  Stream& own = streams_[self_];
+  own.cut = 0;
+  message.stream_seq = ++own_last_seq_;
+  own.received_upto = own_last_seq_;
+  store(own, message);
+}
+
+void StreamSet::store(Stream& stream, const BroadcastMessage& message) {
+  stored_bytes_ += message.payload ? message.payload->size() : 0;
+  stream.stored.emplace(message.stream_seq, message);
+}
+
+void StreamSet::advance(Stream& stream) {
+  for (;;) {
+    const std::uint64_t next = stream.received_upto + 1;
+    if (!stream.received_above.empty() && *stream.received_above.begin() == next) {
+      stream.received_above.erase(stream.received_above.begin());
+    } else if (!stream.lost.contains(next)) {
+      break;
+    }
+    ++stream.received_upto;
+  }
+  while (!stream.received_above.empty() &&
+         *stream.received_above.begin() <= stream.received_upto) {
+    stream.received_above.erase(stream.received_above.begin());
+  }
+}
+
+StreamSet::Received StreamSet::receive(const BroadcastMessage& message) {
+  const OriginId origin = message.origin();
+  const std::uint64_t seq = message.stream_seq;
+  Stream& stream = streams_[origin];
+  if (seq <= stream.received_upto || stream.received_above.contains(seq)) return {};
+  if (stream.cut && seq <= *stream.cut) return {};  // published before the origin met us
+  stream.received_above.insert(seq);
+  advance(stream);
+  store(stream, message);
+  if (!stream.cut) {
+    stream.waiting_for_cut.push_back(message);
+    return {true, {}};
+  }
+  return {true, {message}};
+}
+
+std::vector<BroadcastMessage> StreamSet::release_waiting(Stream& stream) {
+  std::vector<BroadcastMessage> ready;
+  std::sort(stream.waiting_for_cut.begin(), stream.waiting_for_cut.end(),
+            [](const auto& a, const auto& b) { return a.stream_seq < b.stream_seq; });
+  for (auto& m : stream.waiting_for_cut) {
+    if (m.stream_seq > *stream.cut) ready.push_back(std::move(m));
+  }
+  stream.waiting_for_cut.clear();
+  return ready;
+}
+
+std::vector<BroadcastMessage> StreamSet::set_cut(OriginId origin, std::uint64_t cut,
+                                                 bool rejoin) {
+  Stream& stream = streams_[origin];
+  if (stream.cut && (!rejoin || *stream.cut >= cut)) return {};
+  stream.cut = cut;
+  stream.received_upto = std::max(stream.received_upto, cut);
+  advance(stream);
+  // A retired incarnation's messages are not ours, and nobody needs them from us.
+  if (cut == UINT64_MAX) {
+    for (const auto& [seq, m] : stream.stored) stored_bytes_ -= m.payload ? m.payload->size() : 0;
+    stream.stored.clear();
+    stream.received_above.clear();
+  }
+  return release_waiting(stream);
+}
+
+Digest StreamSet::digest(bool wants_reply) const {
+  Digest d;
+  d.from = self_;
+  d.mode = mode_;
+  d.wants_reply = wants_reply;
+  for (const auto& [origin, stream] : streams_) {
+    StreamPosition p;
+    p.origin = origin;
+    p.received_upto = stream.received_upto;
+    p.stable_upto = stream.stable_upto;
+    p.cut_known = stream.cut.has_value();
+    p.cut = stream.cut.value_or(0);
+    p.highest_received =
+        stream.received_above.empty() ? stream.received_upto : *stream.received_above.rbegin();
+    for (std::uint64_t seq = stream.received_upto + 1;
+         seq < p.highest_received && p.missing.size() < kMaxMissingReported; ++seq) {
+      if (!stream.received_above.contains(seq)) p.missing.push_back(seq);
+    }
+    for (std::uint64_t seq : stream.lost) {
+      if (seq > stream.stable_upto) p.lost.push_back(seq);
+    }
+    d.streams.push_back(std::move(p));
+  }
+  return d;
+}
+
+std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& digest,
+                                                   std::size_t max_messages) {
+  auto& positions = peer_positions_[peer];
+  std::map<OriginId, const StreamPosition*> theirs;
+  for (const StreamPosition& p : digest.streams) {
+    theirs[p.origin] = &p;
+    PeerPosition& position = positions[p.origin];
+    position.received_upto = std::max(position.received_upto, p.received_upto);
+    position.cut = p.cut;
+    if (!p.lost.empty()) {
+      // The peer found these lost: no need to wait for them here either.
+      auto it = streams_.find(p.origin);
+      if (it != streams_.end() && it->second.cut) {
+        Stream& stream = it->second;
+        for (std::uint64_t seq : p.lost) {
+          if (seq > stream.received_upto && !stream.received_above.contains(seq)) {
+            stream.lost.insert(seq);
+          }
+        }
+        const std::uint64_t before = stream.received_upto;
+        advance(stream);
+        if (stream.received_upto != before) advanced_by_peers_.push_back(p.origin);
+      }
+    }
+  }
+  std::vector<BroadcastMessage> repairs;
+  auto add = [&](const BroadcastMessage& m) {
+    if (repairs.size() >= max_messages) return false;
+    repairs.push_back(m);
+    return true;
+  };
+  for (const auto& [origin, stream] : streams_) {
+    // Never send a peer its own stream back (it is the authority on it), nor a stream it cannot
+    // take yet (it does not know where the stream starts for it).
+    if (origin_node(origin) == peer) continue;
+    const auto it = theirs.find(origin);
+    if (it == theirs.end() || !it->second->cut_known) continue;
+    const StreamPosition& p = *it->second;
+    if (p.received_upto == UINT64_MAX) continue;  // it holds none of this stream, by choice
+    for (std::uint64_t seq : p.missing) {
+      auto m = stream.stored.find(seq);
+      if (m != stream.stored.end() && !add(m->second)) return repairs;
+    }
+    const std::uint64_t above = std::max(p.received_upto, p.highest_received);
+    for (auto m = stream.stored.upper_bound(above); m != stream.stored.end(); ++m) {
+      if (!add(m->second)) return repairs;
+    }
+  }
+  return repairs;
+}
+
+void StreamSet::collect(const std::vector<NodeId>& peers) {
+  for (auto& [stream_origin, stream] : streams_) {
+    const OriginId origin = stream_origin;  // (a structured binding cannot be captured in C++20)
+    std::uint64_t stable = stream.received_upto;
+    for (NodeId peer : peers) {
+      if (origin_node(origin) == peer) continue;  // an origin holds all of its own stream
+      auto p = peer_positions_.find(peer);
+      const std::uint64_t theirs = p == peer_positions_.end() ? 0 : [&] {
+        auto q = p->second.find(origin);
+        return q == p->second.end() ? std::uint64_t{0} : q->second.received_upto;
+      }();
+      stable = std::min(stable, theirs);
+    }
+    stream.stable_upto = std::max(stream.stable_upto, stable);
+    while (!stream.lost.empty() && *stream.lost.begin() <= stream.stable_upto) {
+      stream.lost.erase(stream.lost.begin());
+    }
+    while (!stream.stored.empty() && stream.stored.begin()->first <= stream.stable_upto) {
+      const auto& payload = stream.stored.begin()->second.payload;
+      stored_bytes_ -= payload ? payload->size() : 0;
+      stream.stored.erase(stream.stored.begin());
+    }
+  }
+}
+
+std::uint64_t StreamSet::received_upto(OriginId origin) const {
+  auto it = streams_.find(origin);
+  return it == streams_.end() ? 0 : it->second.received_upto;
+}
+
+std::vector<OriginId> StreamSet::origins_with_gaps() const {
+  std::vector<OriginId> out;
+  for (const auto& [origin, stream] : streams_) {
+    if (stream.cut && !stream.received_above.empty()) out.push_back(origin);
+  }
+  return out;
+}
+
+bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) const {
+  const std::uint64_t ours = received_upto(origin);
+  for (NodeId peer : peers) {
+    auto p = peer_positions_.find(peer);
+    if (p == peer_positions_.end()) return false;  // not heard a digest from it yet
+    auto q = p->second.find(origin);
+    if (q == p->second.end() || q->second.received_upto == UINT64_MAX) continue;  // holds none
+    if (q->second.received_upto == ours) continue;
+    // Ahead of us only past its own cut: the messages we miss were never its own (had one
+    // reached it anyway, its answers to our digests would have brought it by now).
+    if (q->second.received_upto > ours && q->second.cut > ours) continue;
+    return false;
+  }
+  return true;
+}
+
+bool StreamSet::has_gap(OriginId origin) const {
+  auto it = streams_.find(origin);
+  return it != streams_.end() && it->second.cut && !it->second.received_above.empty();
+}
+
+std::uint64_t StreamSet::arrivals(OriginId origin) const {
+  auto it = streams_.find(origin);
+  if (it == streams_.end()) return 0;
+  const Stream& stream = it->second;
+  return stream.received_upto + stream.received_above.size();
+}
+
+void StreamSet::skip_gap(OriginId origin) {
+  auto it = streams_.find(origin);
+  if (it == streams_.end() || !it->second.cut || it->second.received_above.empty()) return;
+  Stream& stream = it->second;
+  const std::uint64_t end = std::min(*stream.received_above.begin(),
+                                     stream.received_upto + 1 + kMaxMissingReported);
+  for (std::uint64_t seq = stream.received_upto + 1; seq < end; ++seq) stream.lost.insert(seq);
+  advance(stream);
+}
+
+std::vector<OriginId> StreamSet::origins_without_cut() const {
+  std::vector<OriginId> out;
+  for (const auto& [origin, stream] : streams_) {
+    if (!stream.cut) out.push_back(origin);
+  }
+  return out;
+}
+
+std::size_t StreamSet::stored_messages() const {
+  std::size_t count = 0;
+  for (const auto& [origin, stream] : streams_) count += stream.stored.size();
+  return count;
+}
+
+}  // namespace bcast

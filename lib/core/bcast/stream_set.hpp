@@ -1,0 +1,112 @@
+// The streams of one dissemination mode (reliable or gossip) as one daemon holds them: its own
+// stream as origin, and every other origin's stream as a receiver.
+//
+// For each stream the set tracks which messages arrived (a contiguous prefix plus the ones
+// beyond it), keeps each message until it is stable (every live member holds it) so it can
+// repair peers, and knows where the stream starts for this daemon (the cut: messages published
+// before the origin met this incarnation are not ours to deliver). Until the origin's Welcome
+// tells the cut, arriving messages wait.
+//
+// The set decides nothing about sending; the reliable and gossip engines do (core/bcast/
+// reliable.hpp, gossip.hpp). Both use it for repair (what a peer's digest lacks) and
+// garbage collection (what every live peer's digest holds).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "bcast/types.hpp"
+#include "core/bcast/message.hpp"
+#include "core/bcast/peer_messages.hpp"
+
+namespace bcast {
+
+class StreamSet {
+ public:
+  StreamSet(Mode mode, OriginId self) : mode_(mode), self_(self) {}
+
+  // Numbers a message of our own stream and keeps it for repair. Our own stream needs no cut.
+  void add_own(BroadcastMessage& message);
+
+  // A message arrived. `is_new` unless it is a duplicate or was published before the cut;
+  // `ready` holds it if it is new and its stream's cut is known.
+  struct Received {
+    bool is_new = false;
+    std::vector<BroadcastMessage> ready;
+  };
+  Received receive(const BroadcastMessage& message);
+
+  // The origin told us (directly or through a peer) where its stream starts for us. Returns the
+  // messages that waited for it. A known cut only moves on a rejoin (we had been excluded), and
+  // then forward, past what we missed. An incarnation that was replaced before it ever welcomed
+  // us gets the cut "everything": none of its messages are ours.
+  std::vector<BroadcastMessage> set_cut(OriginId origin, std::uint64_t cut, bool rejoin);
+  // Our position in every stream, for a digest.
+  Digest digest(bool wants_reply) const;
+  // A peer's digest: remembers its positions (for stability) and returns the stored messages it
+  // lacks, at most `max_messages`.
+  std::vector<BroadcastMessage> on_digest(NodeId peer, const Digest& digest,
+                                          std::size_t max_messages);
+  // Garbage collection: drops stored messages that every peer in `peers` holds (a peer whose
+  // position we have not heard holds nothing yet).
+  void collect(const std::vector<NodeId>& peers);
+  // Origins whose streams advanced because a peer's digest reported messages lost; FIFO
+  // messages waiting on them may now go. Cleared by the call.
+  std::vector<OriginId> take_advanced_by_peers() { return std::exchange(advanced_by_peers_, {}); }
+  // Forgets a peer's positions (it restarted as a new incarnation, or was excluded).
+  void forget_peer(NodeId peer) { peer_positions_.erase(peer); }
+
+  std::uint64_t received_upto(OriginId origin) const;
+  // Origins with messages here but no cut yet.
+  std::vector<OriginId> origins_without_cut() const;
+  // Origins whose stream has a gap (messages beyond one that is missing).
+  std::vector<OriginId> origins_with_gaps() const;
+  // Whether no peer in `peers` can give us more of the origin's stream: each one's latest digest
+  // reports exactly our position (it has all we have and not the next message), or that it
+  // holds none of the stream (it never met the origin, or retired it).
+  bool converged(OriginId origin, const std::vector<NodeId>& peers) const;
+  bool has_gap(OriginId origin) const;
+  // Grows with every message of the origin that arrives (a stall shows as no change).
+  std::uint64_t arrivals(OriginId origin) const;
+  // Gives up on the missing messages of a dead origin's stream that no live member holds: the
+  // stream continues after them, up to the next missing one. Only the first
+  // kMaxMissingReported of a gap go at once: only those were asked for in our digests.
+  void skip_gap(OriginId origin);
+  // The next sequence number of our own stream (what a newcomer's cut is).
+  std::uint64_t own_last_seq() const { return own_last_seq_; }
+  std::uint64_t stored_bytes() const { return stored_bytes_; }
+  std::size_t stored_messages() const;
+
+ private:
+  struct Stream {
+    std::optional<std::uint64_t> cut;
+    std::uint64_t received_upto = 0;
+    std::set<std::uint64_t> received_above;
+    std::set<std::uint64_t> lost;  // given up (dead origin, held by no live member)
+    std::map<std::uint64_t, BroadcastMessage> stored;
+    std::vector<BroadcastMessage> waiting_for_cut;
+    std::uint64_t stable_upto = 0;
+  };
+
+  void advance(Stream& stream);
+  void store(Stream& stream, const BroadcastMessage& message);
+  std::vector<BroadcastMessage> release_waiting(Stream& stream);
+
+  Mode mode_;
+  OriginId self_;
+  std::uint64_t own_last_seq_ = 0;
+  std::map<OriginId, Stream> streams_;
+  struct PeerPosition {
+    std::uint64_t received_upto = 0;
+    std::uint64_t cut = 0;
+  };
+  std::map<NodeId, std::map<OriginId, PeerPosition>> peer_positions_;  // from digests
+  std::uint64_t stored_bytes_ = 0;
+  std::vector<OriginId> advanced_by_peers_;
+};
+
+}  // namespace bcast

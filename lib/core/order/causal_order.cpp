@@ -1,0 +1,135 @@
+#include "core/order/causal_order.hpp"
+
+#include <algorithm>
+
+namespace bcast {
+
+CausalClock CausalOrder::stamp() {
+  CausalClock clock;
+  for (const auto& [origin, count] : delivered_) {
+    // Only what was delivered here is a dependency: not what lay before the origin's cut (nor a
+    // retired origin, whose cut is "everything").
+    auto cut = cut_.find(origin);
+    if (cut != cut_.end() && count <= cut->second) continue;
+    clock.set(origin, count);
+  }
+  clock.set(self_, ++own_sent_);
+  return clock;
+}
+
+void CausalOrder::set_cut(OriginId origin, std::uint64_t cut, bool rejoin,
+                          std::vector<BroadcastMessage>& ready) {
+  auto [it, inserted] = delivered_.try_emplace(origin, cut);
+  if (!inserted && rejoin) it->second = std::max(it->second, cut);
+  if (inserted || rejoin) cut_[origin] = it->second;
+  release(ready);
+}
+
+bool CausalOrder::dependencies_met(const BroadcastMessage& message) const {
+  const OriginId origin = message.origin();
+  for (const auto& [dependency, count] : message.causal.entries()) {
+    if (dependency == origin) continue;
+    auto it = delivered_.find(dependency);
+    if (it == delivered_.end() || it->second < count) return false;
+  }
+  return true;
+}
+
+void CausalOrder::skip_lost() {
+  for (auto& [origin, counts] : lost_) {
+    auto it = delivered_.find(origin);
+    if (it == delivered_.end()) continue;
+    while (!counts.empty() && *counts.begin() <= it->second + 1) {
+      if (*counts.begin() == it->second + 1) ++it->second;
+      counts.erase(counts.begin());
+    }
+  }
+}
+
+void CausalOrder::release(std::vector<BroadcastMessage>& ready) {
+  // Only the message right after what each origin has delivered can go next; a delivery may
+  // unblock other origins' candidates, so repeat until a pass delivers nothing.
+  for (bool progress = true; progress;) {
+    progress = false;
+    skip_lost();
+    for (auto& [origin, queue] : held_) {
+      auto delivered = delivered_.find(origin);
+      if (delivered == delivered_.end()) continue;  // cut not known yet
+      // Drop what is stale (before the cut, a duplicate, or passed over as lost).
+      while (!queue.empty() && queue.begin()->first <= delivered->second) {
+        queue.erase(queue.begin());
+        --held_count_;
+      }
+      while (!queue.empty() && queue.begin()->first == delivered->second + 1 &&
+             dependencies_met(queue.begin()->second)) {
+        delivered->second = queue.begin()->first;
+        ready.push_back(std::move(queue.begin()->second));
+        queue.erase(queue.begin());
+        --held_count_;
+        progress = true;
+      }
+    }
+  }
+  std::erase_if(held_, [](const auto& item) { return item.second.empty(); });
+}
+
+void CausalOrder::skip_missing(OriginId origin, std::vector<BroadcastMessage>& ready) {
+  auto it = delivered_.find(origin);
+  if (it == delivered_.end()) return;
+  std::uint64_t needed = it->second;
+  for (const auto& [held_origin, queue] : held_) {
+    if (held_origin == origin) {
+      if (!queue.empty()) needed = std::max(needed, queue.rbegin()->first - 1);
+      continue;
+    }
+    for (const auto& [position, m] : queue) needed = std::max(needed, m.causal.get(origin));
+  }
+  const auto own = held_.find(origin);
+  auto& lost = lost_[origin];
+  for (std::uint64_t count = it->second + 1; count <= needed; ++count) {
+    if (own == held_.end() || !own->second.contains(count)) lost.insert(count);
+  }
+  release(ready);
+}
+
+std::vector<OriginId> CausalOrder::awaited_origins() const {
+  std::vector<OriginId> out;
+  for (const auto& [origin, queue] : held_) {
+    for (const auto& [position, m] : queue) {
+      for (const auto& [dependency, count] : m.causal.entries()) {
+        auto it = delivered_.find(dependency);
+        const std::uint64_t have = it == delivered_.end() ? 0 : it->second;
+        const std::uint64_t need = dependency == origin ? count - 1 : count;
+        if (have < need) out.push_back(dependency);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<OriginId> CausalOrder::unknown_origins() const {
+  std::vector<OriginId> out;
+  for (const auto& [origin, queue] : held_) {
+    for (const auto& [position, m] : queue) {
+      for (const auto& [dependency, count] : m.causal.entries()) {
+        if (!knows(dependency)) out.push_back(dependency);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void CausalOrder::on_message(BroadcastMessage message, std::vector<BroadcastMessage>& ready) {
+  const OriginId origin = message.origin();
+  const std::uint64_t position = message.causal.get(origin);
+  auto delivered = delivered_.find(origin);
+  if (delivered != delivered_.end() && position <= delivered->second) return;  // stale
+  if (held_[origin].emplace(position, std::move(message)).second) ++held_count_;
+  release(ready);
+}
+
+}  // namespace bcast
