@@ -35,12 +35,13 @@ Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_c
       best_effort_(options.raft.id),
       reliable_(options.raft.id, origin_, options.dissemination),
       gossip_(options.raft.id, origin_, options.dissemination, rng.fork()),
-      delivery_(origin_, options.best_effort_hold_ticks,
-                [this](StreamKey stream) {
-                  return (stream.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams())
-                      .received_upto(stream.origin);
-                },
-                options.dissemination.bugs.skip_hold_back),
+      delivery_(
+          origin_, options.best_effort_hold_ticks,
+          [this](StreamKey stream) {
+            return (stream.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams())
+                .received_upto(stream.origin);
+          },
+          options.dissemination.bugs.skip_hold_back),
       sequencer_(origin_),
       total_(options.raft.id, origin_, options.total),
       raft_(options.raft, rng.fork(), initial_conf,
@@ -63,9 +64,9 @@ Result<void> Node::validate(const PublishRequest& request) const {
     return make_error(ErrorCode::kInvalidArgument, "unknown sender");
   }
   if (request.group.empty() || request.group.size() > options_.max_group_bytes) {
-    return make_error(ErrorCode::kInvalidArgument,
-                      "group name must be 1 to " + std::to_string(options_.max_group_bytes) +
-                          " bytes");
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "group name must be 1 to " + std::to_string(options_.max_group_bytes) + " bytes");
   }
   const std::uint64_t size = request.payload ? request.payload->size() : 0;
   if (size > options_.max_message_bytes) {
@@ -131,20 +132,24 @@ Result<std::uint64_t> Node::publish(const PublishRequest& request, Outbox& out) 
 void Node::tick(Outbox& out) {
   ++now_tick_;
   raft_.tick(out);
-  for (const auto& [node, incarnation] : peers_.expire(now_tick_)) {
-    reliable_.streams().forget_peer(node);
-    gossip_.streams().forget_peer(node);
-    out.events.push_back(Event{Event::Kind::kPeerExcluded, 0, kNoNode, incarnation});
-  }
+  // Membership and dissemination work is periodic: each pass is O(members), too much for every
+  // tick of a large cluster.
   if (now_tick_ % options_.hello_interval_ticks == 1) {
+    for (const auto& [node, incarnation] : peers_.expire(now_tick_)) {
+      reliable_.streams().forget_peer(node);
+      gossip_.streams().forget_peer(node);
+      out.events.push_back(Event{Event::Kind::kPeerExcluded, 0, kNoNode, incarnation});
+    }
     say_hello(out);
     track_unknown_origins(out);
     skip_lost_messages(out);
   }
-  const auto live = peers_.live();
-  const auto holding_back = peers_.holding_back(now_tick_);
-  reliable_.tick(now_tick_, live, holding_back, out);
-  gossip_.tick(now_tick_, live, holding_back, out);
+  if (now_tick_ % options_.dissemination.repair_interval_ticks == 0) {
+    const auto live = peers_.live();
+    const auto holding_back = peers_.holding_back(now_tick_);
+    reliable_.on_repair_interval(live, holding_back, out);
+    gossip_.on_repair_interval(live, holding_back, out);
+  }
   delivery_.tick(now_tick_, out);
   total_.tick(now_tick_, out);
   finish(out);
@@ -236,7 +241,8 @@ void Node::track_unknown_origins(Outbox& out) {
   for (OriginId o : reliable_.streams().origins_without_cut()) unknown.insert(o);
   for (OriginId o : gossip_.streams().origins_without_cut()) unknown.insert(o);
   for (OriginId o : delivery_.causal().unknown_origins()) unknown.insert(o);
-  std::erase_if(unknown_since_tick_, [&](const auto& item) { return !unknown.contains(item.first); });
+  std::erase_if(unknown_since_tick_,
+                [&](const auto& item) { return !unknown.contains(item.first); });
   for (OriginId origin : unknown) {
     const std::uint64_t since = unknown_since_tick_.try_emplace(origin, now_tick_).first->second;
     if (is_replaced(origin) && now_tick_ - since >= options_.retire_grace_ticks) {
@@ -291,11 +297,17 @@ void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
   w.gossip_cut = gossip_.streams().own_last_seq();
   w.causal_cut = delivery_.causal().own_sent();
   peers_.record_welcome(node, w);
-  // To the newcomer, and to every other member, which passes it on should ours not arrive (or
-  // should we die before it does).
+  // To the newcomer, and to a few witnesses, which pass it on should ours not arrive (or should
+  // we die before it does). Witnesses follow the newcomer's id around the member list, so
+  // different newcomers spread the load.
   send_to(out, id(), node, w);
-  for (NodeId member : peers_.members()) {
-    if (member != node) send_to(out, id(), member, w);
+  const auto& members = peers_.members();
+  const std::size_t witnesses = std::min<std::size_t>(options_.welcome_witnesses, members.size());
+  for (std::size_t i = 0, sent = 0; i < members.size() && sent < witnesses; ++i) {
+    const NodeId member = members[(node + i) % members.size()];
+    if (member == node) continue;
+    send_to(out, id(), member, w);
+    ++sent;
   }
   out.events.push_back(Event{Event::Kind::kPeerWelcomed, 0, kNoNode, incarnation});
 }
@@ -346,7 +358,8 @@ void Node::on_data(const Envelope& envelope, const DataPush& push, Outbox& out) 
   const auto& members = peers_.members();
   switch (push.message.mode) {
     case Mode::kBestEffort:
-      if (auto fresh = best_effort_.on_push(push)) delivery_.on_message(std::move(*fresh), now_tick_, out);
+      if (auto fresh = best_effort_.on_push(push))
+        delivery_.on_message(std::move(*fresh), now_tick_, out);
       break;
     case Mode::kReliable:
       to_delivery(reliable_.on_push(envelope.from, push, members, out), out);

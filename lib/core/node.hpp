@@ -12,8 +12,8 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "bcast/result.hpp"
@@ -53,6 +53,10 @@ struct NodeOptions {
   // dead origin's messages still missing this long, with every member reporting no more of
   // them, are taken as lost. It must exceed how long a message can stay in flight.
   std::uint32_t retire_grace_ticks = 100;
+  // Besides the newcomer, this many other members get a copy of each welcome and pass it on,
+  // so the newcomer still learns it should ours be lost or should we die first. A few suffice:
+  // sending it to every member would cost n^3 messages when n daemons meet.
+  std::uint32_t welcome_witnesses = 3;
   std::uint64_t max_message_bytes = 1 << 20;
   std::uint32_t max_group_bytes = 255;
   // Reliable and gossip messages this daemon keeps for repair; beyond it, publishing is busy.

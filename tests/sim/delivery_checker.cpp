@@ -24,8 +24,8 @@ void DeliveryChecker::fail(std::string what) {
 
 std::string DeliveryChecker::name(const MessageKey& key) {
   return "message " + std::to_string(sender_node(key.first)) + "." +
-         std::to_string((key.first >> 32) & 0xffff) + "." +
-         std::to_string(key.first & 0xffffffff) + "#" + std::to_string(key.second);
+         std::to_string((key.first >> 32) & 0xffff) + "." + std::to_string(key.first & 0xffffffff) +
+         "#" + std::to_string(key.second);
 }
 
 bool DeliveryChecker::alive(OriginId incarnation) const {
@@ -33,7 +33,8 @@ bool DeliveryChecker::alive(OriginId incarnation) const {
   return it != incarnations_.end() && it->second.alive;
 }
 
-bool DeliveryChecker::pass_over(OriginId at, const MessageKey& skipped, const std::string& context) {
+bool DeliveryChecker::pass_over(OriginId at, const MessageKey& skipped,
+                                const std::string& context) {
   const Published& m = messages_.at(skipped);
   if (alive(m.origin)) {
     fail(context + " (its origin is alive, so it must arrive)");
@@ -209,14 +210,14 @@ void DeliveryChecker::check_causal(Incarnation& at, const MessageKey& key, const
     previous = cut->second;
   }
   if (previous && m.causal_index <= *previous) {
-    fail("causal violated: " + name(key) + " (causal #" + std::to_string(m.causal_index) +
-         " of " + incarnation_name(m.origin) + ") delivered at " + incarnation_name(who) +
-         " after #" + std::to_string(*previous));
+    fail("causal violated: " + name(key) + " (causal #" + std::to_string(m.causal_index) + " of " +
+         incarnation_name(m.origin) + ") delivered at " + incarnation_name(who) + " after #" +
+         std::to_string(*previous));
     return;
   }
   const auto& by_index = causal_by_index_[m.origin];
-  for (std::uint64_t skipped = previous.value_or(m.causal_index - 1) + 1;
-       skipped < m.causal_index; ++skipped) {
+  for (std::uint64_t skipped = previous.value_or(m.causal_index - 1) + 1; skipped < m.causal_index;
+       ++skipped) {
     if (!pass_over(who, by_index[skipped - 1],
                    "causal violated: " + name(key) + " delivered at " + incarnation_name(who) +
                        " skipping causal #" + std::to_string(skipped) + " of " +
@@ -236,12 +237,14 @@ void DeliveryChecker::check_causal(Incarnation& at, const MessageKey& key, const
     if (delivered < count) {
       // Everything from the dependency's origin not delivered here must have been lost with it.
       const auto& by_index = causal_by_index_[dependency];
-      for (std::uint64_t missing = std::max(delivered, cut == at.causal_cut.end() ? 0 : cut->second) + 1;
+      for (std::uint64_t missing =
+               std::max(delivered, cut == at.causal_cut.end() ? 0 : cut->second) + 1;
            missing <= count; ++missing) {
         if (!pass_over(who, by_index[missing - 1],
                        "causal violated: " + name(key) + " delivered at " + incarnation_name(who) +
                            " before causal #" + std::to_string(missing) + " of " +
-                           incarnation_name(dependency) + ", which its origin had delivered first")) {
+                           incarnation_name(dependency) +
+                           ", which its origin had delivered first")) {
           return;
         }
       }

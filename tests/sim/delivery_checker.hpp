@@ -71,12 +71,12 @@ class DeliveryChecker {
     Order order = Order::kNone;
     std::uint64_t payload_hash = 0;
     std::uint64_t published_us = 0;
-    bool accepted = false;                // a successful receipt
-    std::optional<std::uint64_t> gseq;    // total: from the receipt or any delivery
-    std::uint64_t causal_index = 0;       // causal: its place among its origin's causal messages
+    bool accepted = false;              // a successful receipt
+    std::optional<std::uint64_t> gseq;  // total: from the receipt or any delivery
+    std::uint64_t causal_index = 0;     // causal: its place among its origin's causal messages
     std::map<OriginId, std::uint64_t> causal_deps;  // causal: what its origin had delivered
-    std::uint64_t origin_gseq_at_publish = 0;  // total: the last gseq its origin had delivered
-    std::set<OriginId> obliged;           // incarnations welcomed by the origin before publishing
+    std::uint64_t origin_gseq_at_publish = 0;       // total: the last gseq its origin had delivered
+    std::set<OriginId> obliged;  // incarnations welcomed by the origin before publishing
     std::set<OriginId> delivered_by;
   };
   struct Incarnation {
@@ -87,7 +87,7 @@ class DeliveryChecker {
     std::optional<std::uint64_t> last_gseq;
     std::optional<std::uint64_t> first_gseq;
     std::uint64_t causal_sent = 0;
-    std::set<OriginId> welcomed;              // incarnations this origin has welcomed
+    std::set<OriginId> welcomed;                   // incarnations this origin has welcomed
     std::map<OriginId, std::uint64_t> causal_cut;  // origin -> its causal count at the welcome
     std::set<OriginId> joined;                     // origins whose welcome reached it
   };
@@ -107,8 +107,8 @@ class DeliveryChecker {
   bool pass_over(OriginId at, const MessageKey& skipped, const std::string& context);
   void check_fifo(Incarnation& at, const MessageKey& key, const Published& m, OriginId who);
   void check_causal(Incarnation& at, const MessageKey& key, const Published& m, OriginId who);
-  void check_total(Incarnation& at, const MessageKey& key, Published& m,
-                   const Delivery& delivery, OriginId who);
+  void check_total(Incarnation& at, const MessageKey& key, Published& m, const Delivery& delivery,
+                   OriginId who);
   // A total-order message got its gseq: unique, and in its sender's publish order.
   void assign_gseq(const MessageKey& key, Published& m, std::uint64_t gseq);
 

@@ -21,6 +21,11 @@ namespace bcast::sim {
 namespace {
 
 constexpr std::uint64_t kMs = 1000;
+// Broadcast scenario: links take exactly one round; measured broadcasts start once the daemons
+// have met and follow each other at a fixed gap.
+constexpr std::uint64_t kRoundUs = 1 * kMs;
+constexpr std::uint64_t kBroadcastStartUs = 1000 * kMs;
+constexpr std::uint64_t kBroadcastGapUs = 20 * kMs;
 
 std::string describe(const Envelope& envelope) {
   return std::visit(
@@ -29,8 +34,8 @@ std::string describe(const Envelope& envelope) {
         const std::string route =
             " " + std::to_string(envelope.from) + "->" + std::to_string(envelope.to);
         if constexpr (std::is_same_v<T, raft::Message>) {
-          std::string s = std::string(raft::message_type_name(m.type)) + route + " t" +
-                          std::to_string(m.term);
+          std::string s =
+              std::string(raft::message_type_name(m.type)) + route + " t" + std::to_string(m.term);
           if (m.type == raft::MessageType::kAppend) {
             s += " prev=" + std::to_string(m.index) + "/t" + std::to_string(m.log_term) +
                  " n=" + std::to_string(m.entries.size()) + " commit=" + std::to_string(m.commit);
@@ -182,6 +187,17 @@ class Cluster {
   std::uint64_t max_tick_drift_per_mille_ = 0;
   std::map<std::pair<SenderId, std::uint64_t>, std::uint64_t> total_sent_us_;  // for latency
   std::optional<std::pair<Term, std::uint64_t>> leader_crashed_;
+  std::optional<std::uint64_t> total_paused_since_us_;  // a leader crashed; total order waits
+  struct BroadcastTrack {
+    BroadcastStats stats;
+    NodeId origin = kNoNode;
+    std::uint64_t published_us = 0;
+    std::uint64_t last_arrival_us = 0;
+    std::vector<bool> reached;
+  };
+  std::map<std::pair<SenderId, std::uint64_t>, BroadcastTrack> broadcast_tracks_;
+  void track_arrival(const SimNode& n, const Envelope& envelope);
+  void schedule_broadcasts();
   SimResult result_;
 };
 
@@ -207,13 +223,12 @@ class Cluster::NodeIo : public DriverIo {
       cluster_.delivery_checker_.on_joined(node_.node->origin(), event.peer);
     } else if (event.kind == bcast::Event::Kind::kGaveUp ||
                event.kind == bcast::Event::Kind::kRetired) {
-      cluster_.trace_.add(cluster_.now_us_,
-                          "node " + std::to_string(node_.id) +
-                              (event.kind == bcast::Event::Kind::kGaveUp
-                                   ? " GIVES UP lost messages of "
-                                   : " RETIRES ") +
-                              std::to_string(origin_node(event.peer)) + "." +
-                              std::to_string(event.peer & 0xffff));
+      cluster_.trace_.add(
+          cluster_.now_us_,
+          "node " + std::to_string(node_.id) +
+              (event.kind == bcast::Event::Kind::kGaveUp ? " GIVES UP lost messages of "
+                                                         : " RETIRES ") +
+              std::to_string(origin_node(event.peer)) + "." + std::to_string(event.peer & 0xffff));
     }
   }
 
@@ -249,6 +264,12 @@ Cluster::Cluster(const SimOptions& options)
     network_.set_profile(profile);
     fault_interval_us_ = fault_rng_.uniform(100 * kMs, 1500 * kMs);
     max_tick_drift_per_mille_ = 20;
+  } else if (options_.scenario == Scenario::kBroadcast) {
+    // Every link takes exactly one round, so arrival times count rounds.
+    NetworkProfile profile;
+    profile.loss_per_million = options_.loss_percent * 10000ULL;
+    profile.min_delay_us = profile.max_delay_us = kRoundUs;
+    network_.set_profile(profile);
   }
   for (NodeId id = 1; id <= total; ++id) {
     SimNode& n = nodes_[id];
@@ -304,6 +325,7 @@ void Cluster::start_node(SimNode& n) {
   o.incarnation = ++n.boots;
   o.snapshot_interval_entries = options_.snapshot_interval_entries;
   o.dissemination.gossip_fanout = options_.gossip_fanout;
+  o.dissemination.repair_interval_ticks = options_.repair_interval_ticks;
   o.dissemination.bugs = options_.delivery_bugs;
   // Members are not excluded within a run: partitions heal and crashed nodes return as new
   // incarnations, which replace the old ones at once.
@@ -322,7 +344,7 @@ void Cluster::start_node(SimNode& n) {
   n.senders.clear();
   for (std::uint32_t slot = 0; slot < options_.clients_per_node; ++slot) {
     n.senders.push_back(n.node->open_sender());
-    if (!cells_.empty()) {
+    if (!cells_.empty() && options_.scenario != Scenario::kBroadcast) {
       schedule_publish(n, slot, workload_rng_.uniform(1, options_.publish_interval_us));
     }
   }
@@ -336,6 +358,9 @@ void Cluster::crash(SimNode& n) {
   ++result_.crashes;
   if (n.node->raft().role() == raft::Role::kLeader) {
     leader_crashed_ = std::make_pair(n.node->raft().term(), now_us_);
+    if (options_.scenario == Scenario::kLeaderCrash && !total_paused_since_us_) {
+      total_paused_since_us_ = now_us_;
+    }
   }
   delivery_checker_.on_stop(n.node->origin());
   raft_checker_.forget_lease(n.id);
@@ -396,14 +421,34 @@ void Cluster::input(SimNode& n, const std::function<void(Node&, Outbox&)>& fn) {
   after_step(n);
 }
 
+void Cluster::track_arrival(const SimNode& n, const Envelope& envelope) {
+  const auto* push = std::get_if<DataPush>(&envelope.message);
+  if (!push) return;
+  auto it = broadcast_tracks_.find({push->message.sender, push->message.seq});
+  if (it == broadcast_tracks_.end()) return;
+  BroadcastTrack& track = it->second;
+  if (n.id == track.origin || track.reached[n.id]) return;
+  track.reached[n.id] = true;
+  track.last_arrival_us = now_us_;
+  if (push->repair) track.stats.reached_all_by_push = false;
+}
+
 void Cluster::deliver(SimNode& n, const Envelope& envelope) {
   if (options_.trace) trace_.add(now_us_, describe(envelope));
+  if (!broadcast_tracks_.empty()) track_arrival(n, envelope);
   input(n, [&](Node& node, Outbox& out) { node.step(envelope, out); });
 }
 
 void Cluster::transmit(Envelope envelope) {
   auto shared = std::make_shared<const Envelope>(std::move(envelope));
-  if (std::holds_alternative<DataPush>(shared->message)) ++result_.data_messages_sent;
+  if (const auto* push = std::get_if<DataPush>(&shared->message)) {
+    ++result_.data_messages_sent;
+    auto track = broadcast_tracks_.find({push->message.sender, push->message.seq});
+    if (track != broadcast_tracks_.end()) {
+      ++track->second.stats.pushes;
+      if (push->repair) ++track->second.stats.repairs;
+    }
+  }
   for (std::uint64_t delay : network_.transmit(shared->from, shared->to, now_us_)) {
     SimEvent e;
     e.time_us = now_us_ + delay;
@@ -411,6 +456,13 @@ void Cluster::transmit(Envelope envelope) {
     e.node = shared->to;
     e.envelope = shared;
     schedule(std::move(e));
+  }
+}
+
+void Cluster::schedule_broadcasts() {
+  for (std::uint32_t b = 0; b < options_.broadcasts; ++b) {
+    SimNode& publisher = nodes_.at(workload_rng_.uniform(1, nodes_.size()));
+    schedule_publish(publisher, 0, kBroadcastStartUs + b * kBroadcastGapUs - now_us_);
   }
 }
 
@@ -463,8 +515,15 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
     delivery_checker_.on_publish(node.origin(), request.sender, seq.value(), request.group, mode,
                                  order, payload, now_us_);
     if (order == Order::kTotal) total_sent_us_[{request.sender, seq.value()}] = now_us_;
+    if (options_.scenario == Scenario::kBroadcast && !reply && order != Order::kTotal) {
+      BroadcastTrack& track = broadcast_tracks_[{request.sender, seq.value()}];
+      track.stats.mode = mode;
+      track.origin = n.id;
+      track.published_us = now_us_;
+      track.reached.assign(nodes_.size() + 1, false);
+    }
   });
-  if (!reply && !workload_stopped_ &&
+  if (!reply && !workload_stopped_ && options_.scenario != Scenario::kBroadcast &&
       !(options_.scenario == Scenario::kThroughput && order == Order::kTotal)) {
     const std::uint64_t interval = options_.publish_interval_us;
     schedule_publish(n, slot, workload_rng_.uniform(interval / 2, interval * 3 / 2));
@@ -474,6 +533,13 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
 void Cluster::on_delivered(SimNode& n, const Delivery& delivery) {
   ++result_.delivered;
   delivery_checker_.on_delivery(n.node->origin(), delivery, now_us_);
+  if (total_paused_since_us_ && delivery.order == Order::kTotal) {
+    auto sent = total_sent_us_.find({delivery.sender, delivery.seq});
+    if (sent != total_sent_us_.end() && sent->second >= *total_paused_since_us_) {
+      result_.total_resume_us.push_back(now_us_ - *total_paused_since_us_);
+      total_paused_since_us_.reset();
+    }
+  }
   // Replies make happened-before real: a causal message answered by its reader. Each message is
   // answered `reply_percent` times on average across the cluster, so reply chains die out.
   const std::uint64_t readers = std::max<std::uint64_t>(1, nodes_.size() - 1);
@@ -663,7 +729,8 @@ bool Cluster::converged(std::string& why) const {
       return false;
     }
   }
-  if (has_total_ && total_acked_after_heal_ == 0) {
+  // (The broadcast scenario publishes nothing after healing.)
+  if (has_total_ && total_acked_after_heal_ == 0 && options_.scenario != Scenario::kBroadcast) {
     why = "no total-order message acknowledged since healing";
     return false;
   }
@@ -730,7 +797,11 @@ SimResult Cluster::run() {
     return result_;
   }
   for (auto& [id, n] : nodes_) start_node(n);
-  const std::uint64_t fault_end_us = options_.fault_ms * kMs;
+  std::uint64_t fault_end_us = options_.fault_ms * kMs;
+  if (options_.scenario == Scenario::kBroadcast) {
+    schedule_broadcasts();
+    fault_end_us = kBroadcastStartUs + options_.broadcasts * kBroadcastGapUs + 500 * kMs;
+  }
   const std::uint64_t deadline_us = fault_end_us + options_.heal_ms * kMs;
   if (options_.scenario == Scenario::kChaos) {
     SimEvent first;
@@ -780,6 +851,13 @@ SimResult Cluster::run() {
   }
   result_.virtual_us = now_us_;
   result_.messages_sent = network_.messages_sent();
+  for (auto& [key, track] : broadcast_tracks_) {
+    const auto reached = std::count(track.reached.begin(), track.reached.end(), true);
+    if (static_cast<std::size_t>(reached) + 1 < nodes_.size())
+      track.stats.reached_all_by_push = false;
+    track.stats.rounds = (track.last_arrival_us - track.published_us + kRoundUs - 1) / kRoundUs;
+    result_.broadcasts.push_back(track.stats);
+  }
   result_.measured_us = std::min(now_us_, fault_end_us);
   if (raft_checker_.failed()) {
     result_.ok = false;

@@ -17,6 +17,15 @@
 
 namespace bcast::sim {
 
+// Broadcast scenario: what one measured broadcast cost and how far it had to travel.
+struct BroadcastStats {
+  Mode mode = Mode::kReliable;
+  std::uint64_t pushes = 0;         // payload messages sent for it: first sends, relays, repairs
+  std::uint64_t repairs = 0;        // of which repairs (answers to digests)
+  std::uint64_t rounds = 0;         // link delays until the last daemon had it
+  bool reached_all_by_push = true;  // every daemon got it before any repair (anti-entropy)
+};
+
 struct SimResult {
   bool ok = true;
   std::string failure;     // the first violated property
@@ -25,10 +34,10 @@ struct SimResult {
 
   std::uint64_t virtual_us = 0;
   std::uint64_t published = 0;
-  std::uint64_t delivered = 0;  // deliveries summed over daemons
-  std::uint64_t total_acked = 0;  // total-order messages that received their gseq
+  std::uint64_t delivered = 0;                   // deliveries summed over daemons
+  std::uint64_t total_acked = 0;                 // total-order messages that received their gseq
   std::uint64_t total_acked_in_fault_phase = 0;  // the measured window
-  std::uint64_t messages_sent = 0;       // every message between daemons
+  std::uint64_t messages_sent = 0;               // every message between daemons
   std::uint64_t data_messages_sent = 0;  // broadcast payload pushes (first sends, relays, repairs)
   std::uint64_t elections_won = 0;
   std::uint64_t crashes = 0;
@@ -36,8 +45,12 @@ struct SimResult {
   std::uint64_t measured_us = 0;  // throughput: length of the measured window
   // leader-crash: virtual time from crashing a leader to the next leader's election.
   std::vector<std::uint64_t> leader_recovery_us;
+  // leader-crash: virtual time from crashing a leader to the first delivery (anywhere) of a
+  // total-order message published after the crash: when the service is back.
+  std::vector<std::uint64_t> total_resume_us;
   // total order: publish -> receipt with its gseq.
   std::vector<std::uint64_t> commit_latency_us;
+  std::vector<BroadcastStats> broadcasts;
 };
 
 SimResult run_simulation(const SimOptions& options);

@@ -38,6 +38,8 @@ const char* scenario_name(Scenario s) {
       return "leader-crash";
     case Scenario::kThroughput:
       return "throughput";
+    case Scenario::kBroadcast:
+      return "broadcast";
   }
   return "chaos";
 }
@@ -130,6 +132,9 @@ std::string SimOptions::command_line() const {
   add("publish-interval-us", publish_interval_us, defaults.publish_interval_us);
   add("reply-percent", reply_percent, defaults.reply_percent);
   add("fanout", gossip_fanout, defaults.gossip_fanout);
+  add("repair-ticks", repair_interval_ticks, defaults.repair_interval_ticks);
+  add("broadcasts", broadcasts, defaults.broadcasts);
+  add("loss-percent", loss_percent, defaults.loss_percent);
   if (cells != defaults.cells) out += " --cells " + cells;
   add("max-inflight", max_inflight_appends, defaults.max_inflight_appends);
   if (!use_file_storage) out += " --storage memory";
@@ -154,8 +159,10 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
       o.scenario = Scenario::kLeaderCrash;
     } else if (value == "throughput") {
       o.scenario = Scenario::kThroughput;
+    } else if (value == "broadcast") {
+      o.scenario = Scenario::kBroadcast;
     } else {
-      return "unknown scenario '" + value + "' (chaos, leader-crash, throughput)";
+      return "unknown scenario '" + value + "' (chaos, leader-crash, throughput, broadcast)";
     }
   } else if (flag == "--voters") {
     ok = parse_number(value, o.voters) && o.voters > 0;
@@ -183,6 +190,12 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
     ok = parse_number(value, o.reply_percent) && o.reply_percent <= 100;
   } else if (flag == "--fanout") {
     ok = parse_number(value, o.gossip_fanout) && o.gossip_fanout > 0;
+  } else if (flag == "--repair-ticks") {
+    ok = parse_number(value, o.repair_interval_ticks) && o.repair_interval_ticks > 0;
+  } else if (flag == "--broadcasts") {
+    ok = parse_number(value, o.broadcasts) && o.broadcasts > 0;
+  } else if (flag == "--loss-percent") {
+    ok = parse_number(value, o.loss_percent) && o.loss_percent < 100;
   } else if (flag == "--cells") {
     if (!parse_cells(value)) return "bad --cells '" + value + "' (e.g. reliable/fifo,gossip/total)";
     o.cells = value;

@@ -18,6 +18,7 @@ enum class Scenario : std::uint8_t {
   kChaos,        // random faults of every kind, then healing; all checkers on
   kLeaderCrash,  // a clean network where the leader is crashed again and again
   kThroughput,   // a clean network and closed-loop clients, for commit rates
+  kBroadcast,    // single broadcasts over one-round (1 ms) links, for dissemination costs
 };
 
 struct SimOptions {
@@ -41,6 +42,10 @@ struct SimOptions {
   std::string cells = "all";  // "all", or e.g. "reliable/fifo,gossip/total"
   std::uint32_t reply_percent = 30;
   std::uint32_t gossip_fanout = 3;
+  std::uint32_t repair_interval_ticks = 5;  // digests (anti-entropy, stability) this often
+  // Broadcast scenario: how many broadcasts are measured, and the loss on every link.
+  std::uint32_t broadcasts = 20;
+  std::uint32_t loss_percent = 0;
   std::uint32_t max_inflight_appends = 64;
   bool use_file_storage = true;  // the real lib/io storage over a fault-injecting file system
   raft::DeliberateBugs bugs;

@@ -33,8 +33,7 @@ void GossipEngine::publish(BroadcastMessage& message, const std::vector<NodeId>&
 }
 
 std::vector<BroadcastMessage> GossipEngine::on_push(NodeId from, const DataPush& push,
-                                                    const std::vector<NodeId>& peers,
-                                                    Outbox& out) {
+                                                    const std::vector<NodeId>& peers, Outbox& out) {
   auto [is_new, ready] = streams_.receive(push.message);
   if (is_new && !push.repair && push.hops < rounds(peers.size() + 1)) {
     DataPush next = push;
@@ -51,9 +50,8 @@ void GossipEngine::on_digest(NodeId from, const Digest& digest, Outbox& out) {
   if (digest.wants_reply) send_to(out, self_, from, streams_.digest(/*wants_reply=*/false));
 }
 
-void GossipEngine::tick(std::uint64_t now_tick, const std::vector<NodeId>& live_peers,
-                        const std::vector<NodeId>& holding_back, Outbox& out) {
-  if (now_tick % options_.repair_interval_ticks != 0) return;
+void GossipEngine::on_repair_interval(const std::vector<NodeId>& live_peers,
+                                      const std::vector<NodeId>& holding_back, Outbox& out) {
   streams_.collect(holding_back);
   if (live_peers.empty()) return;
   const NodeId peer = live_peers[rng_.uniform(0, live_peers.size() - 1)];

@@ -25,8 +25,8 @@ class GossipEngine {
   std::vector<BroadcastMessage> on_push(NodeId from, const DataPush& push,
                                         const std::vector<NodeId>& peers, Outbox& out);
   void on_digest(NodeId from, const Digest& digest, Outbox& out);
-  void tick(std::uint64_t now_tick, const std::vector<NodeId>& live_peers,
-            const std::vector<NodeId>& holding_back, Outbox& out);
+  void on_repair_interval(const std::vector<NodeId>& live_peers,
+                          const std::vector<NodeId>& holding_back, Outbox& out);
 
   StreamSet& streams() { return streams_; }
   const StreamSet& streams() const { return streams_; }

@@ -41,6 +41,8 @@ struct StreamPosition {
 // lacks (repair) and learn what it holds (stability, hence garbage collection). Reliable
 // dissemination sends it to every peer; gossip to one random peer, which answers with its own
 // (push-pull anti-entropy).
+// A stream missing from a digest is one whose start the sender knows and of which it holds
+// nothing (position 0): most origins of a large cluster never publish.
 struct Digest {
   OriginId from = 0;
   Mode mode = Mode::kReliable;

@@ -16,7 +16,8 @@ std::vector<BroadcastMessage> ReliableEngine::on_push(NodeId from, const DataPus
     // First receipt: relay to everyone who may not have it yet.
     const NodeId origin = origin_node(push.message.origin());
     for (NodeId peer : peers) {
-      if (peer != from && peer != origin) send_to(out, self_, peer, DataPush{push.message, 0, false});
+      if (peer != from && peer != origin)
+        send_to(out, self_, peer, DataPush{push.message, 0, false});
     }
   }
   return ready;
@@ -27,13 +28,21 @@ void ReliableEngine::on_digest(NodeId from, const Digest& digest, Outbox& out) {
   for (auto& missing : streams_.on_digest(from, digest, options_.max_repair_messages)) {
     send_to(out, self_, from, DataPush{std::move(missing), 0, true});
   }
+  // A peer that still holds unstable messages asks where we are. While we hold some too, our own
+  // digests go to every peer each interval anyway.
+  if (digest.wants_reply && !streams_.needs_exchange()) {
+    send_to(out, self_, from, streams_.digest(/*wants_reply=*/false));
+  }
 }
 
-void ReliableEngine::tick(std::uint64_t now_tick, const std::vector<NodeId>& live_peers,
-                          const std::vector<NodeId>& holding_back, Outbox& out) {
-  if (now_tick % options_.repair_interval_ticks != 0) return;
+void ReliableEngine::on_repair_interval(const std::vector<NodeId>& live_peers,
+                                        const std::vector<NodeId>& holding_back, Outbox& out) {
   streams_.collect(holding_back);
-  const Digest digest = streams_.digest(/*wants_reply=*/false);
+  // An idle daemon (everything it holds is stable, nothing missing) stays quiet: a peer that
+  // holds a message we lack is itself unstable and asks us. Otherwise digests cost n^2 messages
+  // per interval even when nothing happens.
+  if (!streams_.needs_exchange()) return;
+  const Digest digest = streams_.digest(/*wants_reply=*/true);
   for (NodeId peer : live_peers) send_to(out, self_, peer, digest);
 }
 

@@ -1,9 +1,10 @@
 // Reliable-eager dissemination: the origin sends each message to every peer, and every daemon
 // relays a message to every other peer the first time it receives it, so a message survives its
 // origin crashing mid-send (O(n^2) messages per broadcast). Lost messages are repaired: every
-// `repair_interval_ticks` each daemon sends every live peer a digest of its stream positions,
-// and a peer answers with the stored messages the digest lacks. Messages stay stored until every
-// live member holds them.
+// `repair_interval_ticks` a daemon that holds messages not yet stable, or misses some, sends
+// every live peer a digest of its stream positions; a peer answers with the stored messages the
+// digest lacks, and (if it is idle itself) with its own digest, so the asker learns what is
+// stable or what it lacks. Messages stay stored until every live member holds them.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +27,10 @@ class ReliableEngine {
   std::vector<BroadcastMessage> on_push(NodeId from, const DataPush& push,
                                         const std::vector<NodeId>& peers, Outbox& out);
   void on_digest(NodeId from, const Digest& digest, Outbox& out);
-  // Periodic digests to every live peer, and garbage collection of what every peer in
+  // Every repair interval: digests (see above), and garbage collection of what every peer in
   // `holding_back` holds.
-  void tick(std::uint64_t now_tick, const std::vector<NodeId>& live_peers,
-            const std::vector<NodeId>& holding_back, Outbox& out);
+  void on_repair_interval(const std::vector<NodeId>& live_peers,
+                          const std::vector<NodeId>& holding_back, Outbox& out);
 
   StreamSet& streams() { return streams_; }
   const StreamSet& streams() const { return streams_; }

@@ -3,6 +3,16 @@
 #include <algorithm>
 
 namespace bcast {
+namespace {
+
+// What a stream missing from a peer's digest means (see StreamSet::digest).
+const StreamPosition kHoldsNothing = [] {
+  StreamPosition p;
+  p.cut_known = true;
+  return p;
+}();
+
+}  // namespace
 
 void StreamSet::add_own(BroadcastMessage& message) {
   Stream& own = streams_[self_];
@@ -18,6 +28,15 @@ void StreamSet::store(Stream& stream, const BroadcastMessage& message) {
 }
 
 void StreamSet::advance(Stream& stream) {
+  // A cut may have jumped the prefix past messages received above it: drop those first, or the
+  // next one would never be found at the front.
+  const auto drop_covered = [&stream] {
+    while (!stream.received_above.empty() &&
+           *stream.received_above.begin() <= stream.received_upto) {
+      stream.received_above.erase(stream.received_above.begin());
+    }
+  };
+  drop_covered();
   for (;;) {
     const std::uint64_t next = stream.received_upto + 1;
     if (!stream.received_above.empty() && *stream.received_above.begin() == next) {
@@ -26,10 +45,6 @@ void StreamSet::advance(Stream& stream) {
       break;
     }
     ++stream.received_upto;
-  }
-  while (!stream.received_above.empty() &&
-         *stream.received_above.begin() <= stream.received_upto) {
-    stream.received_above.erase(stream.received_above.begin());
   }
 }
 
@@ -60,8 +75,7 @@ std::vector<BroadcastMessage> StreamSet::release_waiting(Stream& stream) {
   return ready;
 }
 
-std::vector<BroadcastMessage> StreamSet::set_cut(OriginId origin, std::uint64_t cut,
-                                                 bool rejoin) {
+std::vector<BroadcastMessage> StreamSet::set_cut(OriginId origin, std::uint64_t cut, bool rejoin) {
   Stream& stream = streams_[origin];
   if (stream.cut && (!rejoin || *stream.cut >= cut)) return {};
   stream.cut = cut;
@@ -82,6 +96,13 @@ Digest StreamSet::digest(bool wants_reply) const {
   d.mode = mode_;
   d.wants_reply = wants_reply;
   for (const auto& [origin, stream] : streams_) {
+    // A stream we know the start of and hold nothing of goes unsaid: peers take a stream missing
+    // from a digest as exactly that. Most origins of a large cluster never publish, and listing
+    // them would make every digest, and every peer's memory of it, O(n).
+    if (stream.cut && stream.received_upto == 0 && stream.received_above.empty() &&
+        stream.lost.empty()) {
+      continue;
+    }
     StreamPosition p;
     p.origin = origin;
     p.received_upto = stream.received_upto;
@@ -91,7 +112,9 @@ Digest StreamSet::digest(bool wants_reply) const {
     p.highest_received =
         stream.received_above.empty() ? stream.received_upto : *stream.received_above.rbegin();
     for (std::uint64_t seq = stream.received_upto + 1;
-         seq < p.highest_received && p.missing.size() < kMaxMissingReported; ++seq) {
+         seq > stream.received_upto && seq < p.highest_received &&
+         p.missing.size() < kMaxMissingReported;
+         ++seq) {
       if (!stream.received_above.contains(seq)) p.missing.push_back(seq);
     }
     for (std::uint64_t seq : stream.lost) {
@@ -137,9 +160,10 @@ std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& di
     // Never send a peer its own stream back (it is the authority on it), nor a stream it cannot
     // take yet (it does not know where the stream starts for it).
     if (origin_node(origin) == peer) continue;
+    if (stream.stored.empty()) continue;
     const auto it = theirs.find(origin);
-    if (it == theirs.end() || !it->second->cut_known) continue;
-    const StreamPosition& p = *it->second;
+    const StreamPosition& p = it == theirs.end() ? kHoldsNothing : *it->second;
+    if (!p.cut_known) continue;
     if (p.received_upto == UINT64_MAX) continue;  // it holds none of this stream, by choice
     for (std::uint64_t seq : p.missing) {
       auto m = stream.stored.find(seq);
@@ -155,6 +179,9 @@ std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& di
 
 void StreamSet::collect(const std::vector<NodeId>& peers) {
   for (auto& [stream_origin, stream] : streams_) {
+    // Stability matters only where something waits for it; most streams of a large cluster are
+    // idle, and skipping them keeps a collection O(active streams x peers).
+    if (stream.stored.empty() && stream.lost.empty()) continue;
     const OriginId origin = stream_origin;  // (a structured binding cannot be captured in C++20)
     std::uint64_t stable = stream.received_upto;
     for (NodeId peer : peers) {
@@ -165,6 +192,7 @@ void StreamSet::collect(const std::vector<NodeId>& peers) {
         return q == p->second.end() ? std::uint64_t{0} : q->second.received_upto;
       }();
       stable = std::min(stable, theirs);
+      if (stable <= stream.stable_upto) break;  // someone lags: nothing more becomes stable
     }
     stream.stable_upto = std::max(stream.stable_upto, stable);
     while (!stream.lost.empty() && *stream.lost.begin() <= stream.stable_upto) {
@@ -212,6 +240,13 @@ bool StreamSet::has_gap(OriginId origin) const {
   return it != streams_.end() && it->second.cut && !it->second.received_above.empty();
 }
 
+bool StreamSet::needs_exchange() const {
+  return std::any_of(streams_.begin(), streams_.end(), [](const auto& item) {
+    const Stream& s = item.second;
+    return !s.stored.empty() || !s.received_above.empty() || !s.lost.empty();
+  });
+}
+
 std::uint64_t StreamSet::arrivals(OriginId origin) const {
   auto it = streams_.find(origin);
   if (it == streams_.end()) return 0;
@@ -223,8 +258,8 @@ void StreamSet::skip_gap(OriginId origin) {
   auto it = streams_.find(origin);
   if (it == streams_.end() || !it->second.cut || it->second.received_above.empty()) return;
   Stream& stream = it->second;
-  const std::uint64_t end = std::min(*stream.received_above.begin(),
-                                     stream.received_upto + 1 + kMaxMissingReported);
+  const std::uint64_t end =
+      std::min(*stream.received_above.begin(), stream.received_upto + 1 + kMaxMissingReported);
   for (std::uint64_t seq = stream.received_upto + 1; seq < end; ++seq) stream.lost.insert(seq);
   advance(stream);
 }

@@ -70,6 +70,9 @@ class StreamSet {
   // holds none of the stream (it never met the origin, or retired it).
   bool converged(OriginId origin, const std::vector<NodeId>& peers) const;
   bool has_gap(OriginId origin) const;
+  // Whether digests must flow: some message is stored but not yet stable (peers may lack it),
+  // some stream has a gap, or lost messages are still being shared.
+  bool needs_exchange() const;
   // Grows with every message of the origin that arrives (a stall shows as no change).
   std::uint64_t arrivals(OriginId origin) const;
   // Gives up on the missing messages of a dead origin's stream that no live member holds: the

@@ -6,13 +6,9 @@ namespace bcast {
 
 CausalClock CausalOrder::stamp() {
   CausalClock clock;
-  for (const auto& [origin, count] : delivered_) {
-    // Only what was delivered here is a dependency: not what lay before the origin's cut (nor a
-    // retired origin, whose cut is "everything").
-    auto cut = cut_.find(origin);
-    if (cut != cut_.end() && count <= cut->second) continue;
-    clock.set(origin, count);
-  }
+  // Only what was delivered here is a dependency: not what lay before the origin's cut, nor what
+  // a rejoin's cut skipped (those positions were never delivered here).
+  for (const auto& [origin, count] : delivered_here_) clock.set(origin, count);
   clock.set(self_, ++own_sent_);
   return clock;
 }
@@ -21,7 +17,6 @@ void CausalOrder::set_cut(OriginId origin, std::uint64_t cut, bool rejoin,
                           std::vector<BroadcastMessage>& ready) {
   auto [it, inserted] = delivered_.try_emplace(origin, cut);
   if (!inserted && rejoin) it->second = std::max(it->second, cut);
-  if (inserted || rejoin) cut_[origin] = it->second;
   release(ready);
 }
 
@@ -63,6 +58,7 @@ void CausalOrder::release(std::vector<BroadcastMessage>& ready) {
       while (!queue.empty() && queue.begin()->first == delivered->second + 1 &&
              dependencies_met(queue.begin()->second)) {
         delivered->second = queue.begin()->first;
+        delivered_here_[origin] = delivered->second;
         ready.push_back(std::move(queue.begin()->second));
         queue.erase(queue.begin());
         --held_count_;

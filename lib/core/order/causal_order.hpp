@@ -57,7 +57,9 @@ class CausalOrder {
   OriginId self_;
   std::uint64_t own_sent_ = 0;
   std::map<OriginId, std::uint64_t> delivered_;  // present once the origin's cut is known
-  std::map<OriginId, std::uint64_t> cut_;
+  // Per origin, the position of the last message actually delivered here: what our messages
+  // depend on (delivered_ also moves over cuts and lost messages).
+  std::map<OriginId, std::uint64_t> delivered_here_;
   std::map<OriginId, std::set<std::uint64_t>> lost_;  // counts of a dead origin never obtained
   std::map<OriginId, std::map<std::uint64_t, BroadcastMessage>> held_;  // origin -> position
   std::size_t held_count_ = 0;

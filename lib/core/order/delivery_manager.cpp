@@ -41,8 +41,7 @@ void DeliveryManager::on_message(BroadcastMessage message, std::uint64_t now_tic
   deliver(ready, out);
 }
 
-void DeliveryManager::on_cuts(OriginId origin, std::uint64_t causal_cut, bool rejoin,
-                              Outbox& out) {
+void DeliveryManager::on_cuts(OriginId origin, std::uint64_t causal_cut, bool rejoin, Outbox& out) {
   std::vector<BroadcastMessage> ready;
   causal_.set_cut(origin, causal_cut, rejoin, ready);
   deliver(ready, out);

@@ -16,8 +16,7 @@ class StreamFifo {
   void hold(BroadcastMessage message);
   // Moves the held messages of `stream` up to `received_upto` (every message through it has
   // arrived) to `ready`, in stream order.
-  void release(StreamKey stream, std::uint64_t received_upto,
-               std::vector<BroadcastMessage>& ready);
+  void release(StreamKey stream, std::uint64_t received_upto, std::vector<BroadcastMessage>& ready);
   std::size_t held() const;
 
  private:

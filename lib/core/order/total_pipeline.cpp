@@ -62,8 +62,8 @@ void TotalPipeline::forward(const raft::Raft& raft, std::uint64_t now_tick, Outb
   TotalForward batch;
   std::uint64_t bytes = 0;
   for (auto& [stream_seq, pending] : pending_) {
-    const bool due = pending.sent_to != leader ||
-                     now_tick - pending.sent_tick >= options_.retry_ticks;
+    const bool due =
+        pending.sent_to != leader || now_tick - pending.sent_tick >= options_.retry_ticks;
     if (!due) continue;
     pending.sent_to = leader;
     pending.sent_tick = now_tick;

@@ -46,8 +46,8 @@ enum class Order : std::uint8_t {
   kTotal = 3,   // one global order across all groups (gseq), decided through Raft
 };
 
-const char* mode_name(Mode mode);    // "best-effort", "reliable", "gossip"
-const char* order_name(Order order); // "none", "fifo", "causal", "total"
+const char* mode_name(Mode mode);     // "best-effort", "reliable", "gossip"
+const char* order_name(Order order);  // "none", "fifo", "causal", "total"
 std::optional<Mode> parse_mode(std::string_view name);
 std::optional<Order> parse_order(std::string_view name);
 
