@@ -533,6 +533,15 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
 void Cluster::on_delivered(SimNode& n, const Delivery& delivery) {
   ++result_.delivered;
   delivery_checker_.on_delivery(n.node->origin(), delivery, now_us_);
+  if (options_.trace) {
+    trace_.add(now_us_, "DELIVER at node " + std::to_string(n.id) + " " + mode_name(delivery.mode) +
+                            "/" + order_name(delivery.order) + " from " +
+                            std::to_string(sender_node(delivery.sender)) + ":" +
+                            std::to_string(delivery.sender & 0xffffffff) + " seq " +
+                            std::to_string(delivery.seq) +
+                            (delivery.gseq ? " gseq " + std::to_string(*delivery.gseq) : "") +
+                            " group " + delivery.group);
+  }
   if (total_paused_since_us_ && delivery.order == Order::kTotal) {
     auto sent = total_sent_us_.find({delivery.sender, delivery.seq});
     if (sent != total_sent_us_.end() && sent->second >= *total_paused_since_us_) {

@@ -111,12 +111,7 @@ Digest StreamSet::digest(bool wants_reply) const {
     p.cut = stream.cut.value_or(0);
     p.highest_received =
         stream.received_above.empty() ? stream.received_upto : *stream.received_above.rbegin();
-    for (std::uint64_t seq = stream.received_upto + 1;
-         seq > stream.received_upto && seq < p.highest_received &&
-         p.missing.size() < kMaxMissingReported;
-         ++seq) {
-      if (!stream.received_above.contains(seq)) p.missing.push_back(seq);
-    }
+    p.missing = missing(stream);
     for (std::uint64_t seq : stream.lost) {
       if (seq > stream.stable_upto) p.lost.push_back(seq);
     }
@@ -254,13 +249,22 @@ std::uint64_t StreamSet::arrivals(OriginId origin) const {
   return stream.received_upto + stream.received_above.size();
 }
 
+std::vector<std::uint64_t> StreamSet::missing(const Stream& stream) {
+  std::vector<std::uint64_t> out;
+  if (stream.received_above.empty()) return out;
+  const std::uint64_t highest = *stream.received_above.rbegin();
+  for (std::uint64_t seq = stream.received_upto + 1;
+       seq < highest && out.size() < kMaxMissingReported; ++seq) {
+    if (!stream.received_above.contains(seq)) out.push_back(seq);
+  }
+  return out;
+}
+
 void StreamSet::skip_gap(OriginId origin) {
   auto it = streams_.find(origin);
   if (it == streams_.end() || !it->second.cut || it->second.received_above.empty()) return;
   Stream& stream = it->second;
-  const std::uint64_t end =
-      std::min(*stream.received_above.begin(), stream.received_upto + 1 + kMaxMissingReported);
-  for (std::uint64_t seq = stream.received_upto + 1; seq < end; ++seq) stream.lost.insert(seq);
+  for (std::uint64_t seq : missing(stream)) stream.lost.insert(seq);
   advance(stream);
 }
 

@@ -76,8 +76,8 @@ class StreamSet {
   // Grows with every message of the origin that arrives (a stall shows as no change).
   std::uint64_t arrivals(OriginId origin) const;
   // Gives up on the missing messages of a dead origin's stream that no live member holds: the
-  // stream continues after them, up to the next missing one. Only the first
-  // kMaxMissingReported of a gap go at once: only those were asked for in our digests.
+  // stream continues after them. Only the ones our digests asked for (the first
+  // kMaxMissingReported missing) go at once.
   void skip_gap(OriginId origin);
   // The next sequence number of our own stream (what a newcomer's cut is).
   std::uint64_t own_last_seq() const { return own_last_seq_; }
@@ -96,6 +96,9 @@ class StreamSet {
   };
 
   void advance(Stream& stream);
+  // The first kMaxMissingReported messages missing below the highest received: what digests
+  // ask for.
+  static std::vector<std::uint64_t> missing(const Stream& stream);
   void store(Stream& stream, const BroadcastMessage& message);
   std::vector<BroadcastMessage> release_waiting(Stream& stream);
 
