@@ -1,0 +1,90 @@
+// The local client protocol: what an application and its daemon say over a ZeroMQ ipc://
+// socket (ROUTER in the daemon, DEALER in the client). docs/protocol.md is the full
+// description; this header is its C++ form.
+//
+// Every message is one or two frames: a header (a msgpack map with string keys, described by
+// Header below) and, for publish and delivery, a payload frame of raw bytes. Every header has
+// "type"; requests carry a client-chosen "id" that the daemon's reply echoes. The first request
+// must be hello with the protocol "version"; the daemon answers welcome (or error and nothing
+// else). Unknown keys are ignored (so both sides can add fields); a missing required key, a
+// wrong type or an oversized frame gets an error reply with the request's id when it can be
+// read, else id 0.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bcast/result.hpp"
+#include "bcast/types.hpp"
+
+namespace bcast::protocol {
+
+inline constexpr std::uint32_t kVersion = 1;
+
+enum class MessageType : std::uint8_t {
+  // client -> daemon
+  kHello,    // version; optional client_name
+  kJoin,     // group: deliveries of the group reach this client from now on
+  kLeave,    // group
+  kPublish,  // group, mode, order (+ payload frame)
+  kStatus,   // nothing
+  // daemon -> client
+  kWelcome,      // reply to hello: sender, node_id, version, max_message_bytes
+  kOk,           // reply to join / leave
+  kReceipt,      // reply to publish once acknowledged: seq, gseq (total order only)
+  kStatusReply,  // reply to status: node_id, role, term, leader, members, commit_index
+  kDelivery,     // event: group, sender, seq, gseq, mode, order (+ payload frame)
+  kView,         // event: group, members (the daemons of the cluster, as this daemon sees them)
+  kError,        // reply to any request (id), or event (id 0): code, message
+};
+
+// Wire names: "hello", "join", ..., "status_reply", "error".
+const char* message_type_name(MessageType type);
+std::optional<MessageType> parse_message_type(std::string_view name);
+
+// One header, whatever its type; each type uses the fields its comment above lists.
+struct Header {
+  MessageType type = MessageType::kError;
+  std::uint64_t id = 0;  // request id, echoed in the reply; 0 for events
+  std::uint32_t version = kVersion;
+  std::string client_name;
+  std::string group;
+  Mode mode = Mode::kReliable;
+  Order order = Order::kNone;
+  SenderId sender = 0;
+  std::uint64_t seq = 0;
+  std::optional<std::uint64_t> gseq;
+  NodeId node_id = 0;
+  std::uint64_t max_message_bytes = 0;
+  // status_reply
+  std::string role;  // "leader", "follower", "candidate", "learner"
+  std::uint64_t term = 0;
+  std::optional<NodeId> leader;
+  std::vector<NodeId> members;
+  std::uint64_t commit_index = 0;
+  // error
+  ErrorCode code = ErrorCode::kProtocol;
+  std::string message;
+};
+
+// Writes "type" and exactly the keys that type uses (docs/protocol.md lists them). delivery and
+// view carry no "id"; receipt and delivery always carry "gseq" (nil without total order) and
+// status_reply always carries "leader" (nil when none is known).
+std::string encode_header(const Header& header);
+// Rejects a frame longer than `max_bytes` (kTooLarge), and (kProtocol) anything that is not one
+// msgpack map with string keys, lacks "type" or a key its type requires, repeats a key, or has a
+// value of the wrong type or range for a key its type uses. Keys the type does not use are
+// ignored. Never throws.
+Result<Header> decode_header(std::string_view frame, std::size_t max_bytes = 64 * 1024);
+
+// The "id" of a frame, when it is a map of at most `max_bytes` with an unsigned integer "id";
+// else 0. It lets the daemon address the error reply for a header decode_header rejected.
+std::uint64_t peek_request_id(std::string_view frame, std::size_t max_bytes = 64 * 1024);
+
+// Convenience: an error header replying to request `id`.
+Header error_reply(std::uint64_t id, ErrorCode code, std::string message);
+
+}  // namespace bcast::protocol

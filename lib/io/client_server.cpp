@@ -1,0 +1,256 @@
+#include "io/client_server.hpp"
+
+#include <unistd.h>
+
+#include <zmq.hpp>
+
+namespace bcast::io {
+
+using protocol::Header;
+using protocol::MessageType;
+
+ClientServer::ClientServer(zmq::context_t& context, ClientHandler& handler,
+                           const ClientServerOptions& options)
+    : context_(context), handler_(handler), options_(options) {}
+
+ClientServer::~ClientServer() = default;
+
+Result<void> ClientServer::start(const std::string& path) {
+  try {
+    socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
+    socket_->set(zmq::sockopt::linger, 0);
+    socket_->set(zmq::sockopt::sndhwm, options_.send_queue);
+    socket_->set(zmq::sockopt::router_mandatory, 1);
+    // Larger than any valid request, so an oversized message still gets a clear error reply;
+    // only an absurd frame closes the connection.
+    const std::uint64_t max_frame = 2 * handler_.max_message_bytes() + options_.max_header_bytes;
+    socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(max_frame));
+    ::unlink(path.c_str());  // a stale socket file of a dead daemon would make bind fail
+    socket_->bind("ipc://" + path);
+  } catch (const zmq::error_t& e) {
+    return make_error(ErrorCode::kIo,
+                      "cannot bind the client socket ipc://" + path + ": " + e.what());
+  }
+  return {};
+}
+
+zmq::socket_t& ClientServer::socket() { return *socket_; }
+
+void ClientServer::on_readable() {
+  for (;;) {
+    std::vector<zmq::message_t> frames;
+    zmq::message_t frame;
+    if (!socket_->recv(frame, zmq::recv_flags::dontwait)) return;
+    bool more = frame.more();
+    frames.push_back(std::move(frame));
+    while (more) {
+      zmq::message_t next;
+      (void)socket_->recv(next, zmq::recv_flags::none);
+      more = next.more();
+      frames.push_back(std::move(next));
+    }
+    const std::string identity = frames.front().to_string();
+    frames.erase(frames.begin());
+    handle(identity, frames);
+  }
+}
+
+void ClientServer::handle(const std::string& identity, std::vector<zmq::message_t>& frames) {
+  if (frames.empty() || frames.size() > 2) {
+    send(identity, protocol::error_reply(0, ErrorCode::kProtocol,
+                                         "a request is a header frame and at most one payload "
+                                         "frame; got " +
+                                             std::to_string(frames.size()) + " frames"));
+    return;
+  }
+  auto header = protocol::decode_header(frames[0].to_string_view(), options_.max_header_bytes);
+  if (!header.ok()) {
+    send(identity, protocol::error_reply(0, header.error().code, header.error().message));
+    return;
+  }
+  handle_request(identity, header.value(), frames);
+}
+
+void ClientServer::handle_request(const std::string& identity, const Header& request,
+                                  std::vector<zmq::message_t>& frames) {
+  auto found = clients_.find(identity);
+  if (request.type == MessageType::kHello) {
+    if (request.version != protocol::kVersion) {
+      send(identity, protocol::error_reply(request.id, ErrorCode::kProtocol,
+                                           "protocol version " + std::to_string(request.version) +
+                                               " is not supported; this daemon speaks " +
+                                               std::to_string(protocol::kVersion)));
+      return;
+    }
+    if (found == clients_.end() && clients_.size() >= options_.max_clients) {
+      send(identity,
+           protocol::error_reply(request.id, ErrorCode::kBusy, "too many clients connected"));
+      return;
+    }
+    if (found != clients_.end()) forget(identity);  // a second hello starts over
+    Client& client = clients_[identity];
+    client.sender = handler_.open_sender();
+    identity_of_[client.sender] = identity;
+    Header welcome;
+    welcome.type = MessageType::kWelcome;
+    welcome.id = request.id;
+    welcome.sender = client.sender;
+    welcome.node_id = handler_.node_id();
+    welcome.max_message_bytes = handler_.max_message_bytes();
+    send(identity, welcome);
+    return;
+  }
+  if (found == clients_.end()) {
+    send(identity, protocol::error_reply(request.id, ErrorCode::kProtocol,
+                                         std::string("say hello before ") +
+                                             protocol::message_type_name(request.type)));
+    return;
+  }
+  Client& client = found->second;
+  Header reply;
+  reply.id = request.id;
+  switch (request.type) {
+    case MessageType::kJoin:
+    case MessageType::kLeave: {
+      if (request.group.empty()) {
+        send(identity, protocol::error_reply(request.id, ErrorCode::kInvalidArgument,
+                                             "a group name is required"));
+        return;
+      }
+      reply.type = MessageType::kOk;
+      if (request.type == MessageType::kJoin) {
+        client.groups.insert(request.group);
+      } else {
+        client.groups.erase(request.group);
+      }
+      send(identity, reply);
+      if (request.type == MessageType::kJoin) {
+        Header view;
+        view.type = MessageType::kView;
+        view.group = request.group;
+        view.members = handler_.members();
+        send(identity, view);
+      }
+      return;
+    }
+    case MessageType::kPublish:
+      publish(identity, client, request, frames);
+      return;
+    case MessageType::kStatus:
+      reply = handler_.status();
+      reply.type = MessageType::kStatusReply;
+      reply.id = request.id;
+      send(identity, reply);
+      return;
+    default:
+      send(identity, protocol::error_reply(request.id, ErrorCode::kProtocol,
+                                           std::string("a client cannot send ") +
+                                               protocol::message_type_name(request.type)));
+      return;
+  }
+}
+
+void ClientServer::publish(const std::string& identity, Client& client, const Header& request,
+                           std::vector<zmq::message_t>& frames) {
+  PublishRequest publish;
+  publish.sender = client.sender;
+  publish.group = request.group;
+  publish.mode = request.mode;
+  publish.order = request.order;
+  publish.payload = std::make_shared<const std::string>(frames.size() > 1 ? frames[1].to_string()
+                                                                          : std::string());
+  // Registered first: the receipt may be produced before publish() returns.
+  const std::uint64_t seq = client.next_seq;
+  client.pending[seq] = request.id;
+  auto published = handler_.publish(publish);
+  if (!published.ok()) {
+    client.pending.erase(seq);
+    send(identity,
+         protocol::error_reply(request.id, published.error().code, published.error().message));
+    return;
+  }
+  client.next_seq = published.value() + 1;
+}
+
+void ClientServer::deliver(const Delivery& delivery) {
+  Header header;
+  header.type = MessageType::kDelivery;
+  header.group = delivery.group;
+  header.sender = delivery.sender;
+  header.seq = delivery.seq;
+  header.gseq = delivery.gseq;
+  header.mode = delivery.mode;
+  header.order = delivery.order;
+  static const std::string kEmpty;
+  const std::string& payload = delivery.payload ? *delivery.payload : kEmpty;
+  std::vector<std::string> readers;
+  for (const auto& [identity, client] : clients_) {
+    if (client.groups.contains(delivery.group)) readers.push_back(identity);
+  }
+  for (const std::string& identity : readers) {
+    auto it = clients_.find(identity);
+    if (it == clients_.end()) continue;
+    if (it->second.dropped > 0) {
+      const std::uint64_t dropped = it->second.dropped;
+      if (!send(identity, protocol::error_reply(0, ErrorCode::kBusy,
+                                                std::to_string(dropped) +
+                                                    " deliveries dropped: this client reads "
+                                                    "too slowly"))) {
+        if (clients_.contains(identity)) ++clients_[identity].dropped;
+        continue;
+      }
+      clients_[identity].dropped -= dropped;
+    }
+    if (!send(identity, header, &payload) && clients_.contains(identity)) {
+      ++clients_[identity].dropped;
+    }
+  }
+}
+
+void ClientServer::acknowledge(const Receipt& receipt) {
+  auto who = identity_of_.find(receipt.sender);
+  if (who == identity_of_.end()) return;  // the client went away
+  const std::string identity = who->second;
+  Client& client = clients_.at(identity);
+  auto pending = client.pending.find(receipt.seq);
+  if (pending == client.pending.end()) return;
+  const std::uint64_t id = pending->second;
+  client.pending.erase(pending);
+  if (receipt.error) {
+    send(identity, protocol::error_reply(id, receipt.error->code, receipt.error->message));
+    return;
+  }
+  Header reply;
+  reply.type = MessageType::kReceipt;
+  reply.id = id;
+  reply.seq = receipt.seq;
+  reply.gseq = receipt.gseq;
+  send(identity, reply);
+}
+
+bool ClientServer::send(const std::string& identity, const Header& header,
+                        const std::string* payload) {
+  const std::string encoded = protocol::encode_header(header);
+  try {
+    if (!socket_->send(zmq::buffer(identity),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return false;  // the client's queue is full
+    }
+    socket_->send(zmq::buffer(encoded), payload ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    if (payload) socket_->send(zmq::buffer(*payload), zmq::send_flags::none);
+    return true;
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) forget(identity);  // the client disconnected
+    return false;
+  }
+}
+
+void ClientServer::forget(const std::string& identity) {
+  auto it = clients_.find(identity);
+  if (it == clients_.end()) return;
+  handler_.close_sender(it->second.sender);
+  identity_of_.erase(it->second.sender);
+  clients_.erase(it);
+}
+
+}  // namespace bcast::io

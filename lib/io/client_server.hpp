@@ -1,0 +1,98 @@
+// The daemon's side of the local client protocol (docs/protocol.md): a ZeroMQ ROUTER bound to
+// ipc://<client socket>, one entry per connected client.
+//
+// A client says hello (protocol version), receives its sender id, joins groups and publishes.
+// Requests are handled as they arrive; a publish's receipt follows once the core acknowledges
+// it (at once for best-effort, reliable and gossip; at commit for total order). Deliveries go to
+// every client that joined the message's group.
+//
+// Bad input costs only the sender: a malformed header, an unknown type, a request before hello,
+// an oversized payload each get an error reply, and the daemon goes on serving everyone. Sends
+// to clients never block: a client whose queue (ZMQ_SNDHWM) is full loses deliveries, which are
+// counted and reported to it as an error event once it reads again; a client that went away is
+// forgotten at the first send that finds it gone.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bcast/result.hpp"
+#include "codec/client_protocol.hpp"
+#include "core/node.hpp"
+
+namespace zmq {
+class context_t;
+class socket_t;
+class message_t;
+}  // namespace zmq
+
+namespace bcast::io {
+
+// What the client server needs from the daemon.
+class ClientHandler {
+ public:
+  virtual ~ClientHandler() = default;
+  virtual SenderId open_sender() = 0;
+  virtual void close_sender(SenderId sender) = 0;
+  // Returns the message's seq; the receipt comes later through ClientServer::acknowledge.
+  virtual Result<std::uint64_t> publish(const PublishRequest& request) = 0;
+  virtual protocol::Header status() = 0;
+  virtual std::vector<NodeId> members() = 0;
+  virtual NodeId node_id() const = 0;
+  virtual std::uint64_t max_message_bytes() const = 0;
+};
+
+struct ClientServerOptions {
+  int send_queue = 100000;  // ZMQ_SNDHWM per client
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_clients = 1024;
+};
+
+class ClientServer {
+ public:
+  ClientServer(zmq::context_t& context, ClientHandler& handler, const ClientServerOptions& options);
+  ~ClientServer();
+  ClientServer(const ClientServer&) = delete;
+  ClientServer& operator=(const ClientServer&) = delete;
+
+  // Binds ipc://path, replacing a stale socket file left by a daemon that died.
+  Result<void> start(const std::string& path);
+  // Handles every request waiting on the socket.
+  void on_readable();
+  void deliver(const Delivery& delivery);
+  void acknowledge(const Receipt& receipt);
+  zmq::socket_t& socket();
+  std::size_t clients() const { return clients_.size(); }
+
+ private:
+  struct Client {
+    SenderId sender = 0;
+    std::set<std::string> groups;
+    std::uint64_t next_seq = 1;
+    std::map<std::uint64_t, std::uint64_t> pending;  // seq -> request id awaiting its receipt
+    std::uint64_t dropped = 0;  // deliveries lost to a full queue, not yet reported
+  };
+
+  void handle(const std::string& identity, std::vector<zmq::message_t>& frames);
+  void handle_request(const std::string& identity, const protocol::Header& request,
+                      std::vector<zmq::message_t>& frames);
+  void publish(const std::string& identity, Client& client, const protocol::Header& request,
+               std::vector<zmq::message_t>& frames);
+  // False if the client is gone (it is then forgotten) or its queue is full.
+  bool send(const std::string& identity, const protocol::Header& header,
+            const std::string* payload = nullptr);
+  void forget(const std::string& identity);
+
+  zmq::context_t& context_;
+  ClientHandler& handler_;
+  ClientServerOptions options_;
+  std::unique_ptr<zmq::socket_t> socket_;
+  std::map<std::string, Client> clients_;  // by ZeroMQ identity
+  std::map<SenderId, std::string> identity_of_;
+};
+
+}  // namespace bcast::io

@@ -1,0 +1,227 @@
+#include "io/daemon.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <zmq.hpp>
+
+#include "core/driver.hpp"
+#include "io/atomic_file.hpp"
+#include "io/client_server.hpp"
+#include "io/peer_transport.hpp"
+#include "io/posix_file_system.hpp"
+#include "io/raft_storage.hpp"
+
+namespace bcast::io {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Reads, increments and durably stores the boot count before anything else starts.
+Result<std::uint32_t> next_incarnation(FileSystem& fs, const std::string& dir) {
+  std::uint32_t previous = 0;
+  auto text = read_whole_file(fs, dir + "/incarnation", 64);
+  if (text.ok()) {
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(text.value().c_str(), &end, 10);
+    if (end == text.value().c_str() || value >= 0xffff) {
+      return make_error(ErrorCode::kCorrupt, dir + "/incarnation does not hold a boot count");
+    }
+    previous = static_cast<std::uint32_t>(value);
+  }
+  const std::string next = std::to_string(previous + 1) + "\n";
+  if (auto stored = replace_file_atomically(fs, dir, "incarnation", {next}, true); !stored) {
+    return stored.error();
+  }
+  return previous + 1;
+}
+
+class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
+ public:
+  explicit DaemonImpl(const DaemonOptions& options) : options_(options) {}
+
+  Result<void> open() {
+    if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
+    auto incarnation = next_incarnation(fs_, options_.data_dir);
+    if (!incarnation) return incarnation.error();
+    StorageOptions storage_options;
+    storage_options.fsync = options_.fsync != FsyncPolicy::kNone;
+    auto storage = RaftStorage::open(fs_, options_.data_dir, storage_options);
+    if (!storage) return storage.error();
+    storage_ = std::move(storage.value());
+
+    raft::ConfState conf;
+    for (const auto& [node, endpoint] : options_.peers) conf.voters.push_back(node);
+    if (!options_.peers.contains(options_.node_id)) conf.voters.push_back(options_.node_id);
+    std::sort(conf.voters.begin(), conf.voters.end());
+
+    NodeOptions node_options = options_.node;
+    node_options.raft.id = options_.node_id;
+    node_options.incarnation = incarnation.value();
+    std::random_device entropy;  // elections need real randomness; the core only takes a seed
+    const std::uint64_t seed = (std::uint64_t{entropy()} << 32) ^ entropy() ^ options_.node_id;
+    node_ = std::make_unique<Node>(node_options, Rng(seed), conf, storage_->take_recovered());
+
+    transport_ = std::make_unique<PeerTransport>(context_, options_.node_id, options_.peers,
+                                                 TransportOptions{});
+    if (auto started = transport_->start(options_.listen); !started) return started.error();
+    clients_ = std::make_unique<ClientServer>(context_, *this, ClientServerOptions{});
+    if (auto started = clients_->start(options_.client_socket); !started) return started.error();
+    log("started: incarnation %u, %zu voters, listening on %s, clients on ipc://%s, fsync %s",
+        incarnation.value(), conf.voters.size(), options_.listen.c_str(),
+        options_.client_socket.c_str(), fsync_policy_name(options_.fsync));
+    return {};
+  }
+
+  Result<void> run(const std::atomic<bool>& stop) override {
+    const auto tick = std::chrono::milliseconds(options_.tick_ms);
+    auto next_tick = Clock::now() + tick;
+    while (!stop.load()) {
+      const auto wait =
+          std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now());
+      zmq::pollitem_t items[] = {
+          {transport_->listening_socket().handle(), 0, ZMQ_POLLIN, 0},
+          {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+      };
+      try {
+        zmq::poll(items, 2, std::max(wait, std::chrono::milliseconds(0)));
+      } catch (const zmq::error_t& e) {
+        if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
+        continue;  // a signal: look at `stop`
+      }
+      if (items[0].revents & ZMQ_POLLIN) read_peers();
+      if (items[1].revents & ZMQ_POLLIN) clients_->on_readable();
+      // Ticks keep their pace even after a long round; a stall is caught up at once.
+      for (int due = 0; Clock::now() >= next_tick && due < 100; ++due) {
+        node_->tick(round_);
+        next_tick += tick;
+      }
+      if (Clock::now() >= next_tick) next_tick = Clock::now() + tick;
+      apply();
+    }
+    apply();
+    log("stopped");
+    return {};
+  }
+
+  // --- DriverIo ---------------------------------------------------------------------------------
+  void persist(const PersistRequest& request) override {
+    if (auto stored = storage_->persist(request); !stored) {
+      // The disk can no longer be trusted: stop rather than promise what is not stored.
+      log("FATAL: storage failed: %s", stored.error().message.c_str());
+      std::_Exit(70);
+    }
+  }
+  void send(Envelope envelope) override { transport_->send(envelope); }
+  void deliver(Delivery delivery) override { clients_->deliver(delivery); }
+  void acknowledge(Receipt receipt) override { clients_->acknowledge(receipt); }
+  void observe(const Event& event) override {
+    if (event.kind == Event::Kind::kBecameLeader) {
+      log("leader of term %llu", static_cast<unsigned long long>(node_->raft().term()));
+    } else if (options_.verbose) {
+      log("event %d peer %u", static_cast<int>(event.kind), static_cast<unsigned>(event.peer));
+    }
+  }
+
+  // --- ClientHandler
+  // ------------------------------------------------------------------------------
+  SenderId open_sender() override { return node_->open_sender(); }
+  void close_sender(SenderId sender) override { node_->close_sender(sender); }
+  Result<std::uint64_t> publish(const PublishRequest& request) override {
+    return node_->publish(request, round_);
+  }
+  protocol::Header status() override {
+    const raft::Raft& raft = node_->raft();
+    protocol::Header h;
+    h.node_id = options_.node_id;
+    const auto& learners = raft.conf().learners;
+    const bool learner =
+        std::find(learners.begin(), learners.end(), options_.node_id) != learners.end();
+    h.role = learner                                ? "learner"
+             : raft.role() == raft::Role::kLeader   ? "leader"
+             : raft.role() == raft::Role::kFollower ? "follower"
+                                                    : "candidate";
+    h.term = raft.term();
+    if (raft.leader() != kNoNode) h.leader = raft.leader();
+    h.members = members();
+    h.commit_index = raft.log().committed();
+    h.max_message_bytes = max_message_bytes();
+    return h;
+  }
+  std::vector<NodeId> members() override {
+    const raft::ConfState& conf = node_->raft().conf();
+    std::vector<NodeId> all = conf.voters;
+    all.insert(all.end(), conf.learners.begin(), conf.learners.end());
+    std::sort(all.begin(), all.end());
+    return all;
+  }
+  NodeId node_id() const override { return options_.node_id; }
+  std::uint64_t max_message_bytes() const override { return options_.node.max_message_bytes; }
+
+ private:
+  void read_peers() {
+    // Bounded per round so ticks and clients are never starved by a flood.
+    for (int i = 0; i < 10000; ++i) {
+      auto received = transport_->receive();
+      if (!received) return;
+      if (!received->ok()) {
+        if (++malformed_logged_ <= 20) {
+          log("dropped a malformed peer frame: %s", received->error().message.c_str());
+        }
+        continue;
+      }
+      node_->step(received->value(), round_);
+    }
+  }
+
+  void apply() {
+    node_->flush(round_);
+    Node& node = *node_;
+    apply_outbox(round_, *this, [&node](LogIndex index, Term term, Outbox& more) {
+      node.on_persisted(index, term, more);
+    });
+  }
+
+  template <typename... Args>
+  void log(const char* format, Args... args) {
+    std::fprintf(stderr, "bcastd[%u]: ", static_cast<unsigned>(options_.node_id));
+    if constexpr (sizeof...(Args) == 0) {
+      std::fputs(format, stderr);
+    } else {
+      std::fprintf(stderr, format, args...);
+    }
+    std::fputc('\n', stderr);
+  }
+
+  DaemonOptions options_;
+  PosixFileSystem fs_;
+  zmq::context_t context_{1};
+  std::unique_ptr<RaftStorage> storage_;
+  std::unique_ptr<Node> node_;
+  std::unique_ptr<PeerTransport> transport_;
+  std::unique_ptr<ClientServer> clients_;
+  Outbox round_;  // effects of the current round, applied once at its end
+  std::uint64_t malformed_logged_ = 0;
+};
+
+}  // namespace
+
+const char* fsync_policy_name(FsyncPolicy policy) {
+  switch (policy) {
+    case FsyncPolicy::kAlways:
+      return "always";
+    case FsyncPolicy::kNone:
+      return "none";
+  }
+  return "always";
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::open(const DaemonOptions& options) {
+  auto daemon = std::make_unique<DaemonImpl>(options);
+  if (auto opened = daemon->open(); !opened) return opened.error();
+  return std::unique_ptr<Daemon>(std::move(daemon));
+}
+
+}  // namespace bcast::io

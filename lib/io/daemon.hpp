@@ -1,0 +1,53 @@
+// bcastd's event loop: the I/O shell around one core Node.
+//
+// One thread. Each round it waits (zmq::poll) for a peer frame, a client request or the next
+// tick, feeds everything that is ready to the Node, and applies the accumulated Outbox once
+// through the shared driver (persist -> send -> deliver -> acknowledge -> observe -> report
+// persisted). Batching a whole round into one Outbox is what makes "--fsync always" affordable:
+// one fsync covers every entry the round appended.
+//
+// The data directory holds the Raft storage (lib/io/raft_storage.hpp) and the boot count
+// (`incarnation`), incremented at every start so that a restarted daemon's senders and streams
+// never collide with those of its previous life.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "bcast/result.hpp"
+#include "core/node.hpp"
+
+namespace bcast::io {
+
+// always: every round's writes are synced before anything that depends on them is sent (one
+// fsync covers the whole round, so busy rounds batch naturally); none: never synced (survives a
+// process crash, not a power loss).
+enum class FsyncPolicy : std::uint8_t { kAlways, kNone };
+
+struct DaemonOptions {
+  NodeId node_id = 1;
+  std::string listen;                   // tcp://IP:PORT for peers
+  std::map<NodeId, std::string> peers;  // the initial cluster (all voters), maybe incl. self
+  std::string data_dir;
+  std::string client_socket;  // a path; bound as ipc://PATH
+  FsyncPolicy fsync = FsyncPolicy::kAlways;
+  std::uint32_t tick_ms = 10;
+  NodeOptions node;      // protocol tuning; node.raft.id is set from node_id
+  bool verbose = false;  // log every leader change and membership event
+};
+
+class Daemon {
+ public:
+  // Recovers storage and the boot count, binds the sockets. Errors say what to fix.
+  static Result<std::unique_ptr<Daemon>> open(const DaemonOptions& options);
+  virtual ~Daemon() = default;
+  // Serves until `stop` becomes true (set from a signal handler), then returns cleanly.
+  virtual Result<void> run(const std::atomic<bool>& stop) = 0;
+};
+
+const char* fsync_policy_name(FsyncPolicy policy);
+
+}  // namespace bcast::io

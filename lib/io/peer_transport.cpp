@@ -1,0 +1,87 @@
+#include "io/peer_transport.hpp"
+
+#include <zmq.hpp>
+
+namespace bcast::io {
+
+PeerTransport::PeerTransport(zmq::context_t& context, NodeId self,
+                             std::map<NodeId, std::string> peers, const TransportOptions& options)
+    : context_(context), self_(self), peer_endpoints_(std::move(peers)), options_(options) {
+  limits_.max_frame_bytes = options.max_frame_bytes;
+}
+
+PeerTransport::~PeerTransport() = default;
+
+Result<void> PeerTransport::start(const std::string& listen_endpoint) {
+  try {
+    listener_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
+    listener_->set(zmq::sockopt::linger, 0);
+    listener_->set(zmq::sockopt::rcvhwm, options_.receive_queue);
+    listener_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes));
+    listener_->bind(listen_endpoint);
+    for (const auto& [node, endpoint] : peer_endpoints_) {
+      if (node == self_) continue;
+      auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+      socket->set(zmq::sockopt::linger, 0);
+      socket->set(zmq::sockopt::sndhwm, options_.send_queue);
+      socket->set(zmq::sockopt::immediate, 1);
+      socket->set(zmq::sockopt::reconnect_ivl, 100);
+      socket->set(zmq::sockopt::reconnect_ivl_max, 1000);
+      socket->connect(endpoint);
+      outgoing_[node] = std::move(socket);
+    }
+  } catch (const zmq::error_t& e) {
+    return make_error(ErrorCode::kIo,
+                      "cannot listen on " + listen_endpoint + " or connect to peers: " + e.what());
+  }
+  return {};
+}
+
+void PeerTransport::send(const Envelope& envelope) {
+  auto it = outgoing_.find(envelope.to);
+  if (it == outgoing_.end()) {
+    ++counters_.dropped;  // not a configured peer (e.g. removed from the cluster)
+    return;
+  }
+  const std::string frame = codec::encode_envelope(envelope);
+  try {
+    const auto sent = it->second->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    ++(sent ? counters_.sent : counters_.dropped);
+  } catch (const zmq::error_t&) {
+    ++counters_.dropped;
+  }
+}
+
+std::optional<Result<Envelope>> PeerTransport::receive() {
+  zmq::message_t identity;
+  zmq::message_t frame;
+  // A ROUTER message is [peer identity][frame]; anything else is skipped whole.
+  if (!listener_->recv(identity, zmq::recv_flags::dontwait)) return std::nullopt;
+  if (!identity.more()) {
+    ++counters_.malformed;
+    return Result<Envelope>(make_error(ErrorCode::kProtocol, "a message without a body"));
+  }
+  (void)listener_->recv(frame, zmq::recv_flags::none);
+  bool extra = frame.more();
+  while (extra) {
+    zmq::message_t rest;
+    (void)listener_->recv(rest, zmq::recv_flags::none);
+    extra = rest.more();
+  }
+  auto envelope = codec::decode_envelope(frame.to_string_view(), limits_);
+  if (!envelope.ok()) {
+    ++counters_.malformed;
+  } else if (envelope.value().to != self_) {
+    ++counters_.malformed;
+    return Result<Envelope>(make_error(ErrorCode::kProtocol,
+                                       "a message for node " + std::to_string(envelope.value().to) +
+                                           " reached node " + std::to_string(self_)));
+  } else {
+    ++counters_.received;
+  }
+  return envelope;
+}
+
+zmq::socket_t& PeerTransport::listening_socket() { return *listener_; }
+
+}  // namespace bcast::io

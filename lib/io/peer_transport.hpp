@@ -1,0 +1,71 @@
+// Daemon-to-daemon messaging over ZeroMQ/TCP.
+//
+// Each daemon binds one ROUTER socket on its --listen endpoint for everything it receives, and
+// connects one DEALER socket to every other daemon's endpoint for what it sends. ZeroMQ
+// reconnects by itself. Sends never block: each DEALER has a bounded queue (`send_queue`
+// messages) and delivers only to a connected peer (ZMQ_IMMEDIATE); when a peer is unreachable
+// or its queue is full the message is dropped and counted. The protocols above tolerate loss
+// (Raft retries, dissemination repairs), so dropping is the bounded-memory answer to a dead or
+// slow peer. Frames larger than `max_frame_bytes` are refused by the socket (ZMQ_MAXMSGSIZE).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bcast/result.hpp"
+#include "codec/peer_codec.hpp"
+#include "core/outbox.hpp"
+
+namespace zmq {
+class context_t;
+class socket_t;
+}  // namespace zmq
+
+namespace bcast::io {
+
+struct TransportOptions {
+  std::size_t max_frame_bytes = 64u << 20;
+  int send_queue = 10000;      // ZMQ_SNDHWM per peer
+  int receive_queue = 100000;  // ZMQ_RCVHWM of the listening socket
+};
+
+struct TransportCounters {
+  std::uint64_t sent = 0;
+  std::uint64_t dropped = 0;  // peer unreachable or its queue full
+  std::uint64_t received = 0;
+  std::uint64_t malformed = 0;  // frames that did not decode; logged and ignored
+};
+
+class PeerTransport {
+ public:
+  PeerTransport(zmq::context_t& context, NodeId self, std::map<NodeId, std::string> peers,
+                const TransportOptions& options);
+  ~PeerTransport();
+  PeerTransport(const PeerTransport&) = delete;
+  PeerTransport& operator=(const PeerTransport&) = delete;
+
+  // Binds the listening socket and connects to every peer.
+  Result<void> start(const std::string& listen_endpoint);
+  void send(const Envelope& envelope);
+  // The next frame if one is waiting: an envelope, or an error for a malformed frame (the
+  // caller logs it; the frame is gone and the socket keeps serving).
+  std::optional<Result<Envelope>> receive();
+  // For zmq::poll.
+  zmq::socket_t& listening_socket();
+  const TransportCounters& counters() const { return counters_; }
+
+ private:
+  zmq::context_t& context_;
+  NodeId self_;
+  std::map<NodeId, std::string> peer_endpoints_;
+  TransportOptions options_;
+  codec::DecodeLimits limits_;
+  std::unique_ptr<zmq::socket_t> listener_;
+  std::map<NodeId, std::unique_ptr<zmq::socket_t>> outgoing_;
+  TransportCounters counters_;
+};
+
+}  // namespace bcast::io
