@@ -1,0 +1,499 @@
+// The client protocol codec: every message type survives a round trip, and malformed headers
+// are refused with an error (never an exception, never a half-filled header).
+#include "codec/client_protocol.hpp"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <msgpack.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bcast::protocol {
+namespace {
+
+// Packs a msgpack map from (key, value) pairs, for headers the encoder would never write.
+class RawMap {
+ public:
+  template <typename T>
+  RawMap& add(std::string key, T value) {
+    entries_.emplace_back(std::move(key),
+                          [value](msgpack::packer<msgpack::sbuffer>& p) { p.pack(value); });
+    return *this;
+  }
+  RawMap& add_nil(std::string key) {
+    entries_.emplace_back(std::move(key),
+                          [](msgpack::packer<msgpack::sbuffer>& p) { p.pack_nil(); });
+    return *this;
+  }
+  std::string str() const {
+    msgpack::sbuffer buffer;
+    msgpack::packer<msgpack::sbuffer> packer(&buffer);
+    packer.pack_map(static_cast<std::uint32_t>(entries_.size()));
+    for (const auto& [key, pack_value] : entries_) {
+      packer.pack(key);
+      pack_value(packer);
+    }
+    return std::string(buffer.data(), buffer.size());
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::function<void(msgpack::packer<msgpack::sbuffer>&)>>>
+      entries_;
+};
+
+Header round_trip(const Header& header) {
+  auto decoded = decode_header(encode_header(header));
+  EXPECT_TRUE(decoded.ok()) << decoded.error().message;
+  return decoded.ok() ? decoded.value() : Header{};
+}
+
+void expect_protocol_error(const std::string& frame, const std::string& mentions) {
+  auto decoded = decode_header(frame);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, ErrorCode::kProtocol);
+  EXPECT_NE(decoded.error().message.find(mentions), std::string::npos) << decoded.error().message;
+}
+
+constexpr SenderId kSender = (SenderId{3} << 48) | (SenderId{2} << 32) | 7;
+
+TEST(ClientProtocolTest, TypeNamesRoundTrip) {
+  for (auto type : {MessageType::kHello, MessageType::kJoin, MessageType::kLeave,
+                    MessageType::kPublish, MessageType::kStatus, MessageType::kWelcome,
+                    MessageType::kOk, MessageType::kReceipt, MessageType::kStatusReply,
+                    MessageType::kDelivery, MessageType::kView, MessageType::kError}) {
+    auto parsed = parse_message_type(message_type_name(type));
+    ASSERT_TRUE(parsed.has_value()) << message_type_name(type);
+    EXPECT_EQ(*parsed, type);
+  }
+  EXPECT_EQ(std::string(message_type_name(MessageType::kStatusReply)), "status_reply");
+  EXPECT_FALSE(parse_message_type("Hello").has_value());
+}
+
+TEST(ClientProtocolTest, HelloRoundTrip) {
+  Header h;
+  h.type = MessageType::kHello;
+  h.id = 1;
+  h.version = kVersion;
+  h.client_name = "chat";
+  Header out = round_trip(h);
+  EXPECT_EQ(out.type, MessageType::kHello);
+  EXPECT_EQ(out.id, 1u);
+  EXPECT_EQ(out.version, kVersion);
+  EXPECT_EQ(out.client_name, "chat");
+}
+
+TEST(ClientProtocolTest, HelloWithoutClientNameIsAccepted) {
+  auto decoded = decode_header(RawMap().add("type", "hello").add("id", 1).add("version", 1).str());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded.value().client_name, "");
+}
+
+TEST(ClientProtocolTest, JoinLeaveStatusOkRoundTrip) {
+  for (auto type : {MessageType::kJoin, MessageType::kLeave}) {
+    Header h;
+    h.type = type;
+    h.id = 42;
+    h.group = "prices";
+    Header out = round_trip(h);
+    EXPECT_EQ(out.type, type);
+    EXPECT_EQ(out.id, 42u);
+    EXPECT_EQ(out.group, "prices");
+  }
+  for (auto type : {MessageType::kStatus, MessageType::kOk}) {
+    Header h;
+    h.type = type;
+    h.id = 9;
+    Header out = round_trip(h);
+    EXPECT_EQ(out.type, type);
+    EXPECT_EQ(out.id, 9u);
+  }
+}
+
+TEST(ClientProtocolTest, PublishRoundTripEveryService) {
+  for (Mode mode : {Mode::kBestEffort, Mode::kReliable, Mode::kGossip}) {
+    for (Order order : {Order::kNone, Order::kFifo, Order::kCausal, Order::kTotal}) {
+      Header h;
+      h.type = MessageType::kPublish;
+      h.id = 1000;
+      h.group = "g";
+      h.mode = mode;
+      h.order = order;
+      Header out = round_trip(h);
+      EXPECT_EQ(out.type, MessageType::kPublish);
+      EXPECT_EQ(out.id, 1000u);
+      EXPECT_EQ(out.group, "g");
+      EXPECT_EQ(out.mode, mode);
+      EXPECT_EQ(out.order, order);
+    }
+  }
+}
+
+TEST(ClientProtocolTest, WelcomeRoundTrip) {
+  Header h;
+  h.type = MessageType::kWelcome;
+  h.id = 1;
+  h.sender = kSender;
+  h.node_id = 3;
+  h.version = kVersion;
+  h.max_message_bytes = 1 << 20;
+  Header out = round_trip(h);
+  EXPECT_EQ(out.sender, kSender);
+  EXPECT_EQ(out.node_id, 3u);
+  EXPECT_EQ(out.version, kVersion);
+  EXPECT_EQ(out.max_message_bytes, 1u << 20);
+}
+
+TEST(ClientProtocolTest, ReceiptRoundTripWithAndWithoutGseq) {
+  Header h;
+  h.type = MessageType::kReceipt;
+  h.id = 5;
+  h.seq = 17;
+  Header out = round_trip(h);
+  EXPECT_EQ(out.seq, 17u);
+  EXPECT_FALSE(out.gseq.has_value());
+
+  h.gseq = 123456789012ULL;
+  out = round_trip(h);
+  ASSERT_TRUE(out.gseq.has_value());
+  EXPECT_EQ(*out.gseq, 123456789012ULL);
+}
+
+TEST(ClientProtocolTest, ReceiptEncodesAbsentGseqAsNil) {
+  Header h;
+  h.type = MessageType::kReceipt;
+  h.id = 5;
+  h.seq = 1;
+  const std::string frame = encode_header(h);
+  msgpack::object_handle handle = msgpack::unpack(frame.data(), frame.size());
+  const msgpack::object& map = handle.get();
+  ASSERT_EQ(map.type, msgpack::type::MAP);
+  bool saw_gseq = false;
+  for (std::uint32_t i = 0; i < map.via.map.size; ++i) {
+    if (map.via.map.ptr[i].key.as<std::string>() == "gseq") {
+      saw_gseq = true;
+      EXPECT_EQ(map.via.map.ptr[i].val.type, msgpack::type::NIL);
+    }
+  }
+  EXPECT_TRUE(saw_gseq);
+}
+
+TEST(ClientProtocolTest, EncoderWritesOnlyTheKeysATypeUses) {
+  Header h;
+  h.type = MessageType::kJoin;
+  h.id = 2;
+  h.group = "g";
+  h.client_name = "not for join";
+  h.members = {1, 2};
+  const std::string frame = encode_header(h);
+  msgpack::object_handle handle = msgpack::unpack(frame.data(), frame.size());
+  std::vector<std::string> keys;
+  for (std::uint32_t i = 0; i < handle.get().via.map.size; ++i) {
+    keys.push_back(handle.get().via.map.ptr[i].key.as<std::string>());
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"type", "id", "group"}));
+}
+
+TEST(ClientProtocolTest, StatusReplyRoundTrip) {
+  Header h;
+  h.type = MessageType::kStatusReply;
+  h.id = 3;
+  h.node_id = 2;
+  h.role = "follower";
+  h.term = 7;
+  h.leader = 1;
+  h.members = {1, 2, 3};
+  h.commit_index = 99;
+  Header out = round_trip(h);
+  EXPECT_EQ(out.node_id, 2u);
+  EXPECT_EQ(out.role, "follower");
+  EXPECT_EQ(out.term, 7u);
+  ASSERT_TRUE(out.leader.has_value());
+  EXPECT_EQ(*out.leader, 1u);
+  EXPECT_EQ(out.members, (std::vector<NodeId>{1, 2, 3}));
+  EXPECT_EQ(out.commit_index, 99u);
+
+  h.leader.reset();
+  h.members.clear();
+  out = round_trip(h);
+  EXPECT_FALSE(out.leader.has_value());
+  EXPECT_TRUE(out.members.empty());
+}
+
+TEST(ClientProtocolTest, DeliveryRoundTrip) {
+  Header h;
+  h.type = MessageType::kDelivery;
+  h.group = "chat";
+  h.sender = kSender;
+  h.seq = 4;
+  h.gseq = 10;
+  h.mode = Mode::kGossip;
+  h.order = Order::kTotal;
+  Header out = round_trip(h);
+  EXPECT_EQ(out.type, MessageType::kDelivery);
+  EXPECT_EQ(out.id, 0u);
+  EXPECT_EQ(out.group, "chat");
+  EXPECT_EQ(out.sender, kSender);
+  EXPECT_EQ(out.seq, 4u);
+  EXPECT_EQ(out.gseq, std::optional<std::uint64_t>(10));
+  EXPECT_EQ(out.mode, Mode::kGossip);
+  EXPECT_EQ(out.order, Order::kTotal);
+}
+
+TEST(ClientProtocolTest, ViewRoundTrip) {
+  Header h;
+  h.type = MessageType::kView;
+  h.group = "chat";
+  h.members = {1, 65535};
+  Header out = round_trip(h);
+  EXPECT_EQ(out.group, "chat");
+  EXPECT_EQ(out.members, (std::vector<NodeId>{1, 65535}));
+}
+
+TEST(ClientProtocolTest, ErrorRoundTripEveryCode) {
+  for (int c = 1; c <= 10; ++c) {
+    const auto code = static_cast<ErrorCode>(c);
+    Header out = round_trip(error_reply(8, code, "because"));
+    EXPECT_EQ(out.type, MessageType::kError);
+    EXPECT_EQ(out.id, 8u);
+    EXPECT_EQ(out.code, code);
+    EXPECT_EQ(out.message, "because");
+  }
+  // Errors that are events (or about unreadable frames) carry id 0.
+  Header out = round_trip(error_reply(0, ErrorCode::kUnavailable, "shutting down"));
+  EXPECT_EQ(out.id, 0u);
+}
+
+TEST(ClientProtocolTest, UnknownKeysAreIgnored) {
+  auto decoded = decode_header(RawMap()
+                                   .add("type", "join")
+                                   .add("id", 4)
+                                   .add("group", "g")
+                                   .add("future_feature", std::vector<int>{1, 2})
+                                   .add("mode", 12)  // known key the type does not use
+                                   .str());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded.value().group, "g");
+}
+
+TEST(ClientProtocolTest, RejectsWhatIsNotAMap) {
+  msgpack::sbuffer buffer;
+  msgpack::pack(buffer, std::vector<int>{1, 2, 3});
+  expect_protocol_error(std::string(buffer.data(), buffer.size()), "not a msgpack map");
+  expect_protocol_error("", "not valid msgpack");
+  expect_protocol_error("\xc1", "not valid msgpack");  // a reserved byte
+  // A map cut short.
+  const std::string hello = RawMap().add("type", "hello").add("id", 1).add("version", 1).str();
+  expect_protocol_error(hello.substr(0, hello.size() - 1), "not valid msgpack");
+  // Two values in one frame.
+  expect_protocol_error(hello + hello, "trailing bytes");
+}
+
+TEST(ClientProtocolTest, RejectsMissingOrUnknownType) {
+  expect_protocol_error(RawMap().add("id", 1).str(), "no \"type\"");
+  expect_protocol_error(RawMap().add("type", 3).add("id", 1).str(), "\"type\" must be a string");
+  expect_protocol_error(RawMap().add("type", "shout").add("id", 1).str(), "unknown message type");
+}
+
+TEST(ClientProtocolTest, RejectsMissingRequiredKeys) {
+  expect_protocol_error(RawMap().add("type", "hello").add("id", 1).str(), "\"version\" is missing");
+  expect_protocol_error(RawMap().add("type", "join").add("id", 1).str(), "\"group\" is missing");
+  expect_protocol_error(RawMap().add("type", "publish").add("id", 1).add("group", "g").str(),
+                        "is missing");
+  expect_protocol_error(RawMap().add("type", "status").str(), "\"id\" is missing");
+  expect_protocol_error(RawMap().add("type", "receipt").add("id", 1).str(), "\"seq\" is missing");
+  expect_protocol_error(RawMap().add("type", "error").add("id", 0).str(), "\"code\" is missing");
+  expect_protocol_error(RawMap()
+                            .add("type", "welcome")
+                            .add("id", 1)
+                            .add("sender", kSender)
+                            .add("node_id", 1)
+                            .add("version", 1)
+                            .str(),
+                        "\"max_message_bytes\" is missing");
+}
+
+TEST(ClientProtocolTest, RejectsWrongValueTypes) {
+  expect_protocol_error(RawMap().add("type", "join").add("id", "1").add("group", "g").str(),
+                        "\"id\" must be an unsigned integer");
+  expect_protocol_error(RawMap().add("type", "join").add("id", -1).add("group", "g").str(),
+                        "\"id\" must be an unsigned integer");
+  expect_protocol_error(RawMap().add("type", "join").add("id", 1).add("group", 5).str(),
+                        "\"group\" must be a string");
+  expect_protocol_error(RawMap()
+                            .add("type", "publish")
+                            .add("id", 1)
+                            .add("group", "g")
+                            .add("mode", "carrier-pigeon")
+                            .add("order", "none")
+                            .str(),
+                        "\"mode\" must be");
+  expect_protocol_error(RawMap()
+                            .add("type", "publish")
+                            .add("id", 1)
+                            .add("group", "g")
+                            .add("mode", "reliable")
+                            .add("order", "alphabetical")
+                            .str(),
+                        "\"order\" must be");
+  expect_protocol_error(RawMap().add("type", "view").add("group", "g").add("members", "1,2").str(),
+                        "\"members\" must be an array");
+  expect_protocol_error(
+      RawMap().add("type", "view").add("group", "g").add("members", std::vector<int>{1, -2}).str(),
+      "\"members\" must hold node ids");
+  expect_protocol_error(
+      RawMap().add("type", "error").add("id", 1).add("code", "oops").add("message", "x").str(),
+      "not a known error code");
+  expect_protocol_error(
+      RawMap().add("type", "receipt").add("id", 1).add("seq", 1).add("gseq", "x").str(),
+      "\"gseq\" must be an unsigned integer");
+  // Non-string keys.
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(&buffer);
+  packer.pack_map(1);
+  packer.pack(1);
+  packer.pack(2);
+  expect_protocol_error(std::string(buffer.data(), buffer.size()), "non-string key");
+}
+
+TEST(ClientProtocolTest, RejectsValuesOutOfRange) {
+  // Requests need a non-zero id: 0 is reserved for events and unreadable frames.
+  expect_protocol_error(RawMap().add("type", "join").add("id", 0).add("group", "g").str(),
+                        "\"id\" must be in 1..");
+  expect_protocol_error(RawMap().add("type", "join").add("id", 1).add("group", "").str(),
+                        "\"group\" must be 1 to");
+  expect_protocol_error(
+      RawMap().add("type", "hello").add("id", 1).add("version", std::uint64_t{1} << 32).str(),
+      "\"version\" must be in");
+  expect_protocol_error(RawMap().add("type", "receipt").add("id", 1).add("seq", 0).str(),
+                        "\"seq\" must be in");
+  expect_protocol_error(RawMap()
+                            .add("type", "status_reply")
+                            .add("id", 1)
+                            .add("node_id", 70000)
+                            .add("role", "leader")
+                            .add("term", 1)
+                            .add("members", std::vector<int>{1})
+                            .add("commit_index", 0)
+                            .str(),
+                        "\"node_id\" must be in 1..65535");
+  expect_protocol_error(RawMap()
+                            .add("type", "delivery")
+                            .add("group", "g")
+                            .add("sender", 5)  // node 0
+                            .add("seq", 1)
+                            .add("mode", "reliable")
+                            .add("order", "none")
+                            .str(),
+                        "\"sender\" must be in");
+  expect_protocol_error(RawMap()
+                            .add("type", "hello")
+                            .add("id", 1)
+                            .add("version", 1)
+                            .add("client_name", std::string(256, 'x'))
+                            .str(),
+                        "\"client_name\" must be at most 255 bytes");
+}
+
+TEST(ClientProtocolTest, NilMeansNone) {
+  auto decoded = decode_header(RawMap()
+                                   .add("type", "status_reply")
+                                   .add("id", 1)
+                                   .add("node_id", 1)
+                                   .add("role", "candidate")
+                                   .add("term", 4)
+                                   .add_nil("leader")
+                                   .add("members", std::vector<int>{1, 2, 3})
+                                   .add("commit_index", 0)
+                                   .str());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_FALSE(decoded.value().leader.has_value());
+}
+
+TEST(ClientProtocolTest, RejectsRepeatedKeys) {
+  expect_protocol_error(
+      RawMap().add("type", "join").add("id", 1).add("group", "a").add("group", "b").str(),
+      "repeats key \"group\"");
+}
+
+TEST(ClientProtocolTest, RejectsOversizedFrames) {
+  Header h;
+  h.type = MessageType::kJoin;
+  h.id = 1;
+  h.group = std::string(2000, 'g');
+  const std::string frame = encode_header(h);
+  auto decoded = decode_header(frame, 1024);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, ErrorCode::kTooLarge);
+  EXPECT_TRUE(decode_header(frame, frame.size()).ok());
+}
+
+TEST(ClientProtocolTest, RejectsDeepNesting) {
+  // Unknown keys may hold structure, but only a little: depth is bounded.
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(&buffer);
+  packer.pack_map(4);
+  packer.pack(std::string("type"));
+  packer.pack(std::string("status"));
+  packer.pack(std::string("id"));
+  packer.pack(1);
+  packer.pack(std::string("shallow"));
+  packer.pack(std::vector<std::vector<int>>{{1}});
+  packer.pack(std::string("deep"));
+  for (int i = 0; i < 100; ++i) packer.pack_array(1);
+  packer.pack(0);
+  expect_protocol_error(std::string(buffer.data(), buffer.size()), "not valid msgpack");
+}
+
+TEST(ClientProtocolTest, RejectsArraysClaimingMoreThanTheLimit) {
+  // An array header claiming 2^32-1 elements must fail without allocating for them.
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> packer(&buffer);
+  packer.pack_map(3);
+  packer.pack(std::string("type"));
+  packer.pack(std::string("status"));
+  packer.pack(std::string("id"));
+  packer.pack(1);
+  packer.pack(std::string("x"));
+  std::string frame(buffer.data(), buffer.size());
+  frame += std::string("\xdd\xff\xff\xff\xff", 5);
+  expect_protocol_error(frame, "not valid msgpack");
+}
+
+TEST(ClientProtocolTest, PeekRequestId) {
+  EXPECT_EQ(peek_request_id(RawMap().add("type", "join").add("id", 77).str()), 77u);
+  EXPECT_EQ(peek_request_id(RawMap().add("type", "nonsense").add("id", 12).str()), 12u);
+  EXPECT_EQ(peek_request_id(RawMap().add("type", "join").add("id", "12").str()), 0u);
+  EXPECT_EQ(peek_request_id("\x93\x01\x02\x03"), 0u);
+  EXPECT_EQ(peek_request_id("garbage"), 0u);
+}
+
+TEST(ClientProtocolTest, DecodesGarbageWithoutThrowing) {
+  // A cheap stand-in for the fuzzer: every prefix and byte flip of valid headers decodes to a
+  // value or an error.
+  Header h;
+  h.type = MessageType::kStatusReply;
+  h.id = 3;
+  h.node_id = 2;
+  h.role = "leader";
+  h.term = 7;
+  h.leader = 2;
+  h.members = {1, 2, 3};
+  h.commit_index = 99;
+  const std::string frame = encode_header(h);
+  for (std::size_t i = 0; i <= frame.size(); ++i) {
+    EXPECT_NO_THROW((void)decode_header(frame.substr(0, i)));
+  }
+  for (std::size_t i = 0; i < frame.size(); ++i) {
+    for (int b = 0; b < 256; b += 7) {
+      std::string mutated = frame;
+      mutated[i] = static_cast<char>(b);
+      EXPECT_NO_THROW((void)decode_header(mutated));
+      EXPECT_NO_THROW((void)peek_request_id(mutated));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bcast::protocol
