@@ -1,0 +1,365 @@
+#include "bcast/client.hpp"
+
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include <cerrno>
+#include <deque>
+#include <set>
+#include <utility>
+#include <zmq.hpp>
+
+#include "codec/client_protocol.hpp"
+
+namespace bcast {
+
+using protocol::Header;
+using protocol::MessageType;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// A message from the daemon has a header frame and at most one payload frame; more frames than
+// this are read and discarded so the socket stays in step.
+constexpr std::size_t kMaxFrames = 2;
+
+std::string endpoint_of(const std::string& socket_path) {
+  if (socket_path.find("://") != std::string::npos) return socket_path;
+  return "ipc://" + socket_path;
+}
+
+// For the "no daemon answered" error: a missing socket file is the usual reason.
+std::string missing_socket_hint(const std::string& socket_path) {
+  if (socket_path.find("://") != std::string::npos) return "";
+  struct stat info {};
+  if (::stat(socket_path.c_str(), &info) != 0) return " (" + socket_path + " does not exist)";
+  return "";
+}
+
+std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+}  // namespace
+
+struct Client::Impl {
+  enum class Wait { kMessage, kTimeout, kInterrupted };
+
+  ClientOptions options;
+  zmq::context_t context{1};
+  zmq::socket_t socket{context, zmq::socket_type::dealer};
+  std::uint64_t next_id = 1;
+  SenderId sender = 0;
+  NodeId node_id = kNoNode;
+  std::uint64_t max_message_bytes = 0;
+  std::set<std::uint64_t> in_flight;  // publish ids awaiting a receipt or an error
+  std::deque<Event> events;
+  // The request a blocking call waits for; dispatch() hands its reply over here instead of
+  // queueing it.
+  std::uint64_t awaited_id = 0;
+  std::optional<Header> awaited_reply;
+
+  Result<void> send(const Header& header, const std::string_view* payload) {
+    const std::string encoded = protocol::encode_header(header);
+    try {
+      // ZMQ_SNDTIMEO bounds these: sends block only when the daemon stopped reading.
+      if (!socket.send(zmq::buffer(encoded),
+                       payload ? zmq::send_flags::sndmore : zmq::send_flags::none)) {
+        return make_error(ErrorCode::kTimeout, "the daemon is not reading its client socket");
+      }
+      if (payload &&
+          !socket.send(zmq::buffer(payload->data(), payload->size()), zmq::send_flags::none)) {
+        return make_error(ErrorCode::kTimeout, "the daemon is not reading its client socket");
+      }
+    } catch (const zmq::error_t& e) {
+      return make_error(ErrorCode::kIo, std::string("client socket: ") + e.what());
+    }
+    return {};
+  }
+
+  // Reads and dispatches one message if one arrives before `deadline`.
+  Result<Wait> receive(Clock::time_point deadline) {
+    for (;;) {
+      try {
+        zmq::message_t first;
+        if (socket.recv(first, zmq::recv_flags::dontwait)) {
+          std::vector<zmq::message_t> frames;
+          bool more = first.more();
+          frames.push_back(std::move(first));
+          // The rest of a multipart message is already there: ZeroMQ delivers it whole.
+          while (more) {
+            zmq::message_t next;
+            (void)socket.recv(next, zmq::recv_flags::none);
+            more = next.more();
+            if (frames.size() <= kMaxFrames) frames.push_back(std::move(next));
+          }
+          dispatch(frames);
+          return Wait::kMessage;
+        }
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) return Wait::kInterrupted;
+        return make_error(ErrorCode::kIo, std::string("client socket: ") + e.what());
+      }
+      const auto now = Clock::now();
+      if (now >= deadline) return Wait::kTimeout;
+      // Round up so a wait never spins on a sub-millisecond remainder.
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+      zmq_pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq_poll(&item, 1, static_cast<long>(left)) < 0) {
+        if (zmq_errno() == EINTR) return Wait::kInterrupted;
+        return make_error(ErrorCode::kIo,
+                          std::string("client socket: ") + zmq_strerror(zmq_errno()));
+      }
+    }
+  }
+
+  void protocol_event(std::string message) {
+    events.emplace_back(RequestError{0, make_error(ErrorCode::kProtocol, std::move(message))});
+  }
+
+  void dispatch(std::vector<zmq::message_t>& frames) {
+    if (frames.size() > kMaxFrames) {
+      protocol_event("the daemon sent a message of more than two frames");
+      return;
+    }
+    auto decoded = protocol::decode_header(frames[0].to_string_view());
+    if (!decoded) {
+      events.emplace_back(RequestError{0, decoded.error()});
+      return;
+    }
+    Header& header = decoded.value();
+    const bool has_payload = frames.size() == 2;
+    if (has_payload != (header.type == MessageType::kDelivery)) {
+      protocol_event(std::string("the daemon sent a ") + protocol::message_type_name(header.type) +
+                     (has_payload ? " with" : " without") + " a payload frame");
+      return;
+    }
+    const bool reply_to_us =
+        header.type != MessageType::kDelivery && header.type != MessageType::kView;
+    if (reply_to_us && header.id != 0) in_flight.erase(header.id);
+    if (reply_to_us && header.id != 0 && header.id == awaited_id) {
+      awaited_reply = std::move(header);
+      awaited_id = 0;
+      return;
+    }
+    switch (header.type) {
+      case MessageType::kReceipt:
+        events.emplace_back(Receipt{header.id, header.seq, header.gseq});
+        return;
+      case MessageType::kDelivery:
+        events.emplace_back(Delivery{std::move(header.group), header.sender, header.seq,
+                                     header.gseq, header.mode, header.order,
+                                     frames[1].to_string()});
+        return;
+      case MessageType::kView:
+        events.emplace_back(View{std::move(header.group), std::move(header.members)});
+        return;
+      case MessageType::kError:
+        events.emplace_back(
+            RequestError{header.id, make_error(header.code, std::move(header.message))});
+        return;
+      case MessageType::kWelcome:
+      case MessageType::kOk:
+      case MessageType::kStatusReply:
+        // The reply to a request whose caller stopped waiting (it timed out): nobody wants it.
+        return;
+      case MessageType::kHello:
+      case MessageType::kJoin:
+      case MessageType::kLeave:
+      case MessageType::kPublish:
+      case MessageType::kStatus:
+        protocol_event(std::string("the daemon sent a request (") +
+                       protocol::message_type_name(header.type) + ")");
+        return;
+    }
+  }
+
+  // Sends `request` (its id assigned here) and waits for the reply with its id; other messages
+  // are dispatched as usual meanwhile. An error reply becomes the returned error.
+  Result<Header> call(Header request, const std::string_view* payload,
+                      std::chrono::milliseconds timeout) {
+    request.id = next_id++;
+    if (auto sent = send(request, payload); !sent) return sent.error();
+    return await(request.id, timeout, protocol::message_type_name(request.type));
+  }
+
+  Result<Header> await(std::uint64_t id, std::chrono::milliseconds timeout, std::string what) {
+    awaited_id = id;
+    awaited_reply.reset();
+    const auto deadline = Clock::now() + timeout;
+    while (!awaited_reply) {
+      auto waited = receive(deadline);
+      if (!waited) {
+        awaited_id = 0;
+        return waited.error();
+      }
+      // A signal does not end a blocking call: only the deadline does.
+      if (waited.value() == Wait::kTimeout) {
+        awaited_id = 0;
+        return make_error(ErrorCode::kTimeout,
+                          "no reply to " + what + " within " + ms_text(timeout));
+      }
+    }
+    Header reply = std::move(*awaited_reply);
+    awaited_reply.reset();
+    if (reply.type == MessageType::kError) {
+      return make_error(reply.code, std::move(reply.message));
+    }
+    return reply;
+  }
+
+  Result<void> expect_type(const Header& reply, MessageType type) {
+    if (reply.type == type) return {};
+    return make_error(ErrorCode::kProtocol, std::string("the daemon answered with ") +
+                                                protocol::message_type_name(reply.type) +
+                                                " instead of " + protocol::message_type_name(type));
+  }
+
+  Result<void> membership(MessageType type, std::string_view group) {
+    Header request;
+    request.type = type;
+    request.group = std::string(group);
+    auto reply = call(std::move(request), nullptr, options.request_timeout);
+    if (!reply) return reply.error();
+    return expect_type(reply.value(), MessageType::kOk);
+  }
+};
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+Result<Client> Client::connect(const ClientOptions& options) {
+  if (options.socket_path.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "no daemon socket given (bcastctl: --socket PATH or BCAST_SOCKET)");
+  }
+  if (options.max_in_flight == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "max_in_flight must be at least 1");
+  }
+  if (options.client_name.size() > 255) {
+    return make_error(ErrorCode::kInvalidArgument, "client_name must be at most 255 bytes");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  const std::string endpoint = endpoint_of(options.socket_path);
+  try {
+    // Closing must never wait for unsent messages: the daemon owns their fate once sent, and
+    // unsent ones were never acknowledged.
+    impl->socket.set(zmq::sockopt::linger, 0);
+    impl->socket.set(zmq::sockopt::maxmsgsize, options.max_frame_bytes);
+    impl->socket.set(zmq::sockopt::sndtimeo, static_cast<int>(options.request_timeout.count()));
+    impl->socket.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return make_error(ErrorCode::kIo, "cannot connect to " + endpoint + ": " + e.what());
+  }
+
+  Header hello;
+  hello.type = MessageType::kHello;
+  hello.version = protocol::kVersion;
+  hello.client_name = options.client_name;
+  auto welcome = impl->call(std::move(hello), nullptr, options.request_timeout);
+  if (!welcome) {
+    const Error& error = welcome.error();
+    if (error.code == ErrorCode::kTimeout) {
+      return make_error(ErrorCode::kUnavailable, "no bcastd answered on " + endpoint + " within " +
+                                                     ms_text(options.request_timeout) +
+                                                     missing_socket_hint(options.socket_path));
+    }
+    return make_error(error.code,
+                      "bcastd at " + endpoint + " refused the connection: " + error.message);
+  }
+  if (auto ok = impl->expect_type(welcome.value(), MessageType::kWelcome); !ok) return ok.error();
+  if (welcome.value().version != protocol::kVersion) {
+    return make_error(ErrorCode::kProtocol, "bcastd speaks client protocol version " +
+                                                std::to_string(welcome.value().version) +
+                                                ", this client " +
+                                                std::to_string(protocol::kVersion));
+  }
+  impl->sender = welcome.value().sender;
+  impl->node_id = welcome.value().node_id;
+  impl->max_message_bytes = welcome.value().max_message_bytes;
+  return Client(std::move(impl));
+}
+
+Result<void> Client::join(std::string_view group) {
+  return impl_->membership(MessageType::kJoin, group);
+}
+
+Result<void> Client::leave(std::string_view group) {
+  return impl_->membership(MessageType::kLeave, group);
+}
+
+Result<std::uint64_t> Client::publish(std::string_view group, Mode mode, Order order,
+                                      std::string_view payload) {
+  if (payload.size() > impl_->max_message_bytes) {
+    return make_error(ErrorCode::kTooLarge, "payload of " + std::to_string(payload.size()) +
+                                                " bytes exceeds the daemon's limit of " +
+                                                std::to_string(impl_->max_message_bytes));
+  }
+  // Backpressure: the window is full until receipts come back.
+  const auto deadline = Clock::now() + impl_->options.request_timeout;
+  while (impl_->in_flight.size() >= impl_->options.max_in_flight) {
+    auto waited = impl_->receive(deadline);
+    if (!waited) return waited.error();
+    if (waited.value() == Impl::Wait::kTimeout) {
+      return make_error(ErrorCode::kTimeout, std::to_string(impl_->in_flight.size()) +
+                                                 " publishes still unacknowledged after " +
+                                                 ms_text(impl_->options.request_timeout));
+    }
+  }
+  Header request;
+  request.type = MessageType::kPublish;
+  request.id = impl_->next_id++;
+  request.group = std::string(group);
+  request.mode = mode;
+  request.order = order;
+  if (auto sent = impl_->send(request, &payload); !sent) return sent.error();
+  impl_->in_flight.insert(request.id);
+  return request.id;
+}
+
+Result<Receipt> Client::publish_and_wait(std::string_view group, Mode mode, Order order,
+                                         std::string_view payload,
+                                         std::optional<std::chrono::milliseconds> timeout) {
+  auto id = publish(group, mode, order, payload);
+  if (!id) return id.error();
+  auto reply = impl_->await(id.value(), timeout.value_or(impl_->options.request_timeout),
+                            "publish " + std::to_string(id.value()));
+  if (!reply) return reply.error();
+  if (auto ok = impl_->expect_type(reply.value(), MessageType::kReceipt); !ok) return ok.error();
+  return Receipt{reply.value().id, reply.value().seq, reply.value().gseq};
+}
+
+Result<std::optional<Event>> Client::next_event(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (impl_->events.empty()) {
+    auto waited = impl_->receive(deadline);
+    if (!waited) return waited.error();
+    if (waited.value() != Impl::Wait::kMessage) return std::optional<Event>();
+  }
+  Event event = std::move(impl_->events.front());
+  impl_->events.pop_front();
+  return std::optional<Event>(std::move(event));
+}
+
+Result<Status> Client::status() {
+  Header request;
+  request.type = MessageType::kStatus;
+  auto reply = impl_->call(std::move(request), nullptr, impl_->options.request_timeout);
+  if (!reply) return reply.error();
+  if (auto ok = impl_->expect_type(reply.value(), MessageType::kStatusReply); !ok) {
+    return ok.error();
+  }
+  Header& h = reply.value();
+  return Status{h.node_id, std::move(h.role),    h.term,
+                h.leader,  std::move(h.members), h.commit_index};
+}
+
+int Client::fd() const { return impl_->socket.get(zmq::sockopt::fd); }
+SenderId Client::sender() const { return impl_->sender; }
+NodeId Client::node_id() const { return impl_->node_id; }
+std::uint64_t Client::max_message_bytes() const { return impl_->max_message_bytes; }
+std::size_t Client::in_flight() const { return impl_->in_flight.size(); }
+bool Client::has_queued_events() const { return !impl_->events.empty(); }
+
+}  // namespace bcast

@@ -1,0 +1,157 @@
+// The C++ client of a local bcastd: join groups, publish to them, receive what they deliver.
+//
+//   auto client = bcast::Client::connect({.socket_path = "/run/bcastd.sock"});
+//   if (!client) { /* client.error().message says why */ }
+//   client.value().join("chat");
+//   client.value().publish("chat", bcast::Mode::kReliable, bcast::Order::kFifo, "hello");
+//   while (auto event = client.value().next_event(std::chrono::seconds(1))) { ... }
+//
+// One Client is one connection and one sender: the daemon numbers its messages seq 1, 2, 3, ...
+// in publish order. docs/protocol.md describes the wire protocol underneath.
+//
+// Threading: a Client starts no threads of its own and is not thread-safe; use it from one
+// thread at a time (ZeroMQ's I/O thread runs inside the library's context). Every call either
+// returns at once or waits at most its timeout.
+//
+// Events: receipts, deliveries, views and errors all arrive through next_event(), in the order
+// the daemon sent them. A call that waits for its own reply (connect, join, leave, status,
+// publish when the window is full, publish_and_wait) keeps whatever else arrives meanwhile for
+// next_event(), so nothing is lost, but that backlog grows with what arrives during the wait.
+//
+// Publishing is pipelined: publish() sends at once and returns the request id while fewer than
+// `max_in_flight` publishes are unacknowledged; beyond that it first waits for receipts (or
+// errors) to come back. Every publish ends in exactly one Receipt or one RequestError with its
+// id: nothing is dropped silently, including the daemon's "busy" refusals.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "bcast/result.hpp"
+#include "bcast/types.hpp"
+
+namespace bcast {
+
+struct ClientOptions {
+  // The daemon's client socket: the path given to `bcastd --client-socket`, or a full ZeroMQ
+  // endpoint ("ipc://...").
+  std::string socket_path;
+  // Shown in the daemon's logs and status; at most 255 bytes; may be empty.
+  std::string client_name;
+  // Publishes sent but not yet acknowledged before publish() waits (backpressure). At least 1.
+  std::size_t max_in_flight = 1024;
+  // How long connect, join, leave, status and a publish waiting for room in the window wait.
+  // Total-order receipts wait out leader elections, so keep this above the daemon's total-order
+  // timeout (3 s by default) when waiting for them.
+  std::chrono::milliseconds request_timeout{5000};
+  // The largest frame accepted from the daemon (ZMQ_MAXMSGSIZE); a bigger one closes the
+  // connection. Must exceed the daemon's max_message_bytes.
+  std::int64_t max_frame_bytes = 64 << 20;
+};
+
+// A publish acknowledged: the service now promises it (see docs/guarantees.md).
+struct Receipt {
+  std::uint64_t request_id = 0;       // what publish() returned
+  std::uint64_t seq = 0;              // this sender's sequence number for the message
+  std::optional<std::uint64_t> gseq;  // its position in the global order (total order only)
+};
+
+// A message of a group this client joined.
+struct Delivery {
+  std::string group;
+  SenderId sender = 0;  // cluster-unique id of the publishing connection
+  std::uint64_t seq = 0;
+  std::optional<std::uint64_t> gseq;  // total order only
+  Mode mode = Mode::kReliable;
+  Order order = Order::kNone;
+  std::string payload;
+};
+
+// The daemons of the cluster as the local daemon sees them, for a joined group: sent after a
+// join and whenever membership changes.
+struct View {
+  std::string group;
+  std::vector<NodeId> members;
+};
+
+// The daemon refused a request (request_id is the publish's id), or reports a problem not tied
+// to one (request_id 0: e.g. deliveries dropped because this client read too slowly, or a frame
+// from the daemon this client could not decode).
+struct RequestError {
+  std::uint64_t request_id = 0;
+  Error error;
+};
+
+using Event = std::variant<Receipt, Delivery, View, RequestError>;
+
+// The local daemon's view of the cluster.
+struct Status {
+  NodeId node_id = kNoNode;
+  std::string role;  // "leader", "follower", "candidate", "learner"
+  Term term = 0;
+  std::optional<NodeId> leader;
+  std::vector<NodeId> members;
+  LogIndex commit_index = 0;
+};
+
+class Client {
+ public:
+  // Connects, says hello and waits up to request_timeout for the welcome. Fails with
+  // kUnavailable if no daemon answers in time, with the daemon's error if it refuses (e.g. an
+  // unsupported protocol version, too many clients), kInvalidArgument for bad options.
+  static Result<Client> connect(const ClientOptions& options);
+
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  ~Client();
+
+  // Deliveries of `group` reach this client from the daemon's ok on (waits for it). A view of
+  // the group follows as an event.
+  Result<void> join(std::string_view group);
+  Result<void> leave(std::string_view group);
+
+  // Sends a publish and returns its request id; the Receipt or RequestError with that id comes
+  // later through next_event(). Waits (up to request_timeout, then kTimeout) only while
+  // max_in_flight publishes are unacknowledged. A payload over the daemon's max_message_bytes is
+  // refused here with kTooLarge; services the daemon does not offer are refused by the daemon.
+  Result<std::uint64_t> publish(std::string_view group, Mode mode, Order order,
+                                std::string_view payload);
+  // publish() and wait (up to `timeout`, default request_timeout) for that message's receipt,
+  // which is returned rather than queued; its refusal comes back as the error. On kTimeout the
+  // publish stays in flight and its outcome arrives later through next_event().
+  Result<Receipt> publish_and_wait(std::string_view group, Mode mode, Order order,
+                                   std::string_view payload,
+                                   std::optional<std::chrono::milliseconds> timeout = {});
+
+  // The next event, waiting up to `timeout` (0: only what is already there). An empty optional
+  // means none arrived in time, or a signal interrupted the wait (so a loop can check its
+  // flags). Errors are kIo for a failed socket.
+  Result<std::optional<Event>> next_event(std::chrono::milliseconds timeout);
+
+  // Asks the daemon for its view of the cluster (waits for the reply).
+  Result<Status> status();
+
+  // For an external event loop: the ZeroMQ socket's ZMQ_FD. It becomes readable when the socket
+  // *may* have something; it is edge-triggered, so on readability (and after any call that
+  // sends) call next_event(0ms) until it returns no event, and only then wait on fd() again.
+  int fd() const;
+
+  SenderId sender() const;                  // this connection's sender id, from the welcome
+  NodeId node_id() const;                   // the local daemon's node id
+  std::uint64_t max_message_bytes() const;  // the daemon's payload limit
+  std::size_t in_flight() const;            // publishes awaiting their receipt or error
+  bool has_queued_events() const;           // next_event(0ms) would return one without reading
+
+ private:
+  struct Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bcast
