@@ -1,8 +1,10 @@
 // The wire format between daemons: one ZeroMQ frame per Envelope, encoded with msgpack.
 //
 // A frame is a msgpack array [version, from, to, origin, kind, body] where `kind` names the
-// PeerMessage alternative (raft, data_push, digest, hello, welcome, total_forward) and `body` is
-// that message's fields as a msgpack array. Payloads are msgpack bin. The decoder never trusts a
+// PeerMessage alternative (0 raft, 1 data_push, 2 digest, 3 hello, 4 welcome, 5 total_forward)
+// and `body` is that message's fields as a msgpack array, in declaration order (the full layout
+// is spelled out at the top of peer_codec.cpp). Payloads are msgpack bin; an absent shared
+// payload is nil, so it stays distinct from an empty one. The decoder never trusts a
 // length from the wire: it rejects frames deeper, longer or larger than DecodeLimits, and any
 // frame that does not decode to a well-formed message (unknown kind, wrong arity, a value out of
 // range) with a kProtocol error; it never throws and never aborts.
