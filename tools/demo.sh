@@ -1,26 +1,56 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, and shows the cluster at work.
-#
-# Today bcastd's protocols run in the deterministic simulator only (the daemon and its local
-# socket are the next milestone): this builds everything and runs a simulated 3-daemon cluster
-# through crashes and partitions, showing messages delivered in every mode x order cell with
-# their seq and gseq, elections and faults as they happen, then a sweep with every checker on.
+# The main job: installs what is missing, builds, starts a local 3-daemon cluster on loopback,
+# and shows messages flowing in every mode x order cell with their seq and gseq; then stops
+# the cluster and removes its directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/tools/setup.sh"
-cmake -S "$root" -B "$root/build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build/release" -j "$(nproc)" --target bcast-sim
-sim="$root/build/release/tools/bcast-sim"
+build="$root/build/release"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j "$(nproc)" --target bcastd bcastctl
+bcastctl="$build/tools/bcastctl"
 
-echo "== one simulated cluster: 3 daemons (Raft voters), faults for 5 s of virtual time, then healing"
-trace=$(mktemp)
-trap 'rm -f "$trace"' EXIT
-"$sim" --seed 7 --voters 3 --fault-ms 5000 --heal-ms 5000 --trace >"$trace" || true
-echo "-- the first deliveries of each mode/order cell (node, sender client, seq, gseq for total):"
-grep 'DELIVER' "$trace" | awk '{cell=$6; if (seen[cell]++ < 3) print}' | sort -s -k6,6 | head -40
-echo "-- faults and elections:"
-grep -E 'LEADS|CRASH|RESTART|PARTITION|HEAL' "$trace" | head -20
-grep -E '^(ok seed|FAIL|published|messages between)' "$trace"
+dir=$(mktemp -d /tmp/bcast-demo.XXXXXX)
+port=$((20000 + RANDOM % 20000))
+cluster() { "$root/tools/local-cluster" "$@" --dir "$dir"; }
+subs=()
+cleanup() {
+  for p in "${subs[@]}"; do kill "$p" 2>/dev/null || true; done
+  cluster stop 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+echo "== starting 3 daemons on 127.0.0.1:$((port + 1))-$((port + 3)) in $dir"
+"$root/tools/local-cluster" start 3 --dir "$dir" --base-port "$port" --build "$build"
+sock() { cluster socket "$1"; }
+
+cells=(best-effort/none best-effort/fifo reliable/none reliable/fifo reliable/causal reliable/total
+  gossip/none gossip/fifo gossip/causal gossip/total)
+for cell in "${cells[@]}"; do
+  mode=${cell%/*} order=${cell#*/} group="demo-${mode}-${order}"
+  echo
+  echo "== $mode / $order: daemons 1 and 3 publish two messages each; daemon 2 subscribes"
+  out="$dir/sub-$mode-$order.jsonl"
+  "$bcastctl" --socket "$(sock 2)" sub "$group" --json --count 4 >"$out" &
+  subs+=($!)
+  for ((t = 0; t < 200; t++)); do grep -q '"view"' "$out" 2>/dev/null && break; sleep 0.05; done
+  echo "-- receipts at daemon 1:"
+  "$bcastctl" --socket "$(sock 1)" pub "$group" --mode "$mode" --order "$order" --json \
+    "hello from daemon 1" "second from daemon 1"
+  echo "-- receipts at daemon 3:"
+  "$bcastctl" --socket "$(sock 3)" pub "$group" --mode "$mode" --order "$order" --json \
+    "hello from daemon 3" "second from daemon 3"
+  for ((t = 0; t < 200; t++)); do
+    [[ $(grep -c '"message"' "$out" || true) -ge 4 ]] && break
+    sleep 0.05
+  done
+  echo "-- delivered at daemon 2:"
+  grep '"message"' "$out" || true
+done
+
 echo
-echo "== 200 seeds of the same, every safety and delivery checker on"
-"$sim" --seeds 1-200 --voters 3 --fault-ms 5000 --heal-ms 5000 --quiet
+echo "== cluster status"
+cluster status
+echo
+echo "== stopping the cluster"

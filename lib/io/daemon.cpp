@@ -64,8 +64,13 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     const std::uint64_t seed = (std::uint64_t{entropy()} << 32) ^ entropy() ^ options_.node_id;
     node_ = std::make_unique<Node>(node_options, Rng(seed), conf, storage_->take_recovered());
 
+    // The largest frame a peer sends: an Append (max_append_bytes, at least one entry, which
+    // may hold one maximal message) or a push of one maximal message, plus framing.
+    TransportOptions transport_options;
+    transport_options.max_frame_bytes =
+        node_options.raft.max_append_bytes + node_options.max_message_bytes + (1u << 20);
     transport_ = std::make_unique<PeerTransport>(context_, options_.node_id, options_.peers,
-                                                 TransportOptions{});
+                                                 transport_options);
     if (auto started = transport_->start(options_.listen); !started) return started.error();
     clients_ = std::make_unique<ClientServer>(context_, *this, ClientServerOptions{});
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();

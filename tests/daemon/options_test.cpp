@@ -1,0 +1,92 @@
+// bcastd's command line: the external contract of DESIGN.md, the --dev defaults, the config
+// file, and clear errors for bad input.
+#include "daemon/options.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace bcast::daemon {
+namespace {
+
+Result<ParsedCommandLine> parse(std::vector<std::string> args) { return parse_command_line(args); }
+
+std::string error_of(std::vector<std::string> args) {
+  auto parsed = parse(std::move(args));
+  EXPECT_FALSE(parsed.ok());
+  return parsed.ok() ? "" : parsed.error().message;
+}
+
+TEST(DaemonOptions, TheContractsCommandLine) {
+  auto parsed =
+      parse({"--node-id", "2", "--listen", "tcp://127.0.0.1:7402", "--peer",
+             "1=tcp://127.0.0.1:7401", "--peer", "2=tcp://127.0.0.1:7402", "--peer",
+             "3=tcp://127.0.0.1:7403", "--data-dir", "/tmp/d2", "--client-socket", "/tmp/s2"});
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  const io::DaemonOptions& o = parsed.value().options;
+  EXPECT_EQ(o.node_id, 2u);
+  EXPECT_EQ(o.listen, "tcp://127.0.0.1:7402");
+  ASSERT_EQ(o.peers.size(), 3u);
+  EXPECT_EQ(o.peers.at(3), "tcp://127.0.0.1:7403");
+  EXPECT_EQ(o.data_dir, "/tmp/d2");
+  EXPECT_EQ(o.client_socket, "/tmp/s2");
+  EXPECT_EQ(o.fsync, io::FsyncPolicy::kAlways);
+  EXPECT_EQ(o.node.max_message_bytes, 1u << 20);
+}
+
+TEST(DaemonOptions, DevNeedsNothingElseAndOptionsBesideItOverride) {
+  auto dev = parse({"--dev"});
+  ASSERT_TRUE(dev.ok()) << dev.error().message;
+  EXPECT_EQ(dev.value().options.node_id, 1u);
+  EXPECT_EQ(dev.value().options.listen, kDevListen);
+  EXPECT_EQ(dev.value().options.client_socket, kDevClientSocket);
+  EXPECT_EQ(dev.value().options.peers.size(), 1u);
+  auto overridden = parse({"--dev", "--client-socket", "/tmp/other.sock"});
+  ASSERT_TRUE(overridden.ok());
+  EXPECT_EQ(overridden.value().options.client_socket, "/tmp/other.sock");
+  EXPECT_EQ(overridden.value().options.data_dir, kDevDataDir);
+}
+
+TEST(DaemonOptions, ConfigFileTakesTheSameKeysAndTheCommandLineWins) {
+  const std::string path = ::testing::TempDir() + "/bcastd_options_test.conf";
+  {
+    std::ofstream file(path);
+    file << "node-id = 3\nlisten = tcp://127.0.0.1:7403\npeer = 1=tcp://127.0.0.1:7401\n"
+            "peer = 3=tcp://127.0.0.1:7403\ndata-dir = /tmp/d3\nclient-socket = /tmp/s3\n"
+            "max-message-bytes = 16777216\n";
+  }
+  auto parsed = parse({"--config", path, "--client-socket", "/tmp/cli.sock"});
+  std::remove(path.c_str());
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed.value().options.node_id, 3u);
+  EXPECT_EQ(parsed.value().options.peers.size(), 2u);
+  EXPECT_EQ(parsed.value().options.client_socket, "/tmp/cli.sock");
+  EXPECT_EQ(parsed.value().options.node.max_message_bytes, 16u << 20);
+}
+
+TEST(DaemonOptions, BadInputGetsAClearError) {
+  EXPECT_NE(error_of({"--no-such-option"}).find("no-such-option"), std::string::npos);
+  EXPECT_NE(error_of({"--listen", "tcp://127.0.0.1:1"}).find("--node-id"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--peer", "x"}).find("ID=tcp://IP:PORT"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--peer", "0=tcp://a:1"}).find("1..65535"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--node-id", "70000"}).find("1..65535"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--fsync", "sometimes"}).find("--fsync"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--max-message-bytes", "0"}).find("max-message-bytes"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--config", "/nonexistent/bcastd.conf"}).find("cannot read"),
+            std::string::npos);
+}
+
+TEST(DaemonOptions, HelpListsEveryContractOption) {
+  auto parsed = parse({"--help"});
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_TRUE(parsed.value().help);
+  for (const char* option :
+       {"--node-id", "--listen", "--peer", "--data-dir", "--client-socket", "--config", "--dev"}) {
+    EXPECT_NE(parsed.value().help_text.find(option), std::string::npos) << option;
+  }
+}
+
+}  // namespace
+}  // namespace bcast::daemon
