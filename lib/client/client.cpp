@@ -23,6 +23,9 @@ namespace {
 // this are read and discarded so the socket stays in step.
 constexpr std::size_t kMaxFrames = 2;
 
+// The window is also the socket's send high-water mark, an int.
+constexpr std::size_t kMaxInFlight = 1 << 20;
+
 std::string endpoint_of(const std::string& socket_path) {
   if (socket_path.find("://") != std::string::npos) return socket_path;
   return "ipc://" + socket_path;
@@ -233,8 +236,9 @@ Result<Client> Client::connect(const ClientOptions& options) {
     return make_error(ErrorCode::kInvalidArgument,
                       "no daemon socket given (bcastctl: --socket PATH or BCAST_SOCKET)");
   }
-  if (options.max_in_flight == 0) {
-    return make_error(ErrorCode::kInvalidArgument, "max_in_flight must be at least 1");
+  if (options.max_in_flight == 0 || options.max_in_flight > kMaxInFlight) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "max_in_flight must be 1 to " + std::to_string(kMaxInFlight));
   }
   if (options.client_name.size() > 255) {
     return make_error(ErrorCode::kInvalidArgument, "client_name must be at most 255 bytes");
@@ -248,6 +252,9 @@ Result<Client> Client::connect(const ClientOptions& options) {
     impl->socket.set(zmq::sockopt::linger, 0);
     impl->socket.set(zmq::sockopt::maxmsgsize, options.max_frame_bytes);
     impl->socket.set(zmq::sockopt::sndtimeo, static_cast<int>(options.request_timeout.count()));
+    // A full window of publishes (plus a few requests) fits under the high-water mark, so a
+    // publish with room in the window never blocks in send.
+    impl->socket.set(zmq::sockopt::sndhwm, static_cast<int>(options.max_in_flight + 64));
     impl->socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
     return make_error(ErrorCode::kIo, "cannot connect to " + endpoint + ": " + e.what());

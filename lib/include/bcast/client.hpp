@@ -44,7 +44,7 @@ struct ClientOptions {
   std::string socket_path;
   // Shown in the daemon's logs and status; at most 255 bytes; may be empty.
   std::string client_name;
-  // Publishes sent but not yet acknowledged before publish() waits (backpressure). At least 1.
+  // Publishes sent but not yet acknowledged before publish() waits (backpressure). 1 to 2^20.
   std::size_t max_in_flight = 1024;
   // How long connect, join, leave, status and a publish waiting for room in the window wait.
   // Total-order receipts wait out leader elections, so keep this above the daemon's total-order

@@ -1,0 +1,84 @@
+// bcastctl's output lines: the JSON of the external contract, byte for byte.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "format.hpp"
+
+namespace bcast::ctl {
+namespace {
+
+TEST(BcastctlFormatTest, Utf8Validation) {
+  EXPECT_TRUE(is_valid_utf8(""));
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80"));  // é € 😀
+  EXPECT_TRUE(is_valid_utf8(std::string("nul\0inside", 10)));
+  EXPECT_FALSE(is_valid_utf8("\xff"));
+  EXPECT_FALSE(is_valid_utf8("\xc3"));              // cut short
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\x80"));              // a lone continuation byte
+}
+
+TEST(BcastctlFormatTest, Base64) {
+  EXPECT_EQ(base64(""), "");
+  EXPECT_EQ(base64("f"), "Zg==");
+  EXPECT_EQ(base64("fo"), "Zm8=");
+  EXPECT_EQ(base64("foo"), "Zm9v");
+  EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(base64(std::string("\xff\x00\xfe", 3)), "/wD+");
+}
+
+Delivery delivery(std::string payload, std::optional<std::uint64_t> gseq) {
+  return Delivery{"chat",        281474976710657ULL, 3, gseq, Mode::kReliable,
+                  Order::kTotal, std::move(payload)};
+}
+
+TEST(BcastctlFormatTest, MessageJsonMatchesTheContract) {
+  EXPECT_EQ(message_json(delivery("hello \"you\"", 7)),
+            R"({"type":"message","group":"chat","sender":281474976710657,"seq":3,"gseq":7,)"
+            R"("mode":"reliable","order":"total","payload":"hello \"you\""})");
+  EXPECT_EQ(message_json(delivery("x", std::nullopt)),
+            R"({"type":"message","group":"chat","sender":281474976710657,"seq":3,"gseq":null,)"
+            R"("mode":"reliable","order":"total","payload":"x"})");
+}
+
+TEST(BcastctlFormatTest, BinaryPayloadsGoAsBase64) {
+  EXPECT_EQ(message_json(delivery(std::string("\xff\x00\xfe", 3), 1)),
+            R"({"type":"message","group":"chat","sender":281474976710657,"seq":3,"gseq":1,)"
+            R"("mode":"reliable","order":"total","payload_b64":"/wD+"})");
+  // Valid UTF-8 stays text, control characters escaped by JSON.
+  EXPECT_EQ(message_json(delivery("caf\xc3\xa9\n", 1)),
+            "{\"type\":\"message\",\"group\":\"chat\",\"sender\":281474976710657,\"seq\":3,"
+            "\"gseq\":1,\"mode\":\"reliable\",\"order\":\"total\",\"payload\":\"caf\xc3\xa9\\n\"}");
+}
+
+TEST(BcastctlFormatTest, ViewReceiptStatusJson) {
+  EXPECT_EQ(view_json(View{"chat", {1, 2, 3}}),
+            R"({"type":"view","group":"chat","members":[1,2,3]})");
+  EXPECT_EQ(receipt_json(Receipt{9, 4, std::nullopt}), R"({"seq":4,"gseq":null})");
+  EXPECT_EQ(receipt_json(Receipt{9, 4, 12}), R"({"seq":4,"gseq":12})");
+  Status status{2, "follower", 5, 1, {1, 2, 3}, 40};
+  EXPECT_EQ(status_json(status),
+            R"({"node_id":2,"role":"follower","term":5,"leader":1,"members":[1,2,3],)"
+            R"("commit_index":40})");
+  status.leader.reset();
+  status.role = "candidate";
+  EXPECT_EQ(status_json(status),
+            R"({"node_id":2,"role":"candidate","term":5,"leader":null,"members":[1,2,3],)"
+            R"("commit_index":40})");
+  EXPECT_EQ(members_json(status), "[1,2,3]");
+  EXPECT_EQ(members_text(status), "1\n2\n3");
+}
+
+TEST(BcastctlFormatTest, ReadableLines) {
+  EXPECT_EQ(message_text(delivery("hi", 7)),
+            "chat sender=281474976710657 seq=3 gseq=7 reliable/total: hi");
+  EXPECT_EQ(message_text(delivery("a\nb", std::nullopt)),
+            "chat sender=281474976710657 seq=3 reliable/total: (3 bytes, base64) YQpi");
+  EXPECT_EQ(view_text(View{"chat", {1, 2}}), "chat view: members 1 2");
+}
+
+}  // namespace
+}  // namespace bcast::ctl

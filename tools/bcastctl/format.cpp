@@ -1,0 +1,177 @@
+#include "format.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+
+namespace bcast::ctl {
+namespace {
+
+// ordered_json keeps keys in the order the contract lists them; people read these lines too.
+using Json = nlohmann::ordered_json;
+
+Json optional_number(const std::optional<std::uint64_t>& value) {
+  return value ? Json(*value) : Json(nullptr);
+}
+
+std::string optional_text(const std::optional<std::uint64_t>& value) {
+  return value ? std::to_string(*value) : std::string("none");
+}
+
+std::string node_list(const std::vector<NodeId>& nodes) {
+  std::string text;
+  for (NodeId node : nodes) {
+    if (!text.empty()) text += ' ';
+    text += std::to_string(node);
+  }
+  return text;
+}
+
+// Printable UTF-8 without control characters is shown as is; anything else as base64, so a
+// payload can never garble the terminal or split a line.
+std::string readable_payload(std::string_view payload) {
+  bool plain = is_valid_utf8(payload);
+  for (unsigned char c : payload) plain = plain && (c >= 0x20 || c == '\t') && c != 0x7f;
+  if (plain) return std::string(payload);
+  return "(" + std::to_string(payload.size()) + " bytes, base64) " + base64(payload);
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    std::uint32_t code = 0;
+    std::uint32_t min = 0;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    } else if ((byte & 0xe0) == 0xc0) {
+      length = 2;
+      code = byte & 0x1f;
+      min = 0x80;
+    } else if ((byte & 0xf0) == 0xe0) {
+      length = 3;
+      code = byte & 0x0f;
+      min = 0x800;
+    } else if ((byte & 0xf8) == 0xf0) {
+      length = 4;
+      code = byte & 0x07;
+      min = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + length > text.size()) return false;
+    for (std::size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::string base64(std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const std::uint32_t triple = (static_cast<unsigned char>(bytes[i]) << 16) |
+                                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                                 static_cast<unsigned char>(bytes[i + 2]);
+    out += kAlphabet[(triple >> 18) & 0x3f];
+    out += kAlphabet[(triple >> 12) & 0x3f];
+    out += kAlphabet[(triple >> 6) & 0x3f];
+    out += kAlphabet[triple & 0x3f];
+  }
+  const std::size_t rest = bytes.size() - i;
+  if (rest > 0) {
+    std::uint32_t triple = static_cast<unsigned char>(bytes[i]) << 16;
+    if (rest == 2) triple |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out += kAlphabet[(triple >> 18) & 0x3f];
+    out += kAlphabet[(triple >> 12) & 0x3f];
+    out += rest == 2 ? kAlphabet[(triple >> 6) & 0x3f] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string message_json(const Delivery& d) {
+  Json line;
+  line["type"] = "message";
+  line["group"] = d.group;
+  line["sender"] = d.sender;
+  line["seq"] = d.seq;
+  line["gseq"] = optional_number(d.gseq);
+  line["mode"] = mode_name(d.mode);
+  line["order"] = order_name(d.order);
+  if (is_valid_utf8(d.payload)) {
+    line["payload"] = d.payload;
+  } else {
+    line["payload_b64"] = base64(d.payload);
+  }
+  return line.dump();
+}
+
+std::string view_json(const View& view) {
+  Json line;
+  line["type"] = "view";
+  line["group"] = view.group;
+  line["members"] = view.members;
+  return line.dump();
+}
+
+std::string receipt_json(const Receipt& receipt) {
+  Json line;
+  line["seq"] = receipt.seq;
+  line["gseq"] = optional_number(receipt.gseq);
+  return line.dump();
+}
+
+std::string status_json(const Status& status) {
+  Json line;
+  line["node_id"] = status.node_id;
+  line["role"] = status.role;
+  line["term"] = status.term;
+  line["leader"] = optional_number(status.leader);
+  line["members"] = status.members;
+  line["commit_index"] = status.commit_index;
+  return line.dump();
+}
+
+std::string members_json(const Status& status) { return Json(status.members).dump(); }
+
+std::string message_text(const Delivery& d) {
+  std::string line =
+      d.group + " sender=" + std::to_string(d.sender) + " seq=" + std::to_string(d.seq);
+  if (d.gseq) line += " gseq=" + std::to_string(*d.gseq);
+  line += std::string(" ") + mode_name(d.mode) + "/" + order_name(d.order) + ": ";
+  return line + readable_payload(d.payload);
+}
+
+std::string view_text(const View& view) {
+  return view.group + " view: members " + node_list(view.members);
+}
+
+std::string status_text(const Status& status) {
+  return "node " + std::to_string(status.node_id) + ": " + status.role + ", term " +
+         std::to_string(status.term) + "\nleader: " + optional_text(status.leader) +
+         "\nmembers: " + node_list(status.members) +
+         "\ncommit index: " + std::to_string(status.commit_index);
+}
+
+std::string members_text(const Status& status) {
+  std::string text;
+  for (NodeId node : status.members) {
+    if (!text.empty()) text += '\n';
+    text += std::to_string(node);
+  }
+  return text;
+}
+
+}  // namespace bcast::ctl

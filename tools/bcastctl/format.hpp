@@ -1,0 +1,37 @@
+// How bcastctl prints what it receives: the JSON lines of the external contract (DESIGN.md,
+// "The external contract"; tests parse them) and the readable lines shown without --json.
+// Every function returns one line without its newline.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "bcast/client.hpp"
+
+namespace bcast::ctl {
+
+// Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. A payload that is
+// not valid UTF-8 cannot be a JSON string, so it goes out as "payload_b64" instead.
+bool is_valid_utf8(std::string_view text);
+// Standard base64 (RFC 4648, with padding).
+std::string base64(std::string_view bytes);
+
+// {"type":"message","group":G,"sender":S,"seq":N,"gseq":N|null,"mode":M,"order":O,
+//  "payload":TEXT}  ("payload_b64":BASE64 when the payload is not UTF-8)
+std::string message_json(const Delivery& delivery);
+// {"type":"view","group":G,"members":[...]}
+std::string view_json(const View& view);
+// {"seq":N,"gseq":N|null}
+std::string receipt_json(const Receipt& receipt);
+// {"node_id":N,"role":R,"term":N,"leader":N|null,"members":[...],"commit_index":N}
+std::string status_json(const Status& status);
+// [N,...]
+std::string members_json(const Status& status);
+
+std::string message_text(const Delivery& delivery);
+std::string view_text(const View& view);
+// Several lines, separated by newlines.
+std::string status_text(const Status& status);
+std::string members_text(const Status& status);
+
+}  // namespace bcast::ctl

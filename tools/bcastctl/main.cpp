@@ -1,0 +1,495 @@
+// bcastctl: the command line client of the local bcastd (DESIGN.md, "The external contract").
+//
+//   bcastctl [--socket PATH] [--timeout MS] sub GROUP [--json] [--count N]
+//   bcastctl [--socket PATH] [--timeout MS] pub GROUP [--mode M] [--order O] [--json] [MSG...]
+//   bcastctl [--socket PATH] [--timeout MS] status [--json]
+//   bcastctl [--socket PATH] [--timeout MS] members [--json]
+//
+// Output lines are flushed one by one, since scripts and tests read them as they come. Exit
+// status: 0 success (sub also on SIGINT/SIGTERM), 1 failure (no daemon, a refused message, a
+// lost connection), 2 bad usage.
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bcast/client.hpp"
+#include "format.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using bcast::Client;
+using bcast::Event;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kUsage[] =
+    "usage: bcastctl [--socket PATH] [--timeout MS] <command> [options]\n"
+    "  sub GROUP [--json] [--count N]\n"
+    "      print every message delivered to GROUP, one line each; --count N exits after N\n"
+    "  pub GROUP [--mode best-effort|reliable|gossip] [--order none|fifo|causal|total]\n"
+    "            [--json] [--] [MESSAGE...]\n"
+    "      publish the MESSAGEs, or else each line of stdin, in order (defaults: reliable,\n"
+    "      none); --json prints {\"seq\":N,\"gseq\":N|null} per message once acknowledged\n"
+    "  status [--json]\n"
+    "      the local daemon's view of the cluster\n"
+    "  members [--json]\n"
+    "      the daemons of the cluster, one per line\n"
+    "options:\n"
+    "  --socket PATH   the daemon's client socket (default: $BCAST_SOCKET)\n"
+    "  --timeout MS    how long to wait for the daemon: to connect and answer, and for pub\n"
+    "                  the longest wait for the next receipt (default 5000; pub 10000, which\n"
+    "                  covers total-order publishes held through a leader election)\n";
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "bcastctl: %s\n%s", message.c_str(), kUsage);
+  std::exit(2);
+}
+
+[[noreturn]] void fail(const std::string& message) {
+  std::fprintf(stderr, "bcastctl: %s\n", message.c_str());
+  std::exit(1);
+}
+
+void print_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::optional<std::uint64_t> parse_number(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+// The command line: global options, the command and its arguments. Options may come before or
+// after the command; "--" ends options (so a message may start with "--").
+struct CommandLine {
+  std::string socket_path;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::string command;
+  std::vector<std::string> positional;
+  bool json = false;
+  std::optional<std::uint64_t> count;
+  std::optional<bcast::Mode> mode;
+  std::optional<bcast::Order> order;
+};
+
+CommandLine parse(int argc, char** argv) {
+  CommandLine line;
+  if (const char* env = std::getenv("BCAST_SOCKET")) line.socket_path = env;
+  bool options_done = false;
+  std::vector<std::string> seen;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (options_done || arg.size() < 2 || arg[0] != '-') {
+      if (line.command.empty()) {
+        line.command = arg;
+      } else {
+        line.positional.push_back(arg);
+      }
+      continue;
+    }
+    if (arg == "--") {
+      options_done = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      std::exit(0);
+    }
+    // --name=value or --name value.
+    std::string name = arg;
+    std::optional<std::string> value;
+    if (const auto eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    auto take_value = [&]() -> std::string {
+      if (value) return *value;
+      if (i + 1 >= argc) usage_error(name + " needs a value");
+      return argv[++i];
+    };
+    // Command options are checked against the command once it is known (they may precede it).
+    seen.emplace_back(name);
+    if (name == "--socket") {
+      line.socket_path = take_value();
+    } else if (name == "--timeout") {
+      const std::string text = take_value();
+      const auto ms = parse_number(text);
+      if (!ms || *ms == 0) usage_error("--timeout needs a positive number of milliseconds");
+      line.timeout = std::chrono::milliseconds(*ms);
+    } else if (name == "--json" && !value) {
+      line.json = true;
+    } else if (name == "--count") {
+      const auto n = parse_number(take_value());
+      if (!n || *n == 0) usage_error("--count needs a positive number");
+      line.count = n;
+    } else if (name == "--mode") {
+      const std::string text = take_value();
+      line.mode = bcast::parse_mode(text);
+      if (!line.mode) usage_error("--mode must be best-effort, reliable or gossip");
+    } else if (name == "--order") {
+      const std::string text = take_value();
+      line.order = bcast::parse_order(text);
+      if (!line.order) usage_error("--order must be none, fifo, causal or total");
+    } else {
+      usage_error("unknown option " + arg);
+    }
+  }
+  if (line.command.empty()) usage_error("no command given");
+  const std::map<std::string, std::vector<std::string_view>> kCommandOptions = {
+      {"sub", {"--json", "--count"}},
+      {"pub", {"--json", "--mode", "--order"}},
+      {"status", {"--json"}},
+      {"members", {"--json"}},
+  };
+  const auto allowed = kCommandOptions.find(line.command);
+  if (allowed == kCommandOptions.end()) usage_error("unknown command " + line.command);
+  for (const std::string& name : seen) {
+    if (name == "--socket" || name == "--timeout") continue;
+    if (std::find(allowed->second.begin(), allowed->second.end(), name) == allowed->second.end()) {
+      usage_error("unknown option " + name + " for " + line.command);
+    }
+  }
+  return line;
+}
+
+Client connect_daemon(const CommandLine& line, std::chrono::milliseconds default_timeout) {
+  if (line.socket_path.empty())
+    usage_error("no daemon socket: pass --socket PATH or set BCAST_SOCKET");
+  bcast::ClientOptions options;
+  options.socket_path = line.socket_path;
+  options.client_name = "bcastctl " + line.command;
+  options.request_timeout = line.timeout.value_or(default_timeout);
+  auto client = Client::connect(options);
+  if (!client) fail(client.error().message);
+  return std::move(client).value();
+}
+
+std::string describe(const bcast::Error& error) {
+  return std::string(bcast::error_code_name(error.code)) + ": " + error.message;
+}
+
+// ---- sub ----
+
+volatile sig_atomic_t g_stop = 0;
+volatile sig_atomic_t g_looping = 0;
+
+void on_stop_signal(int) {
+  // Before the delivery loop there is nothing to flush or finish: leave at once rather than
+  // sit out a connect or join timeout.
+  if (!g_looping) _exit(0);
+  g_stop = 1;
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a signal should cut the wait for the next event short
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+int run_sub(const CommandLine& line) {
+  if (line.positional.size() != 1) usage_error("sub needs exactly one GROUP");
+  const std::string& group = line.positional[0];
+  install_stop_handlers();
+  Client client = connect_daemon(line, 5000ms);
+  if (auto joined = client.join(group); !joined) {
+    fail("cannot join " + group + ": " + describe(joined.error()));
+  }
+  g_looping = 1;
+  std::uint64_t messages = 0;
+  while (!g_stop && (!line.count || messages < *line.count)) {
+    // A bounded wait: a signal arriving just before the wait starts is seen within it.
+    auto event = client.next_event(200ms);
+    if (!event) fail("connection lost: " + describe(event.error()));
+    if (!event.value()) continue;
+    if (const auto* delivery = std::get_if<bcast::Delivery>(&*event.value())) {
+      print_line(line.json ? bcast::ctl::message_json(*delivery)
+                           : bcast::ctl::message_text(*delivery));
+      ++messages;
+    } else if (const auto* view = std::get_if<bcast::View>(&*event.value())) {
+      print_line(line.json ? bcast::ctl::view_json(*view) : bcast::ctl::view_text(*view));
+    } else if (const auto* error = std::get_if<bcast::RequestError>(&*event.value())) {
+      // E.g. deliveries the daemon dropped because we read too slowly: worth knowing, not fatal.
+      std::fprintf(stderr, "bcastctl: daemon reports %s\n", describe(error->error).c_str());
+    }
+  }
+  return 0;
+}
+
+// ---- pub ----
+
+// The messages to publish, from the arguments or else from stdin, one line each. Reading stdin
+// never blocks, so receipts print while a slow producer is still writing.
+class MessageSource {
+ public:
+  MessageSource(std::vector<std::string> args, std::uint64_t max_message_bytes)
+      : args_(std::move(args)), from_stdin_(args_.empty()), max_bytes_(max_message_bytes) {}
+
+  bool from_stdin() const { return from_stdin_; }
+  // Nothing more will come.
+  bool has_next() const {
+    return from_stdin_ ? next_line_ < lines_.size() : next_arg_ < args_.size();
+  }
+  bool done() const { return !has_next() && (!from_stdin_ || eof_); }
+  // Whether reading stdin now could produce a message.
+  bool wants_input() const { return from_stdin_ && !eof_ && !has_next(); }
+
+  // A message, or an empty optional for a line that exceeded the daemon's limit (dropped).
+  std::optional<std::string> next() {
+    if (!from_stdin_) return args_[next_arg_++];
+    std::optional<std::string> line = std::move(lines_[next_line_++]);
+    if (next_line_ == lines_.size()) {
+      lines_.clear();
+      next_line_ = 0;
+    }
+    return line;
+  }
+
+  // Reads what stdin has; returns an error text if reading failed.
+  std::optional<std::string> read_input() {
+    char buffer[65536];
+    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) return std::nullopt;
+      return std::string("cannot read stdin: ") + std::strerror(errno);
+    }
+    if (n == 0) {
+      eof_ = true;
+      // A last line without its newline is still a message.
+      if (!partial_.empty() || oversized_) finish_line();
+      return std::nullopt;
+    }
+    for (std::string_view rest(buffer, static_cast<std::size_t>(n)); !rest.empty();) {
+      const auto newline = rest.find('\n');
+      const std::string_view piece = rest.substr(0, newline);
+      // A line longer than any message the daemon accepts is not kept whole: memory stays
+      // bounded and the line is reported as refused.
+      if (!oversized_) {
+        partial_.append(piece);
+        if (partial_.size() > max_bytes_) {
+          oversized_ = true;
+          partial_.clear();
+        }
+      }
+      if (newline == std::string_view::npos) break;
+      finish_line();
+      rest.remove_prefix(newline + 1);
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void finish_line() {
+    if (oversized_) {
+      lines_.emplace_back(std::nullopt);
+    } else {
+      lines_.emplace_back(std::move(partial_));
+    }
+    partial_.clear();
+    oversized_ = false;
+  }
+
+  std::vector<std::string> args_;
+  std::size_t next_arg_ = 0;
+  bool from_stdin_;
+  std::uint64_t max_bytes_;
+  bool eof_ = false;
+  std::string partial_;
+  bool oversized_ = false;
+  std::vector<std::optional<std::string>> lines_;
+  std::size_t next_line_ = 0;
+};
+
+class Publisher {
+ public:
+  Publisher(const CommandLine& line, Client& client, std::chrono::milliseconds timeout)
+      : json_(line.json),
+        group_(line.positional[0]),
+        mode_(line.mode.value_or(bcast::Mode::kReliable)),
+        order_(line.order.value_or(bcast::Order::kNone)),
+        client_(client),
+        timeout_(timeout) {}
+
+  void publish(std::optional<std::string> message) {
+    ++published_;
+    if (!message) {
+      refuse(published_, "too_large: line longer than the daemon's limit of " +
+                             std::to_string(client_.max_message_bytes()) + " bytes");
+      return;
+    }
+    auto id = client_.publish(group_, mode_, order_, *message);
+    if (!id) {
+      if (id.error().code != bcast::ErrorCode::kTooLarge) {
+        fail("publish failed: " + describe(id.error()));
+      }
+      refuse(published_, describe(id.error()));
+      return;
+    }
+    outcomes_[id.value()] = Outcome{published_, {}, false};
+    last_progress_ = Clock::now();
+  }
+
+  // Takes every event that has arrived and prints the receipts now due.
+  void drain() {
+    for (;;) {
+      auto event = client_.next_event(0ms);
+      if (!event) fail("connection lost: " + describe(event.error()));
+      if (!event.value()) break;
+      if (const auto* receipt = std::get_if<bcast::Receipt>(&*event.value())) {
+        settle(receipt->request_id, *receipt, std::nullopt);
+      } else if (const auto* error = std::get_if<bcast::RequestError>(&*event.value())) {
+        if (error->request_id == 0) fail("daemon reports " + describe(error->error));
+        settle(error->request_id, std::nullopt, error->error);
+      }
+    }
+    // Receipts in publish order: ids grow with publish order, so the map's front is the
+    // oldest message still owed a line.
+    while (!outcomes_.empty() && outcomes_.begin()->second.settled) {
+      const Outcome& done = outcomes_.begin()->second;
+      if (done.receipt && json_) print_line(bcast::ctl::receipt_json(*done.receipt));
+      outcomes_.erase(outcomes_.begin());
+    }
+  }
+
+  bool idle() const { return outcomes_.empty(); }
+  bool has_room() const { return client_.in_flight() < kMaxInFlight; }
+
+  // How long the next wait may last; fails once receipts stopped coming for the timeout.
+  std::chrono::milliseconds wait_budget() const {
+    if (client_.in_flight() == 0) return 1000ms;
+    const auto left = last_progress_ + timeout_ - Clock::now();
+    if (left <= 0ms) {
+      fail("no receipt from the daemon for " + std::to_string(timeout_.count()) + " ms; " +
+           std::to_string(client_.in_flight()) + " messages unacknowledged");
+    }
+    return std::min(std::chrono::ceil<std::chrono::milliseconds>(left),
+                    std::chrono::milliseconds(100));
+  }
+
+  int finish() const {
+    if (refused_ == 0) return 0;
+    std::fprintf(stderr, "bcastctl: pub: %llu of %llu messages refused; first: message %llu: %s\n",
+                 static_cast<unsigned long long>(refused_),
+                 static_cast<unsigned long long>(published_),
+                 static_cast<unsigned long long>(first_refused_), first_reason_.c_str());
+    return 1;
+  }
+
+  static constexpr std::size_t kMaxInFlight = 1024;
+
+ private:
+  struct Outcome {
+    std::uint64_t index = 0;  // 1-based position in the input
+    std::optional<bcast::Receipt> receipt;
+    bool settled = false;
+  };
+
+  void settle(std::uint64_t id, std::optional<bcast::Receipt> receipt,
+              std::optional<bcast::Error> error) {
+    auto it = outcomes_.find(id);
+    if (it == outcomes_.end() || it->second.settled) return;
+    it->second.settled = true;
+    it->second.receipt = receipt;
+    if (error) refuse(it->second.index, describe(*error));
+    last_progress_ = Clock::now();
+  }
+
+  void refuse(std::uint64_t index, std::string reason) {
+    if (refused_++ == 0) {
+      first_refused_ = index;
+      first_reason_ = std::move(reason);
+    }
+  }
+
+  bool json_;
+  std::string group_;
+  bcast::Mode mode_;
+  bcast::Order order_;
+  Client& client_;
+  std::chrono::milliseconds timeout_;
+  std::map<std::uint64_t, Outcome> outcomes_;  // by request id
+  std::uint64_t published_ = 0;
+  std::uint64_t refused_ = 0;
+  std::uint64_t first_refused_ = 0;
+  std::string first_reason_;
+  Clock::time_point last_progress_ = Clock::now();
+};
+
+int run_pub(const CommandLine& line) {
+  if (line.positional.empty()) usage_error("pub needs a GROUP");
+  std::vector<std::string> messages(line.positional.begin() + 1, line.positional.end());
+  // Total-order publishes are held by the daemon through an election (3 s by default) before it
+  // refuses them; the default wait must outlast that.
+  const std::chrono::milliseconds timeout = line.timeout.value_or(10000ms);
+  Client client = connect_daemon(line, timeout);
+  Publisher publisher(line, client, timeout);
+  MessageSource source(std::move(messages), client.max_message_bytes());
+
+  for (;;) {
+    while (publisher.has_room() && source.has_next()) publisher.publish(source.next());
+    publisher.drain();
+    if (source.done() && publisher.idle()) break;
+
+    pollfd fds[2];
+    nfds_t count = 0;
+    fds[count++] = pollfd{client.fd(), POLLIN, 0};
+    const bool read_stdin = source.wants_input() && publisher.has_room();
+    if (read_stdin) fds[count++] = pollfd{STDIN_FILENO, POLLIN, 0};
+    const int ready = ::poll(fds, count, static_cast<int>(publisher.wait_budget().count()));
+    if (ready < 0 && errno != EINTR) fail(std::string("poll: ") + std::strerror(errno));
+    if (read_stdin && ready > 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (auto error = source.read_input()) fail(*error);
+    }
+  }
+  return publisher.finish();
+}
+
+// ---- status, members ----
+
+int run_status(const CommandLine& line, bool members_only) {
+  if (!line.positional.empty()) usage_error("unexpected argument " + line.positional[0]);
+  Client client = connect_daemon(line, 5000ms);
+  auto status = client.status();
+  if (!status) fail("status: " + describe(status.error()));
+  if (members_only) {
+    const std::string text = line.json ? bcast::ctl::members_json(status.value())
+                                       : bcast::ctl::members_text(status.value());
+    if (!text.empty()) print_line(text);
+  } else {
+    print_line(line.json ? bcast::ctl::status_json(status.value())
+                         : bcast::ctl::status_text(status.value()));
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const CommandLine line = parse(argc, argv);
+  if (line.command == "sub") return run_sub(line);
+  if (line.command == "pub") return run_pub(line);
+  if (line.command == "status") return run_status(line, false);
+  if (line.command == "members") return run_status(line, true);
+  usage_error("unknown command " + line.command);
+}
