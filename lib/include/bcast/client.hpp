@@ -73,8 +73,8 @@ struct Delivery {
   std::string payload;
 };
 
-// The daemons of the cluster as the local daemon sees them, for a joined group: sent after a
-// join and whenever membership changes.
+// The daemons of the cluster as the local daemon sees them, for a joined group: sent after every
+// join (a daemon may send more as membership changes).
 struct View {
   std::string group;
   std::vector<NodeId> members;
