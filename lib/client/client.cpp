@@ -4,6 +4,7 @@
 #include <zmq.h>
 
 #include <cerrno>
+#include <cstring>
 #include <deque>
 #include <set>
 #include <utility>
@@ -49,6 +50,12 @@ struct Client::Impl {
   ClientOptions options;
   zmq::context_t context{1};
   zmq::socket_t socket{context, zmq::socket_type::dealer};
+  // Reports the DEALER's disconnections. ZeroMQ would reconnect silently, but the daemon forgets
+  // a client whose connection dropped (its sender, groups and pending receipts), so a drop ends
+  // this Client rather than leave it waiting for replies that will never come.
+  zmq::socket_t monitor{context, zmq::socket_type::pair};
+  std::string endpoint;
+  bool lost = false;
   std::uint64_t next_id = 1;
   SenderId sender = 0;
   NodeId node_id = kNoNode;
@@ -60,7 +67,36 @@ struct Client::Impl {
   std::uint64_t awaited_id = 0;
   std::optional<Header> awaited_reply;
 
+  void start_monitor() {
+    const std::string address =
+        "inproc://bcast-client-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    if (zmq_socket_monitor(socket.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.connect(address);
+  }
+
+  // True once the connection to the daemon dropped.
+  bool check_lost() {
+    zmq::message_t event;
+    while (!lost && monitor.recv(event, zmq::recv_flags::dontwait)) {
+      // Frame 1: a 16-bit event id and a 32-bit value; frame 2: the endpoint.
+      std::uint16_t id = 0;
+      if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+      while (event.more()) (void)monitor.recv(event, zmq::recv_flags::none);
+      if (id == ZMQ_EVENT_DISCONNECTED) lost = true;
+    }
+    return lost;
+  }
+
+  Error lost_error() const {
+    return make_error(ErrorCode::kUnavailable, "the connection to bcastd at " + endpoint +
+                                                   " was lost (the daemon stopped or closed it)");
+  }
+
   Result<void> send(const Header& header, const std::string_view* payload) {
+    if (lost) return lost_error();
     const std::string encoded = protocol::encode_header(header);
     try {
       // ZMQ_SNDTIMEO bounds these: sends block only when the daemon stopped reading.
@@ -82,6 +118,7 @@ struct Client::Impl {
   Result<Wait> receive(Clock::time_point deadline) {
     for (;;) {
       try {
+        // What arrived before a disconnection is still read first.
         zmq::message_t first;
         if (socket.recv(first, zmq::recv_flags::dontwait)) {
           std::vector<zmq::message_t> frames;
@@ -97,6 +134,7 @@ struct Client::Impl {
           dispatch(frames);
           return Wait::kMessage;
         }
+        if (check_lost()) return lost_error();
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) return Wait::kInterrupted;
         return make_error(ErrorCode::kIo, std::string("client socket: ") + e.what());
@@ -105,8 +143,9 @@ struct Client::Impl {
       if (now >= deadline) return Wait::kTimeout;
       // Round up so a wait never spins on a sub-millisecond remainder.
       const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-      zmq_pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq_poll(&item, 1, static_cast<long>(left)) < 0) {
+      zmq_pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0},
+                                {monitor.handle(), 0, ZMQ_POLLIN, 0}};
+      if (zmq_poll(items, 2, static_cast<long>(left)) < 0) {
         if (zmq_errno() == EINTR) return Wait::kInterrupted;
         return make_error(ErrorCode::kIo,
                           std::string("client socket: ") + zmq_strerror(zmq_errno()));
@@ -245,8 +284,10 @@ Result<Client> Client::connect(const ClientOptions& options) {
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  const std::string endpoint = endpoint_of(options.socket_path);
+  impl->endpoint = endpoint_of(options.socket_path);
+  const std::string& endpoint = impl->endpoint;
   try {
+    impl->start_monitor();
     // Closing must never wait for unsent messages: the daemon owns their fate once sent, and
     // unsent ones were never acknowledged.
     impl->socket.set(zmq::sockopt::linger, 0);
@@ -272,6 +313,7 @@ Result<Client> Client::connect(const ClientOptions& options) {
                                                      ms_text(options.request_timeout) +
                                                      missing_socket_hint(options.socket_path));
     }
+    if (impl->lost) return error;
     return make_error(error.code,
                       "bcastd at " + endpoint + " refused the connection: " + error.message);
   }

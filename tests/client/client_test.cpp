@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -439,6 +440,28 @@ TEST_F(ClientTest, AMalformedFrameFromTheDaemonBecomesAnErrorEvent) {
   EXPECT_EQ(std::get<RequestError>(garbage).error.code, ErrorCode::kProtocol);
   // And the connection goes on.
   EXPECT_TRUE(std::holds_alternative<Delivery>(next(client)));
+}
+
+TEST_F(ClientTest, LosingTheDaemonEndsTheClient) {
+  auto daemon = std::make_unique<FakeDaemon>(socket_path());
+  Client client = connect(options());
+  ASSERT_TRUE(client.join("g").ok());
+  daemon.reset();
+  // What arrived before the drop is still delivered; then the loss is reported, not a silence.
+  std::optional<Error> lost;
+  for (int i = 0; i < 50 && !lost; ++i) {
+    auto event = client.next_event(100ms);
+    if (!event) lost = event.error();
+  }
+  ASSERT_TRUE(lost.has_value());
+  EXPECT_EQ(lost->code, ErrorCode::kUnavailable);
+  EXPECT_NE(lost->message.find("was lost"), std::string::npos) << lost->message;
+  // A daemon that comes back does not know this connection: the client stays ended.
+  FakeDaemon again(socket_path());
+  auto id = client.publish("g", Mode::kReliable, Order::kNone, "x");
+  ASSERT_FALSE(id.ok());
+  EXPECT_EQ(id.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(client.status().error().code, ErrorCode::kUnavailable);
 }
 
 TEST_F(ClientTest, FdSignalsArrivingEvents) {

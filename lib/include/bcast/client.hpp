@@ -131,7 +131,9 @@ class Client {
 
   // The next event, waiting up to `timeout` (0: only what is already there). An empty optional
   // means none arrived in time, or a signal interrupted the wait (so a loop can check its
-  // flags). Errors are kIo for a failed socket.
+  // flags). Once the connection to the daemon is lost (it stopped, or closed the connection),
+  // this and every later call fails with kUnavailable, after the events that arrived before;
+  // the daemon has forgotten this client, so a new Client must connect. kIo: a failed socket.
   Result<std::optional<Event>> next_event(std::chrono::milliseconds timeout);
 
   // Asks the daemon for its view of the cluster (waits for the reply).
@@ -140,6 +142,8 @@ class Client {
   // For an external event loop: the ZeroMQ socket's ZMQ_FD. It becomes readable when the socket
   // *may* have something; it is edge-triggered, so on readability (and after any call that
   // sends) call next_event(0ms) until it returns no event, and only then wait on fd() again.
+  // It does not signal a lost connection: wait with a timeout (say a second) and call
+  // next_event(0ms) after it too.
   int fd() const;
 
   SenderId sender() const;                  // this connection's sender id, from the welcome
