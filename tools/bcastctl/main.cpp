@@ -32,7 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using bcast::Client;
-using bcast::Event;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kUsage[] =
@@ -172,8 +171,9 @@ CommandLine parse(int argc, char** argv) {
 }
 
 Client connect_daemon(const CommandLine& line, std::chrono::milliseconds default_timeout) {
-  if (line.socket_path.empty())
+  if (line.socket_path.empty()) {
     usage_error("no daemon socket: pass --socket PATH or set BCAST_SOCKET");
+  }
   bcast::ClientOptions options;
   options.socket_path = line.socket_path;
   options.client_name = "bcastctl " + line.command;
