@@ -65,7 +65,10 @@ void ClientServer::handle(const std::string& identity, std::vector<zmq::message_
   }
   auto header = protocol::decode_header(frames[0].to_string_view(), options_.max_header_bytes);
   if (!header.ok()) {
-    send(identity, protocol::error_reply(0, header.error().code, header.error().message));
+    // Answer the request by its id if that much can be read.
+    const std::uint64_t id =
+        protocol::peek_request_id(frames[0].to_string_view(), options_.max_header_bytes);
+    send(identity, protocol::error_reply(id, header.error().code, header.error().message));
     return;
   }
   handle_request(identity, header.value(), frames);
@@ -230,7 +233,25 @@ void ClientServer::acknowledge(const Receipt& receipt) {
 
 bool ClientServer::send(const std::string& identity, const Header& header,
                         const std::string* payload) {
-  const std::string encoded = protocol::encode_header(header);
+  auto client = clients_.find(identity);
+  std::string encoded = protocol::encode_header(header);
+  const bool droppable = header.type == MessageType::kDelivery ||
+                         (header.type == MessageType::kError && header.id == 0);
+  if (client == clients_.end() || droppable) return try_send(identity, encoded, payload);
+  // Replies are never dropped: behind a full queue they wait, in order, for the next round.
+  Client& c = client->second;
+  if (c.backlog.empty() && try_send(identity, encoded, payload)) return true;
+  if (!clients_.contains(identity)) return false;  // it went away
+  if (c.backlog.size() >= options_.max_backlog) {
+    forget(identity);  // it has not read for a long time
+    return false;
+  }
+  c.backlog.push_back(Reply{std::move(encoded), payload ? std::optional(*payload) : std::nullopt});
+  return true;
+}
+
+bool ClientServer::try_send(const std::string& identity, const std::string& encoded,
+                            const std::string* payload) {
   try {
     if (!socket_->send(zmq::buffer(identity),
                        zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
@@ -242,6 +263,22 @@ bool ClientServer::send(const std::string& identity, const Header& header,
   } catch (const zmq::error_t& e) {
     if (e.num() == EHOSTUNREACH) forget(identity);  // the client disconnected
     return false;
+  }
+}
+
+void ClientServer::flush_backlogs() {
+  std::vector<std::string> waiting;
+  for (const auto& [identity, client] : clients_) {
+    if (!client.backlog.empty()) waiting.push_back(identity);
+  }
+  for (const std::string& identity : waiting) {
+    for (;;) {
+      auto client = clients_.find(identity);
+      if (client == clients_.end() || client->second.backlog.empty()) break;
+      const Reply& next = client->second.backlog.front();
+      if (!try_send(identity, next.header, next.payload ? &*next.payload : nullptr)) break;
+      clients_.at(identity).backlog.pop_front();
+    }
   }
 }
 

@@ -9,13 +9,16 @@
 // Bad input costs only the sender: a malformed header, an unknown type, a request before hello,
 // an oversized payload each get an error reply, and the daemon goes on serving everyone. Sends
 // to clients never block: a client whose queue (ZMQ_SNDHWM) is full loses deliveries, which are
-// counted and reported to it as an error event once it reads again; a client that went away is
-// forgotten at the first send that finds it gone.
+// counted and reported to it as an error event once it reads again, while replies (receipts,
+// errors, acknowledgements) wait in a per-client backlog and are never lost; a client that went
+// away is forgotten at the first send that finds it gone.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,6 +53,8 @@ struct ClientServerOptions {
   int send_queue = 100000;  // ZMQ_SNDHWM per client
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_clients = 1024;
+  // A client with this many replies waiting has stopped reading: it is disconnected.
+  std::size_t max_backlog = 1000000;
 };
 
 class ClientServer {
@@ -65,16 +70,23 @@ class ClientServer {
   void on_readable();
   void deliver(const Delivery& delivery);
   void acknowledge(const Receipt& receipt);
+  // Sends replies that waited for room; the daemon calls it every round.
+  void flush_backlogs();
   zmq::socket_t& socket();
   std::size_t clients() const { return clients_.size(); }
 
  private:
+  struct Reply {
+    std::string header;  // encoded
+    std::optional<std::string> payload;
+  };
   struct Client {
     SenderId sender = 0;
     std::set<std::string> groups;
     std::uint64_t next_seq = 1;
     std::map<std::uint64_t, std::uint64_t> pending;  // seq -> request id awaiting its receipt
     std::uint64_t dropped = 0;  // deliveries lost to a full queue, not yet reported
+    std::deque<Reply> backlog;  // replies waiting for room in the client's queue
   };
 
   void handle(const std::string& identity, std::vector<zmq::message_t>& frames);
@@ -82,9 +94,12 @@ class ClientServer {
                       std::vector<zmq::message_t>& frames);
   void publish(const std::string& identity, Client& client, const protocol::Header& request,
                std::vector<zmq::message_t>& frames);
-  // False if the client is gone (it is then forgotten) or its queue is full.
+  // Deliveries and error events are dropped when the client's queue is full (false); replies
+  // wait in the client's backlog instead. False also if the client is gone (it is forgotten).
   bool send(const std::string& identity, const protocol::Header& header,
             const std::string* payload = nullptr);
+  bool try_send(const std::string& identity, const std::string& encoded,
+                const std::string* payload);
   void forget(const std::string& identity);
 
   zmq::context_t& context_;

@@ -98,6 +98,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       }
       if (items[0].revents & ZMQ_POLLIN) read_peers();
       if (items[1].revents & ZMQ_POLLIN) clients_->on_readable();
+      clients_->flush_backlogs();
       // Ticks keep their pace even after a long round; a stall is caught up at once.
       for (int due = 0; Clock::now() >= next_tick && due < 100; ++due) {
         node_->tick(round_);

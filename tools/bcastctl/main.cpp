@@ -47,7 +47,8 @@ constexpr char kUsage[] =
     "  members [--json]\n"
     "      the daemons of the cluster, one per line\n"
     "options:\n"
-    "  --socket PATH   the daemon's client socket (default: $BCAST_SOCKET)\n"
+    "  --socket PATH   the daemon's client socket (default: $BCAST_SOCKET, else\n"
+    "                  /tmp/bcastd.sock, where `bcastd --dev` listens)\n"
     "  --timeout MS    how long to wait for the daemon: to connect and answer, and for pub\n"
     "                  the longest wait for the next receipt (default 5000; pub 10000, which\n"
     "                  covers total-order publishes held through a leader election)\n";
@@ -92,6 +93,8 @@ struct CommandLine {
 
 CommandLine parse(int argc, char** argv) {
   CommandLine line;
+  // The default is where `bcastd --dev` listens, so the two work together with no setup.
+  line.socket_path = "/tmp/bcastd.sock";
   if (const char* env = std::getenv("BCAST_SOCKET")) line.socket_path = env;
   bool options_done = false;
   std::vector<std::string> seen;
