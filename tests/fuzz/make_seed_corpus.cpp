@@ -1,6 +1,6 @@
 // Writes the seed corpora of the fuzz targets: `make_seed_corpus <dir>` fills
 // <dir>/<target>/ with a few valid inputs (docs/fuzzing.md). The committed tests/fuzz/corpus
-// was made by it; rerun it after changing input_format.hpp or the storage format.
+// was made by it; rerun it after changing input_format.hpp, the storage format or a codec.
 //
 // Seeds are built with the real encoders, and the realistic directory is written by RaftStorage
 // itself, so that the fuzzer starts from inputs that pass every checksum and structure check
@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "codec/client_protocol.hpp"
+#include "codec/peer_codec.hpp"
 #include "core/outbox.hpp"
 #include "input_format.hpp"
 #include "io/raft_storage.hpp"
@@ -269,6 +271,196 @@ void conf_change_seeds(const std::filesystem::path& dir) {
              bcast::raft::encode_conf_change({ConfChangeType::kRemoveNode, 0x0102030405060708}));
 }
 
+// One frame of each peer message kind (and of each shape that takes a different decoding path:
+// entries, a snapshot, nil and empty payloads, causal clocks, digests with gaps).
+void peer_codec_seeds(const std::filesystem::path& dir) {
+  using bcast::Envelope;
+  const auto bytes = [](std::string s) {
+    return std::make_shared<const std::string>(std::move(s));
+  };
+  const auto seed = [&](const std::string& name, bcast::PeerMessage message) {
+    write_seed(dir, name,
+               bcast::codec::encode_envelope(Envelope{.from = 1,
+                                                      .to = 2,
+                                                      .message = std::move(message),
+                                                      .origin = bcast::make_origin_id(1, 3)}));
+  };
+
+  bcast::raft::Message append;
+  append.type = bcast::raft::MessageType::kAppend;
+  append.from = 1;
+  append.to = 2;
+  append.term = 3;
+  append.index = 7;
+  append.log_term = 2;
+  append.commit = 6;
+  append.entries = {
+      {3, 8, bcast::raft::EntryType::kNormal, "cmd 8"},
+      {3, 9, bcast::raft::EntryType::kConfChange,
+       bcast::raft::encode_conf_change({bcast::raft::ConfChangeType::kAddLearner, 4})},
+      {3, 10, bcast::raft::EntryType::kLeaderNoop, ""},
+  };
+  seed("raft_append", append);
+
+  bcast::raft::Message response;
+  response.type = bcast::raft::MessageType::kAppendResponse;
+  response.from = 2;
+  response.to = 1;
+  response.term = 3;
+  response.index = 7;
+  response.reject = true;
+  response.reject_hint = 5;
+  response.reject_hint_term = 2;
+  seed("raft_append_response", response);
+
+  bcast::raft::Message vote;
+  vote.type = bcast::raft::MessageType::kPreVote;
+  vote.from = 3;
+  vote.to = 1;
+  vote.term = 4;
+  vote.index = 10;
+  vote.log_term = 3;
+  vote.context = bcast::raft::kCampaignTransfer;
+  seed("raft_pre_vote", vote);
+
+  bcast::raft::Message install;
+  install.type = bcast::raft::MessageType::kInstallSnapshot;
+  install.from = 1;
+  install.to = 3;
+  install.term = 5;
+  bcast::raft::Snapshot snapshot;
+  snapshot.meta = {12, 4, {{1, 2, 3}, {5}}};
+  snapshot.data = bytes("state machine at 12");
+  install.snapshot = snapshot;
+  seed("raft_install_snapshot", install);
+
+  bcast::BroadcastMessage causal;
+  causal.sender = bcast::make_sender_id(1, 3, 9);
+  causal.seq = 4;
+  causal.stream_seq = 17;
+  causal.group = "chat";
+  causal.mode = bcast::Mode::kReliable;
+  causal.order = bcast::Order::kCausal;
+  causal.causal.set(bcast::make_origin_id(1, 3), 17);
+  causal.causal.set(bcast::make_origin_id(2, 1), 5);
+  causal.payload = bytes("hello, causal world");
+  seed("data_push_causal", bcast::DataPush{causal, 0, false});
+
+  bcast::BroadcastMessage gossip;
+  gossip.sender = bcast::make_sender_id(2, 1, 1);
+  gossip.seq = 1;
+  gossip.stream_seq = 1;
+  gossip.group = "g";
+  gossip.mode = bcast::Mode::kGossip;
+  gossip.order = bcast::Order::kFifo;
+  gossip.payload = bytes("");  // empty, not absent
+  seed("data_push_gossip_repair", bcast::DataPush{gossip, 3, true});
+
+  bcast::Digest digest;
+  digest.from = bcast::make_origin_id(2, 1);
+  digest.mode = bcast::Mode::kReliable;
+  digest.wants_reply = true;
+  bcast::StreamPosition complete;
+  complete.origin = bcast::make_origin_id(1, 3);
+  complete.received_upto = 17;
+  complete.stable_upto = 15;
+  complete.cut_known = true;
+  complete.cut = 2;
+  complete.highest_received = 17;
+  bcast::StreamPosition gaps;
+  gaps.origin = bcast::make_origin_id(3, 2);
+  gaps.received_upto = 4;
+  gaps.stable_upto = 4;
+  gaps.cut_known = true;
+  gaps.highest_received = 9;
+  gaps.missing = {5, 7, 8};
+  gaps.lost = {6};
+  digest.streams = {complete, gaps};
+  seed("digest", digest);
+
+  seed("hello", bcast::Hello{bcast::make_origin_id(3, 2)});
+  seed("welcome",
+       bcast::Welcome{bcast::make_origin_id(1, 3), bcast::make_origin_id(3, 2), 2, 17, 4, 9});
+
+  bcast::BroadcastMessage total;
+  total.sender = bcast::make_sender_id(3, 2, 5);
+  total.seq = 2;
+  total.stream_seq = 6;
+  total.group = "orders";
+  total.order = bcast::Order::kTotal;
+  total.payload = bytes("buy 10");
+  bcast::BroadcastMessage withdrawn = total;
+  withdrawn.seq = 3;
+  withdrawn.stream_seq = 7;
+  withdrawn.withdrawn = true;
+  withdrawn.payload = nullptr;  // absent: nil on the wire
+  seed("total_forward", bcast::TotalForward{{total, withdrawn}});
+}
+
+// One header of each client protocol message type, as encode_header writes it.
+void client_header_seeds(const std::filesystem::path& dir) {
+  using bcast::protocol::Header;
+  using bcast::protocol::MessageType;
+  const auto seed = [&](const std::string& name, const Header& header) {
+    write_seed(dir, name, bcast::protocol::encode_header(header));
+  };
+  const bcast::SenderId sender = bcast::make_sender_id(1, 3, 9);
+
+  Header hello{.type = MessageType::kHello, .id = 1};
+  hello.client_name = "chat";
+  seed("hello", hello);
+  Header join{.type = MessageType::kJoin, .id = 2};
+  join.group = "room";
+  seed("join", join);
+  Header leave = join;
+  leave.type = MessageType::kLeave;
+  leave.id = 3;
+  seed("leave", leave);
+  Header publish{.type = MessageType::kPublish, .id = 4};
+  publish.group = "room";
+  publish.mode = bcast::Mode::kGossip;
+  publish.order = bcast::Order::kCausal;
+  seed("publish", publish);
+  seed("status", Header{.type = MessageType::kStatus, .id = 5});
+
+  Header welcome{.type = MessageType::kWelcome, .id = 1};
+  welcome.sender = sender;
+  welcome.node_id = 1;
+  welcome.max_message_bytes = 1 << 20;
+  seed("welcome", welcome);
+  seed("ok", Header{.type = MessageType::kOk, .id = 2});
+  Header receipt{.type = MessageType::kReceipt, .id = 4};
+  receipt.seq = 1;
+  seed("receipt", receipt);  // gseq nil
+  receipt.gseq = 42;
+  seed("receipt_total", receipt);
+
+  Header status{.type = MessageType::kStatusReply, .id = 5};
+  status.node_id = 2;
+  status.role = "follower";
+  status.term = 7;
+  status.leader = 1;
+  status.members = {1, 2, 3};
+  status.commit_index = 99;
+  seed("status_reply", status);
+
+  Header delivery{.type = MessageType::kDelivery};
+  delivery.group = "room";
+  delivery.sender = sender;
+  delivery.seq = 6;
+  delivery.gseq = 17;
+  delivery.mode = bcast::Mode::kReliable;
+  delivery.order = bcast::Order::kTotal;
+  seed("delivery", delivery);
+
+  Header view{.type = MessageType::kView};
+  view.group = "room";
+  view.members = {1, 3};
+  seed("view", view);
+  seed("error", bcast::protocol::error_reply(4, bcast::ErrorCode::kTooLarge,
+                                             "message of 2000000 bytes exceeds 1048576"));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -278,5 +470,7 @@ int main(int argc, char** argv) {
   storage_recovery_seeds(root / "fuzz_storage_recovery", written);
   record_decoder_seeds(root / "fuzz_record_decoder", written);
   conf_change_seeds(root / "fuzz_conf_change");
+  peer_codec_seeds(root / "fuzz_peer_codec");
+  client_header_seeds(root / "fuzz_client_header");
   return 0;
 }
