@@ -33,9 +33,21 @@ bool DeliveryChecker::alive(OriginId incarnation) const {
   return it != incarnations_.end() && it->second.alive;
 }
 
+bool DeliveryChecker::waived(const Published& m, OriginId member) const {
+  auto origin = incarnations_.find(m.origin);
+  if (origin == incarnations_.end()) return false;
+  const auto& excluded = origin->second.last_excluded_us;
+  const auto e = excluded.find(member);
+  if (e == excluded.end()) return false;
+  const auto w = origin->second.last_welcomed_us.find(member);
+  const std::uint64_t welcomed = w == origin->second.last_welcomed_us.end() ? 0 : w->second;
+  return m.published_us <= e->second || welcomed <= e->second || m.published_us < welcomed;
+}
+
 bool DeliveryChecker::pass_over(OriginId at, const MessageKey& skipped,
                                 const std::string& context) {
   const Published& m = messages_.at(skipped);
+  if (waived(m, at)) return true;  // the origin excluded this daemon since: skipped on rejoin
   if (alive(m.origin)) {
     fail(context + " (its origin is alive, so it must arrive)");
     return false;
@@ -52,10 +64,17 @@ void DeliveryChecker::on_total_gap(OriginId incarnation) {
   incarnations_[incarnation].last_gseq.reset();
 }
 
-void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer) {
+void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer, std::uint64_t now_us) {
   Incarnation& welcomer = incarnations_[origin];
   welcomer.welcomed.insert(newcomer);
+  welcomer.last_welcomed_us[newcomer] = now_us;
   incarnations_[newcomer].causal_cut[origin] = welcomer.causal_sent;
+}
+
+void DeliveryChecker::on_excluded(OriginId origin, OriginId member, std::uint64_t now_us) {
+  Incarnation& excluder = incarnations_[origin];
+  excluder.welcomed.erase(member);  // owed nothing more until it is welcomed again
+  excluder.last_excluded_us[member] = now_us;
 }
 
 void DeliveryChecker::on_joined(OriginId newcomer, OriginId origin) {
@@ -295,6 +314,7 @@ std::string DeliveryChecker::unmet_obligations() const {
       const auto it = incarnations_.find(who);
       if (it == incarnations_.end() || !it->second.alive) continue;
       if (who != m.origin && !it->second.joined.contains(m.origin)) continue;
+      if (waived(m, who)) continue;
       if (!m.delivered_by.contains(who)) {
         std::string by;
         for (OriginId d : m.delivered_by) by += " " + incarnation_name(d);

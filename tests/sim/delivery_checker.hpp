@@ -41,8 +41,12 @@ class DeliveryChecker {
   // The incarnation installed the leader's snapshot: it skips the total-order positions the
   // snapshot covers (it fell behind the leader's retained log); its total deliveries restart.
   void on_total_gap(OriginId incarnation);
-  // Origin incarnation `origin` welcomed incarnation `newcomer`.
-  void on_welcome(OriginId origin, OriginId newcomer);
+  // Origin incarnation `origin` welcomed incarnation `newcomer` (again, after an exclusion).
+  void on_welcome(OriginId origin, OriginId newcomer, std::uint64_t now_us);
+  // `origin` excluded `member` (silent too long): it stops keeping its messages for it, and the
+  // member, if it returns, skips to the cuts of its next welcome. Messages of `origin` published
+  // up to now are then no longer owed to `member`, and it may skip them.
+  void on_excluded(OriginId origin, OriginId member, std::uint64_t now_us);
   // The origin's welcome reached the newcomer (directly or through a peer). Until it does, or if
   // it never does because the origin died, the origin's messages are not the newcomer's to
   // deliver.
@@ -90,6 +94,8 @@ class DeliveryChecker {
     std::set<OriginId> welcomed;                   // incarnations this origin has welcomed
     std::map<OriginId, std::uint64_t> causal_cut;  // origin -> its causal count at the welcome
     std::set<OriginId> joined;                     // origins whose welcome reached it
+    std::map<OriginId, std::uint64_t> last_excluded_us;  // members it excluded, and when
+    std::map<OriginId, std::uint64_t> last_welcomed_us;  // members it welcomed, and when
   };
   // A daemon may pass over messages of a dead origin that no survivor holds; whether none did
   // is known only at the end, so passed-over messages are recorded and judged then.
@@ -102,6 +108,10 @@ class DeliveryChecker {
   void fail(std::string what);
   static std::string name(const MessageKey& key);
   bool alive(OriginId incarnation) const;
+  // Whether m is not owed to `member` because of an exclusion: m's origin excluded it after m
+  // was published, or m was published between the exclusion and the next welcome (whose cuts
+  // the member skips to).
+  bool waived(const Published& m, OriginId member) const;
   // A delivery at `at` skips `skipped`: fine only if its origin is dead and, in the end, no
   // surviving daemon delivered it. Returns false (and fails) if the origin is alive.
   bool pass_over(OriginId at, const MessageKey& skipped, const std::string& context);

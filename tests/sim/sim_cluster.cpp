@@ -218,7 +218,12 @@ class Cluster::NodeIo : public DriverIo {
       ++cluster_.result_.snapshots_installed;
       cluster_.delivery_checker_.on_total_gap(node_.node->origin());
     } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
-      cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer);
+      cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer, cluster_.now_us_);
+    } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
+      cluster_.delivery_checker_.on_excluded(node_.node->origin(), event.peer, cluster_.now_us_);
+      cluster_.trace_.add(cluster_.now_us_, "node " + std::to_string(node_.id) + " EXCLUDES " +
+                                                std::to_string(origin_node(event.peer)) + "." +
+                                                std::to_string(event.peer & 0xffff));
     } else if (event.kind == bcast::Event::Kind::kJoinedOrigin) {
       cluster_.delivery_checker_.on_joined(node_.node->origin(), event.peer);
     } else if (event.kind == bcast::Event::Kind::kGaveUp ||
@@ -327,9 +332,10 @@ void Cluster::start_node(SimNode& n) {
   o.dissemination.gossip_fanout = options_.gossip_fanout;
   o.dissemination.repair_interval_ticks = options_.repair_interval_ticks;
   o.dissemination.bugs = options_.delivery_bugs;
-  // Members are not excluded within a run: partitions heal and crashed nodes return as new
-  // incarnations, which replace the old ones at once.
-  o.peer_timeout_ticks = 1000000;
+  // By default members are not excluded within a run: partitions heal and crashed nodes return
+  // as new incarnations, which replace the old ones at once. --peer-timeout-ticks exercises
+  // exclusion and rejoin.
+  o.peer_timeout_ticks = options_.peer_timeout_ticks;
   n.observer = std::make_unique<ChainObserver>(raft_checker_, n.id);
   ++n.life;
   n.paused = false;

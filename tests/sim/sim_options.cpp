@@ -133,6 +133,7 @@ std::string SimOptions::command_line() const {
   add("reply-percent", reply_percent, defaults.reply_percent);
   add("fanout", gossip_fanout, defaults.gossip_fanout);
   add("repair-ticks", repair_interval_ticks, defaults.repair_interval_ticks);
+  add("peer-timeout-ticks", peer_timeout_ticks, defaults.peer_timeout_ticks);
   add("broadcasts", broadcasts, defaults.broadcasts);
   add("loss-percent", loss_percent, defaults.loss_percent);
   if (cells != defaults.cells) out += " --cells " + cells;
@@ -190,6 +191,8 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
     ok = parse_number(value, o.reply_percent) && o.reply_percent <= 100;
   } else if (flag == "--fanout") {
     ok = parse_number(value, o.gossip_fanout) && o.gossip_fanout > 0;
+  } else if (flag == "--peer-timeout-ticks") {
+    ok = parse_number(value, o.peer_timeout_ticks) && o.peer_timeout_ticks > 0;
   } else if (flag == "--repair-ticks") {
     ok = parse_number(value, o.repair_interval_ticks) && o.repair_interval_ticks > 0;
   } else if (flag == "--broadcasts") {

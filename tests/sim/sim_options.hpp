@@ -43,6 +43,9 @@ struct SimOptions {
   std::uint32_t reply_percent = 30;
   std::uint32_t gossip_fanout = 3;
   std::uint32_t repair_interval_ticks = 5;  // digests (anti-entropy, stability) this often
+  // A member silent this long is excluded (and welcomed anew if it speaks again). The default
+  // never excludes within a run; small values exercise exclusion and rejoin.
+  std::uint64_t peer_timeout_ticks = 1000000;
   // Broadcast scenario: how many broadcasts are measured, and the loss on every link.
   std::uint32_t broadcasts = 20;
   std::uint32_t loss_percent = 0;

@@ -31,6 +31,8 @@ void print_help() {
       "  --snapshot-entries N --retained-entries N --max-inflight N\n"
       "  --cells all|MODE/ORDER,...                 what the clients publish (default all)\n"
       "  --clients N --publish-interval-us US --reply-percent P --fanout N --repair-ticks N\n"
+      "  --peer-timeout-ticks N                     exclude members silent this long (default: "
+      "never)\n"
       "  --broadcasts N --loss-percent P          broadcast scenario: measured broadcasts, loss\n"
       "  --storage file|memory                      simulated disk (default file)\n"
       "  --bug NAME                                 enable a deliberate bug:");
