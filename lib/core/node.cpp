@@ -256,6 +256,8 @@ void Node::skip_lost_messages(Outbox& out) {
   for (OriginId o : reliable_.streams().origins_with_gaps()) stalled.insert(o);
   for (OriginId o : gossip_.streams().origins_with_gaps()) stalled.insert(o);
   for (OriginId o : delivery_.causal().awaited_origins()) stalled.insert(o);
+  for (OriginId o : reliable_.streams().origins_behind_peers()) stalled.insert(o);
+  for (OriginId o : gossip_.streams().origins_behind_peers()) stalled.insert(o);
   std::erase_if(stall_, [&](const auto& item) { return !stalled.contains(item.first); });
   const auto holders = peers_.holding_back(now_tick_);
   StreamSet& reliable = reliable_.streams();
@@ -277,9 +279,17 @@ void Node::skip_lost_messages(Outbox& out) {
       continue;
     }
     out.events.push_back(Event{Event::Kind::kGaveUp, 0, kNoNode, origin});
+    const auto before =
+        std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin));
     if (reliable.has_gap(origin) || gossip.has_gap(origin)) {
       reliable.skip_gap(origin);
       gossip.skip_gap(origin);
+    } else {
+      // A tail that peers ahead of us no longer store (they had excluded us).
+      reliable.skip_unstored(origin, holders);
+      gossip.skip_unstored(origin, holders);
+    }
+    if (before != std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin))) {
       delivery_.on_stream_progress(origin, out);
     } else {
       delivery_.skip_missing(origin, out);

@@ -44,6 +44,17 @@ bool DeliveryChecker::waived(const Published& m, OriginId member) const {
   return m.published_us <= e->second || welcomed <= e->second || m.published_us < welcomed;
 }
 
+bool DeliveryChecker::held_only_by_excluders(const Published& m, OriginId member) const {
+  if (alive(m.origin)) return false;
+  for (OriginId holder : m.delivered_by) {
+    if (holder == member || !alive(holder)) continue;
+    const auto& excluded = incarnations_.at(holder).last_excluded_us;
+    const auto e = excluded.find(member);
+    if (e == excluded.end() || e->second < m.published_us) return false;
+  }
+  return true;
+}
+
 bool DeliveryChecker::pass_over(OriginId at, const MessageKey& skipped,
                                 const std::string& context) {
   const Published& m = messages_.at(skipped);
@@ -288,7 +299,9 @@ void DeliveryChecker::check_total(Incarnation& at, const MessageKey& key, Publis
 
 std::string DeliveryChecker::unmet_obligations() const {
   for (const PassedOver& p : passed_over_) {
-    for (OriginId who : messages_.at(p.key).delivered_by) {
+    const Published& m = messages_.at(p.key);
+    if (held_only_by_excluders(m, p.at)) continue;
+    for (OriginId who : m.delivered_by) {
       if (alive(who)) return p.context + ", yet " + incarnation_name(who) + " delivered it";
     }
   }
@@ -314,7 +327,7 @@ std::string DeliveryChecker::unmet_obligations() const {
       const auto it = incarnations_.find(who);
       if (it == incarnations_.end() || !it->second.alive) continue;
       if (who != m.origin && !it->second.joined.contains(m.origin)) continue;
-      if (waived(m, who)) continue;
+      if (waived(m, who) || held_only_by_excluders(m, who)) continue;
       if (!m.delivered_by.contains(who)) {
         std::string by;
         for (OriginId d : m.delivered_by) by += " " + incarnation_name(d);

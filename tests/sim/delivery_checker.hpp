@@ -112,6 +112,9 @@ class DeliveryChecker {
   // was published, or m was published between the exclusion and the next welcome (whose cuts
   // the member skips to).
   bool waived(const Published& m, OriginId member) const;
+  // Whether a dead origin's m may be missing at `member` because every surviving daemon that
+  // delivered it excluded `member` after m was published (and so stopped keeping it for it).
+  bool held_only_by_excluders(const Published& m, OriginId member) const;
   // A delivery at `at` skips `skipped`: fine only if its origin is dead and, in the end, no
   // surviving daemon delivered it. Returns false (and fails) if the origin is alive.
   bool pass_over(OriginId at, const MessageKey& skipped, const std::string& context);

@@ -1,6 +1,7 @@
 #include "core/bcast/stream_set.hpp"
 
 #include <algorithm>
+#include <set>
 
 namespace bcast {
 namespace {
@@ -128,6 +129,7 @@ std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& di
     theirs[p.origin] = &p;
     PeerPosition& position = positions[p.origin];
     position.received_upto = std::max(position.received_upto, p.received_upto);
+    position.stable_upto = std::max(position.stable_upto, p.stable_upto);
     position.cut = p.cut;
     if (!p.lost.empty()) {
       // The peer found these lost: no need to wait for them here either.
@@ -225,9 +227,48 @@ bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) con
     // Ahead of us only past its own cut: the messages we miss were never its own (had one
     // reached it anyway, its answers to our digests would have brought it by now).
     if (q->second.received_upto > ours && q->second.cut > ours) continue;
+    // Ahead of us, but it collected what we lack next: it counted us out (it had excluded us).
+    if (q->second.received_upto > ours && q->second.stable_upto > ours) continue;
     return false;
   }
   return true;
+}
+
+std::vector<OriginId> StreamSet::origins_behind_peers() const {
+  std::set<OriginId> behind;
+  for (const auto& [peer, positions] : peer_positions_) {
+    for (const auto& [origin, position] : positions) {
+      if (position.received_upto == UINT64_MAX) continue;
+      if (position.received_upto > received_upto(origin)) behind.insert(origin);
+    }
+  }
+  return {behind.begin(), behind.end()};
+}
+
+void StreamSet::skip_unstored(OriginId origin, const std::vector<NodeId>& peers) {
+  auto it = streams_.find(origin);
+  if (it == streams_.end() || !it->second.cut) return;
+  Stream& stream = it->second;
+  // Up to the lowest position any peer ahead of us still stores from.
+  std::uint64_t end = stream.received_upto;
+  bool any = false;
+  for (NodeId peer : peers) {
+    auto p = peer_positions_.find(peer);
+    if (p == peer_positions_.end()) continue;
+    auto q = p->second.find(origin);
+    if (q == p->second.end() || q->second.received_upto == UINT64_MAX ||
+        q->second.received_upto <= stream.received_upto) {
+      continue;
+    }
+    const std::uint64_t unstored_upto = std::min(q->second.stable_upto, q->second.received_upto);
+    end = any ? std::min(end, unstored_upto) : unstored_upto;
+    any = true;
+  }
+  end = std::min(end, stream.received_upto + kMaxMissingReported);
+  for (std::uint64_t seq = stream.received_upto + 1; seq <= end; ++seq) {
+    if (!stream.received_above.contains(seq)) stream.lost.insert(seq);
+  }
+  advance(stream);
 }
 
 bool StreamSet::has_gap(OriginId origin) const {

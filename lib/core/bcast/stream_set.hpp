@@ -66,8 +66,9 @@ class StreamSet {
   // Origins whose stream has a gap (messages beyond one that is missing).
   std::vector<OriginId> origins_with_gaps() const;
   // Whether no peer in `peers` can give us more of the origin's stream: each one's latest digest
-  // reports exactly our position (it has all we have and not the next message), or that it
-  // holds none of the stream (it never met the origin, or retired it).
+  // reports exactly our position (it has all we have and not the next message), that it holds
+  // none of the stream (it never met the origin, or retired it), or that it is ahead but no
+  // longer stores the next message we lack (it collected it while it had excluded us).
   bool converged(OriginId origin, const std::vector<NodeId>& peers) const;
   bool has_gap(OriginId origin) const;
   // Whether digests must flow: some message is stored but not yet stable (peers may lack it),
@@ -79,6 +80,11 @@ class StreamSet {
   // stream continues after them. Only the ones our digests asked for (the first
   // kMaxMissingReported missing) go at once.
   void skip_gap(OriginId origin);
+  // Origins whose stream some peer reports beyond our position (we may lack a tail).
+  std::vector<OriginId> origins_behind_peers() const;
+  // Gives up the messages right after our position that every peer ahead of us reports it no
+  // longer stores (see converged): a dead origin's tail that only excluders held.
+  void skip_unstored(OriginId origin, const std::vector<NodeId>& peers);
   // The next sequence number of our own stream (what a newcomer's cut is).
   std::uint64_t own_last_seq() const { return own_last_seq_; }
   std::uint64_t stored_bytes() const { return stored_bytes_; }
@@ -108,6 +114,7 @@ class StreamSet {
   std::map<OriginId, Stream> streams_;
   struct PeerPosition {
     std::uint64_t received_upto = 0;
+    std::uint64_t stable_upto = 0;  // it stores nothing up to here any more
     std::uint64_t cut = 0;
   };
   std::map<NodeId, std::map<OriginId, PeerPosition>> peer_positions_;  // from digests
