@@ -468,6 +468,23 @@ TEST(StreamSet, SkipGapGivesUpEveryReportedHole) {
   EXPECT_FALSE(set.has_gap(kOther));
 }
 
+// A peer ahead of us that no longer stores what we lack next (it collected it while it had
+// excluded us) cannot help: we have converged, and that tail is given up, up to where the peer
+// still stores.
+TEST(StreamSet, ATailOnlyAnExcluderHeldIsGivenUp) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  (void)set.receive(message_of(kOther, 1));
+  StreamPosition ahead = position(kOther, 6);
+  ahead.stable_upto = 4;  // it stores 5 and 6 only
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), ahead), 0);
+  EXPECT_EQ(set.origins_behind_peers(), std::vector<OriginId>{kOther});
+  EXPECT_TRUE(set.converged(kOther, {kPeerA}));
+  set.skip_unstored(kOther, {kPeerA});
+  EXPECT_EQ(set.received_upto(kOther), 4u);  // 2..4 given up; 5 and 6 can still come
+  EXPECT_FALSE(set.converged(kOther, {kPeerA}));
+}
+
 TEST(StreamSet, ConvergedWhenEveryPeerReportsOurPositionOrNothing) {
   StreamSet set(Mode::kReliable, kSelf);
   (void)set.set_cut(kOther, 0, false);
