@@ -189,10 +189,18 @@ void Node::step(const Envelope& envelope, Outbox& out) {
 
 void Node::on_persisted(LogIndex index, Term term, Outbox& out) {
   raft_.on_persisted(index, term, out);
-  finish(out);
+  // Once per applied batch, like flush(): what this commits gets its receipts now, not a round
+  // later.
+  flush(out);
 }
 
-void Node::flush(Outbox& out) { finish(out); }
+void Node::flush(Outbox& out) {
+  // Once per batch of inputs: the total-order messages of the whole batch go to the leader in
+  // one forward, and the leader proposes everything buffered as few entries as possible.
+  apply_committed(out);
+  total_.flush(raft_, sequencer_, now_tick_, out);
+  finish(out);
+}
 
 Result<LogIndex> Node::propose_conf_change(const raft::ConfChange& change, Outbox& out) {
   auto result = raft_.propose_conf_change(change, out);
@@ -388,12 +396,13 @@ void Node::to_delivery(std::vector<BroadcastMessage> ready, Outbox& out) {
 
 void Node::finish(Outbox& out) {
   apply_committed(out);
-  total_.flush(raft_, sequencer_, now_tick_, out);
   raft_.flush(out);
   apply_committed(out);
   sync_members();
-  for (Envelope& envelope : out.messages) {
-    if (envelope.origin == 0) envelope.origin = origin_;
+  // Stamp what this input added (the newest envelopes; earlier ones are stamped already), so a
+  // round of many inputs into one Outbox stays linear.
+  for (auto it = out.messages.rbegin(); it != out.messages.rend() && it->origin == 0; ++it) {
+    it->origin = origin_;
   }
 }
 

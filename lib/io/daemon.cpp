@@ -106,6 +106,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       }
       if (Clock::now() >= next_tick) next_tick = Clock::now() + tick;
       apply();
+      report_drops();
     }
     apply();
     log("stopped");
@@ -182,6 +183,22 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     }
   }
 
+  // Peer messages dropped for an unreachable peer or a full queue are expected during faults
+  // (the protocols repair them) but an operator should see them: logged at most every 10 s.
+  void report_drops() {
+    const auto now = Clock::now();
+    if (now < next_drop_report_) return;
+    next_drop_report_ = now + std::chrono::seconds(10);
+    const TransportCounters& c = transport_->counters();
+    if (c.dropped == reported_dropped_ && c.malformed == reported_malformed_) return;
+    log("peer messages: %llu sent, %llu received, %llu dropped (peer unreachable or queue full), "
+        "%llu malformed",
+        static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.received),
+        static_cast<unsigned long long>(c.dropped), static_cast<unsigned long long>(c.malformed));
+    reported_dropped_ = c.dropped;
+    reported_malformed_ = c.malformed;
+  }
+
   void apply() {
     node_->flush(round_);
     Node& node = *node_;
@@ -210,6 +227,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<ClientServer> clients_;
   Outbox round_;  // effects of the current round, applied once at its end
   std::uint64_t malformed_logged_ = 0;
+  Clock::time_point next_drop_report_ = Clock::now() + std::chrono::seconds(10);
+  std::uint64_t reported_dropped_ = 0;
+  std::uint64_t reported_malformed_ = 0;
 };
 
 }  // namespace

@@ -247,10 +247,13 @@ TEST(NodePublish, ATotalPublishIsReceiptedOnceItHasAPosition) {
   auto seq = node->publish(request(sender, Mode::kReliable, Order::kTotal, "t"), out);
   ASSERT_TRUE(seq.ok()) << seq.error().message;
   EXPECT_EQ(seq.value(), 1u);
+  // As the daemon and the simulator do: flush after each batch of inputs, then apply.
+  node->flush(out);
   apply_outbox(out, io, report);
   for (int i = 0; i < 5 && io.receipts.empty(); ++i) {
     Outbox more;
     node->tick(more);
+    node->flush(more);
     apply_outbox(more, io, report);
   }
   ASSERT_EQ(io.receipts.size(), 1u);
