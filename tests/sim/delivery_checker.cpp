@@ -79,7 +79,10 @@ void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer, std::uint64
   Incarnation& welcomer = incarnations_[origin];
   welcomer.welcomed.insert(newcomer);
   welcomer.last_welcomed_us[newcomer] = now_us;
-  incarnations_[newcomer].causal_cut[origin] = welcomer.causal_sent;
+  // The cut of the first welcome: a newcomer delivers nothing of the origin before it. A later
+  // welcome (after an exclusion) takes effect only when it arrives; until then the member may
+  // still deliver older messages, and what it then skips is waived (see waived()).
+  incarnations_[newcomer].causal_cut.try_emplace(origin, welcomer.causal_sent);
 }
 
 void DeliveryChecker::on_excluded(OriginId origin, OriginId member, std::uint64_t now_us) {
