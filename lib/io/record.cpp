@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "io/little_endian.hpp"
+#include "core/byte_codec.hpp"
 
 namespace bcast::io {
 namespace {

@@ -1,6 +1,6 @@
 #include "io/storage_records.hpp"
 
-#include "io/little_endian.hpp"
+#include "core/byte_codec.hpp"
 #include "io/record.hpp"
 
 namespace bcast::io {
@@ -13,7 +13,7 @@ void put_node_list(std::string& out, const std::vector<NodeId>& nodes) {
   for (const NodeId node : nodes) put_le<std::uint64_t>(out, node);
 }
 
-bool read_node_list(LittleEndianReader& reader, std::vector<NodeId>& nodes) {
+bool read_node_list(ByteReader& reader, std::vector<NodeId>& nodes) {
   std::uint32_t count = 0;
   if (!reader.read(count)) return false;
   // The count is checked against the bytes present before anything is reserved.
@@ -58,7 +58,7 @@ void append_hard_state_record(std::string& out, const raft::HardState& hard_stat
 }
 
 std::optional<SegmentHeader> decode_segment_header(std::string_view payload, std::string& why) {
-  LittleEndianReader reader(payload);
+  ByteReader reader(payload);
   std::uint32_t version = 0;
   std::uint32_t reserved = 0;
   SegmentHeader header;
@@ -75,7 +75,7 @@ std::optional<SegmentHeader> decode_segment_header(std::string_view payload, std
 }
 
 std::optional<raft::Entry> decode_entry(std::string_view payload, std::string& why) {
-  LittleEndianReader reader(payload);
+  ByteReader reader(payload);
   raft::Entry entry;
   std::uint8_t type = 0;
   if (!reader.read(entry.term) || !reader.read(entry.index) || !reader.read(type)) {
@@ -93,7 +93,7 @@ std::optional<raft::Entry> decode_entry(std::string_view payload, std::string& w
 }
 
 std::optional<LogIndex> decode_commit(std::string_view payload, std::string& why) {
-  LittleEndianReader reader(payload);
+  ByteReader reader(payload);
   LogIndex commit = 0;
   if (payload.size() != 8 || !reader.read(commit)) {
     why = "commit payload of " + std::to_string(payload.size()) + " bytes, expected 8";
@@ -103,7 +103,7 @@ std::optional<LogIndex> decode_commit(std::string_view payload, std::string& why
 }
 
 std::optional<raft::HardState> decode_hard_state(std::string_view payload, std::string& why) {
-  LittleEndianReader reader(payload);
+  ByteReader reader(payload);
   raft::HardState hard_state;
   if (payload.size() != 24 || !reader.read(hard_state.term) || !reader.read(hard_state.vote) ||
       !reader.read(hard_state.commit)) {
@@ -128,7 +128,7 @@ std::string encode_snapshot_record_prefix(const raft::SnapshotMeta& meta, std::u
 }
 
 std::optional<DecodedSnapshot> decode_snapshot(std::string payload, std::string& why) {
-  LittleEndianReader reader(payload);
+  ByteReader reader(payload);
   DecodedSnapshot decoded;
   raft::SnapshotMeta& meta = decoded.snapshot.meta;
   if (!reader.read(meta.index) || !reader.read(meta.term) || !reader.read(decoded.generation) ||

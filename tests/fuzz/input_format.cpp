@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "io/little_endian.hpp"
+#include "core/byte_codec.hpp"
 #include "io/record.hpp"
 #include "io/storage_layout.hpp"
 
@@ -27,12 +27,12 @@ Unsigned read_le(std::string_view& rest) {
   const std::size_t present = std::min(rest.size(), sizeof(Unsigned));
   std::copy_n(rest.data(), present, bytes);
   rest.remove_prefix(present);
-  return io::get_le<Unsigned>(bytes);
+  return get_le<Unsigned>(bytes);
 }
 
 void put_body(std::string& out, std::string_view body) {
   const std::size_t length = std::min(body.size(), kMaxBodyBytes);
-  io::put_le<std::uint16_t>(out, static_cast<std::uint16_t>(length));
+  put_le<std::uint16_t>(out, static_cast<std::uint16_t>(length));
   out.append(body.substr(0, length));
 }
 
@@ -61,7 +61,7 @@ void append_framed_record(std::string& out, const FramedRecord& record) {
     // io has no encoder for a header it would never write, so the checksum is redone here.
     bytes[kReservedOffset] = 1;
     std::string checksum;
-    io::put_le<std::uint64_t>(checksum, XXH3_64bits(bytes.data(), kHeaderChecksumOffset));
+    put_le<std::uint64_t>(checksum, XXH3_64bits(bytes.data(), kHeaderChecksumOffset));
     bytes.replace(kHeaderChecksumOffset, checksum.size(), checksum);
   }
   bytes += record.payload;
@@ -130,7 +130,7 @@ std::string encode_dir_input(const DirInput& input) {
   out.push_back(static_cast<char>(input.options));
   for (const DirFile& file : input.files) {
     out.push_back(static_cast<char>(file.name));
-    io::put_le<std::uint64_t>(out, file.index);
+    put_le<std::uint64_t>(out, file.index);
     out.push_back(file.framed ? 1 : 0);
     put_body(out, file.body);
   }

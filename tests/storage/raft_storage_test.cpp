@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "io/little_endian.hpp"
+#include "core/byte_codec.hpp"
 #include "io/record.hpp"
 #include "storage_test_util.hpp"
 #include "support/faulty_file_system.hpp"
@@ -79,7 +79,7 @@ class RaftStorageTest : public ::testing::Test {
 std::uint64_t record_offset(const std::string& segment, LogIndex first_index, LogIndex index) {
   std::uint64_t offset = 0;
   for (LogIndex i = first_index - 1; i < index; ++i) {  // the header record, then entries
-    offset += io::kRecordHeaderBytes + io::get_le<std::uint64_t>(segment.data() + offset + 8);
+    offset += io::kRecordHeaderBytes + get_le<std::uint64_t>(segment.data() + offset + 8);
   }
   return offset;
 }
