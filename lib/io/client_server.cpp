@@ -186,28 +186,31 @@ void ClientServer::deliver(const Delivery& delivery) {
   header.order = delivery.order;
   static const std::string kEmpty;
   const std::string& payload = delivery.payload ? *delivery.payload : kEmpty;
-  std::vector<std::string> readers;
+  const std::string encoded = protocol::encode_header(header);  // once for every reader
+  std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
   for (const auto& [identity, client] : clients_) {
     if (client.groups.contains(delivery.group)) readers.push_back(identity);
   }
   for (const std::string& identity : readers) {
-    auto it = clients_.find(identity);
-    if (it == clients_.end()) continue;
-    if (it->second.dropped > 0) {
-      const std::uint64_t dropped = it->second.dropped;
-      if (!send(identity, protocol::error_reply(0, ErrorCode::kBusy,
-                                                std::to_string(dropped) +
-                                                    " deliveries dropped: this client reads "
-                                                    "too slowly"))) {
-        if (clients_.contains(identity)) ++clients_[identity].dropped;
-        continue;
-      }
-      clients_[identity].dropped -= dropped;
-    }
-    if (!send(identity, header, &payload) && clients_.contains(identity)) {
-      ++clients_[identity].dropped;
-    }
+    // Deliveries lost to a full queue are reported before the next one gets through.
+    const bool sent = report_dropped(identity) && try_send(identity, encoded, &payload);
+    if (!sent && clients_.contains(identity)) ++clients_[identity].dropped;
   }
+}
+
+bool ClientServer::report_dropped(const std::string& identity) {
+  auto it = clients_.find(identity);
+  if (it == clients_.end()) return false;
+  const std::uint64_t dropped = it->second.dropped;
+  if (dropped == 0) return true;
+  if (!send(identity, protocol::error_reply(0, ErrorCode::kBusy,
+                                            std::to_string(dropped) +
+                                                " deliveries dropped: this client reads too "
+                                                "slowly"))) {
+    return false;
+  }
+  clients_.at(identity).dropped -= dropped;
+  return true;
 }
 
 void ClientServer::acknowledge(const Receipt& receipt) {

@@ -100,6 +100,8 @@ class ClientServer {
             const std::string* payload = nullptr);
   bool try_send(const std::string& identity, const std::string& encoded,
                 const std::string* payload);
+  // Tells a client how many deliveries its full queue cost it; false if that could not be sent.
+  bool report_dropped(const std::string& identity);
   void forget(const std::string& identity);
 
   zmq::context_t& context_;
