@@ -431,6 +431,12 @@ class Decoder {
     return true;
   }
 
+  bool bytes(const msgpack::object& o, std::string_view what, SharedBytes& out) {
+    if (o.type != msgpack::type::BIN) return fail(what, "is not a bin");
+    out = SharedBytes(std::string_view(o.via.bin.ptr, o.via.bin.size));
+    return true;
+  }
+
   bool shared_bytes(const msgpack::object& o, std::string_view what,
                     std::shared_ptr<const std::string>& out) {
     if (o.type == msgpack::type::NIL) {

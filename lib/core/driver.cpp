@@ -1,22 +1,56 @@
 #include "core/driver.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace bcast {
 
-void apply_outbox(Outbox& out, DriverIo& io, const PersistedReport& report_persisted) {
-  while (!out.empty()) {
-    Outbox batch = std::move(out);
-    out = Outbox{};
-    if (!batch.persist.empty()) io.persist(batch.persist);
-    for (Envelope& envelope : batch.messages) io.send(std::move(envelope));
-    for (Delivery& delivery : batch.deliveries) io.deliver(std::move(delivery));
-    for (Receipt& receipt : batch.receipts) io.acknowledge(std::move(receipt));
-    for (const Event& event : batch.events) io.observe(event);
+void Driver::apply(Outbox& out) {
+  Outbox batch = std::move(out);
+  out = Outbox{};
+  auto& messages = batch.messages;
+  const auto first_waiting = std::stable_partition(
+      messages.begin(), messages.end(), [](const Envelope& e) { return !waits_for_persist(e); });
+  for (auto it = messages.begin(); it != first_waiting; ++it) io_.send(std::move(*it));
+  std::vector<Envelope> waiting(std::make_move_iterator(first_waiting),
+                                std::make_move_iterator(messages.end()));
+  if (!batch.persist.empty()) {
+    Write write;
+    write.waiting = std::move(waiting);
     if (!batch.persist.entries.empty()) {
       const raft::Entry& last = batch.persist.entries.back();
-      report_persisted(last.index, last.term, out);
+      write.last = std::make_pair(last.index, last.term);
     }
+    in_flight_.push_back(std::move(write));
+    io_.persist(batch.persist);
+  } else if (!in_flight_.empty()) {
+    // It may answer for entries an earlier write still carries: it waits for that write too.
+    auto& held = in_flight_.back().waiting;
+    held.insert(held.end(), std::make_move_iterator(waiting.begin()),
+                std::make_move_iterator(waiting.end()));
+  } else {
+    for (Envelope& envelope : waiting) io_.send(std::move(envelope));
+  }
+  for (Delivery& delivery : batch.deliveries) io_.deliver(std::move(delivery));
+  for (Receipt& receipt : batch.receipts) io_.acknowledge(std::move(receipt));
+  for (const Event& event : batch.events) io_.observe(event);
+}
+
+void Driver::complete_oldest_write(Outbox& out) {
+  if (in_flight_.empty()) return;
+  Write write = std::move(in_flight_.front());
+  in_flight_.pop_front();
+  for (Envelope& envelope : write.waiting) io_.send(std::move(envelope));
+  if (write.last) report_persisted_(write.last->first, write.last->second, out);
+}
+
+void apply_outbox(Outbox& out, DriverIo& io, const PersistedReport& report_persisted) {
+  Driver driver(io, report_persisted);
+  driver.apply(out);
+  while (driver.writes_in_flight() > 0) {
+    driver.complete_oldest_write(out);
+    driver.apply(out);
   }
 }
 

@@ -1,12 +1,23 @@
 // The one place that fixes the order in which a core's effects reach the world.
 //
-// Both the daemon and the simulator hand every Outbox to apply_outbox. The order is what makes
-// Raft safe on real disks: state is persisted (and synced when the request says so) before any
-// message that depends on it is sent, and a core learns that its own entries are durable only
-// after they are.
+// Both the daemon and the simulator hand every Outbox to a Driver. The order is what makes Raft
+// safe on real disks: state is persisted (and synced when the request says so) before any
+// message that depends on it is sent (waits_for_persist), and a core learns that its own entries
+// are durable only after they are. Messages that depend on nothing this node writes (a leader's
+// appends and heartbeats, dissemination) leave before the write, so disks and network work in
+// parallel (Raft thesis §10.2.1).
+//
+// Writes may complete later than they start: the daemon writes on a storage thread so that a
+// slow fsync never stops its event loop (heartbeats keep flowing while a 16 MiB entry is
+// written). Writes complete in the order they were started; the messages that wait for a write,
+// and the report to the core, are held until it has.
 #pragma once
 
+#include <deque>
 #include <functional>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "bcast/types.hpp"
 #include "core/outbox.hpp"
@@ -18,8 +29,10 @@ namespace bcast {
 class DriverIo {
  public:
   virtual ~DriverIo() = default;
-  // Carries out the request; when request.sync it is durable on return. A storage failure must
-  // not return: the implementation stops the node (its disk can no longer be trusted).
+  // Starts carrying out the request (durably, when request.sync); the caller tells the Driver
+  // when it has completed (Driver::complete_oldest_write), in the order writes were started. A
+  // storage failure must not complete: the implementation stops the node (its disk can no
+  // longer be trusted).
   virtual void persist(const PersistRequest& request) = 0;
   virtual void send(Envelope envelope) = 0;
   virtual void deliver(Delivery delivery) = 0;
@@ -30,9 +43,33 @@ class DriverIo {
 // Tells the core that entries up to (index, term) are durable; may add effects to the outbox.
 using PersistedReport = std::function<void(LogIndex index, Term term, Outbox& out)>;
 
-// Applies `out` in the fixed order persist -> send -> deliver -> acknowledge -> observe ->
-// report persisted, and repeats for whatever the report adds, until nothing is left. `out` is
-// empty on return.
+class Driver {
+ public:
+  Driver(DriverIo& io, PersistedReport report_persisted)
+      : io_(io), report_persisted_(std::move(report_persisted)) {}
+
+  // Applies `out` in the fixed order: send what does not wait for a write -> start the write ->
+  // deliver -> acknowledge -> observe. Messages that wait for a write leave once it (and every
+  // write before it) completes. `out` is empty on return.
+  void apply(Outbox& out);
+  // The oldest write in flight is durable: sends what waited for it and reports it to the core,
+  // whose effects land in `out` (apply them next).
+  void complete_oldest_write(Outbox& out);
+  std::size_t writes_in_flight() const { return in_flight_.size(); }
+
+ private:
+  struct Write {
+    std::vector<Envelope> waiting;                  // leave once the write is durable
+    std::optional<std::pair<LogIndex, Term>> last;  // the last entry written, for the report
+  };
+
+  DriverIo& io_;
+  PersistedReport report_persisted_;
+  std::deque<Write> in_flight_;
+};
+
+// For I/O that completes every write before persist() returns (the simulator's disks, tests):
+// applies `out` and everything the reports add, until nothing is left. `out` is empty on return.
 void apply_outbox(Outbox& out, DriverIo& io, const PersistedReport& report_persisted);
 
 }  // namespace bcast

@@ -4,6 +4,20 @@
 
 namespace bcast {
 
+bool waits_for_persist(const Envelope& envelope) {
+  const auto* raft = std::get_if<raft::Message>(&envelope.message);
+  if (raft == nullptr) return false;
+  switch (raft->type) {
+    case raft::MessageType::kAppend:
+    case raft::MessageType::kHeartbeat:
+    case raft::MessageType::kInstallSnapshot:
+    case raft::MessageType::kTimeoutNow:
+      return false;
+    default:
+      return true;
+  }
+}
+
 void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message) {
   out.messages.push_back(Envelope{from, to, std::move(message)});
 }

@@ -1,9 +1,10 @@
 // The effects of one or more calls into the core, collected for the I/O shell to carry out.
 //
 // Core objects never perform I/O: every input method appends what must happen to an Outbox,
-// and the driver (core/driver.hpp) applies it in one fixed order: persist, then send, then
-// deliver, then report what was persisted back to the core. Persisting before sending is what
-// makes a vote or an append acknowledgement safe to send: it is on disk before anyone hears of it.
+// and the driver (core/driver.hpp) applies it in one fixed order: send what does not depend on
+// this round's writes, persist, send the rest, deliver, then report what was persisted back to
+// the core. Persisting before sending is what makes a vote or an append acknowledgement safe to
+// send: it is on disk before anyone hears of it.
 #pragma once
 
 #include <optional>
@@ -87,6 +88,13 @@ struct Receipt {
   std::optional<std::uint64_t> gseq;
   std::optional<Error> error;
 };
+
+// Whether `envelope` may only leave once the Outbox's persist request is durable: votes, vote
+// requests and every Raft response (they promise a term, a vote or stored entries). A leader's
+// replication traffic (Append, Heartbeat, InstallSnapshot, TimeoutNow) and all dissemination
+// messages promise nothing about this node's disk, so they leave first: the leader writes its
+// log in parallel with its followers (Raft thesis §10.2.1) and counts itself only once durable.
+bool waits_for_persist(const Envelope& envelope);
 
 struct Outbox;
 void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message);

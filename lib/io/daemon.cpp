@@ -13,6 +13,7 @@
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
+#include "io/storage_writer.hpp"
 
 namespace bcast::io {
 namespace {
@@ -51,6 +52,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     auto storage = RaftStorage::open(fs_, options_.data_dir, storage_options);
     if (!storage) return storage.error();
     storage_ = std::move(storage.value());
+    writer_ = std::make_unique<StorageWriter>(*storage_);
 
     raft::ConfState conf;
     for (const auto& [node, endpoint] : options_.peers) conf.voters.push_back(node);
@@ -63,6 +65,11 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     std::random_device entropy;  // elections need real randomness; the core only takes a seed
     const std::uint64_t seed = (std::uint64_t{entropy()} << 32) ^ entropy() ^ options_.node_id;
     node_ = std::make_unique<Node>(node_options, Rng(seed), conf, storage_->take_recovered());
+    if (auto started = writer_->start(); !started) return started.error();
+    Node& node = *node_;
+    driver_ = std::make_unique<Driver>(*this, [&node](LogIndex index, Term term, Outbox& more) {
+      node.on_persisted(index, term, more);
+    });
 
     // The largest frame a peer sends: an Append (max_append_bytes, at least one entry, which
     // may hold one maximal message) or a push of one maximal message, plus framing.
@@ -89,38 +96,43 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       zmq::pollitem_t items[] = {
           {transport_->listening_socket().handle(), 0, ZMQ_POLLIN, 0},
           {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+          {nullptr, writer_->completion_fd(), ZMQ_POLLIN, 0},
       };
       try {
-        zmq::poll(items, 2, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, 3, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
         continue;  // a signal: look at `stop`
       }
+      if (items[2].revents & ZMQ_POLLIN) complete_writes();
       if (items[0].revents & ZMQ_POLLIN) read_peers();
       if (items[1].revents & ZMQ_POLLIN) clients_->on_readable();
       clients_->flush_backlogs();
-      // Ticks keep their pace even after a long round; a stall is caught up at once.
-      for (int due = 0; Clock::now() >= next_tick && due < 100; ++due) {
+      // At most one tick per round. After a long round the ticks owed run one per round, with
+      // the input that queued meanwhile read in between (the poll does not wait while a tick is
+      // due): caught up all at once, they would let a leader check its quorum twice without
+      // reading the answers waiting for it, and step down although every follower answered.
+      if (Clock::now() >= next_tick) {
         node_->tick(round_);
         next_tick += tick;
+        // Beyond a second behind (the process was stopped), the rest is forgiven.
+        if (Clock::now() - next_tick > std::chrono::seconds(1)) next_tick = Clock::now();
       }
-      if (Clock::now() >= next_tick) next_tick = Clock::now() + tick;
       apply();
       report_drops();
     }
     apply();
+    // Whatever was asked to be written is, before the process ends.
+    writer_->wait_idle();
+    complete_writes();
+    apply();
+    writer_->wait_idle();
     log("stopped");
     return {};
   }
 
   // --- DriverIo ---------------------------------------------------------------------------------
-  void persist(const PersistRequest& request) override {
-    if (auto stored = storage_->persist(request); !stored) {
-      // The disk can no longer be trusted: stop rather than promise what is not stored.
-      log("FATAL: storage failed: %s", stored.error().message.c_str());
-      std::_Exit(70);
-    }
-  }
+  void persist(const PersistRequest& request) override { writer_->submit(request); }
   void send(Envelope envelope) override { transport_->send(envelope); }
   void deliver(Delivery delivery) override { clients_->deliver(delivery); }
   void acknowledge(Receipt receipt) override { clients_->acknowledge(receipt); }
@@ -201,10 +213,19 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
 
   void apply() {
     node_->flush(round_);
-    Node& node = *node_;
-    apply_outbox(round_, *this, [&node](LogIndex index, Term term, Outbox& more) {
-      node.on_persisted(index, term, more);
-    });
+    driver_->apply(round_);
+  }
+
+  // Writes the storage thread finished: what waited for them leaves, and the node learns they
+  // are durable (its effects join this round).
+  void complete_writes() {
+    auto completed = writer_->take_completed();
+    if (!completed) {
+      // The disk can no longer be trusted: stop rather than promise what is not stored.
+      log("FATAL: storage failed: %s", completed.error().message.c_str());
+      std::_Exit(70);
+    }
+    for (std::size_t i = 0; i < completed.value(); ++i) driver_->complete_oldest_write(round_);
   }
 
   template <typename... Args>
@@ -222,7 +243,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   PosixFileSystem fs_;
   zmq::context_t context_{1};
   std::unique_ptr<RaftStorage> storage_;
+  std::unique_ptr<StorageWriter> writer_;  // declared after storage_: stops before it closes
   std::unique_ptr<Node> node_;
+  std::unique_ptr<Driver> driver_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;
   Outbox round_;  // effects of the current round, applied once at its end

@@ -2,9 +2,9 @@
 //
 // One thread. Each round it waits (zmq::poll) for a peer frame, a client request or the next
 // tick, feeds everything that is ready to the Node, and applies the accumulated Outbox once
-// through the shared driver (persist -> send -> deliver -> acknowledge -> observe -> report
-// persisted). Batching a whole round into one Outbox is what makes "--fsync always" affordable:
-// one fsync covers every entry the round appended.
+// through the shared driver (send what needs no write -> persist -> send the rest -> deliver ->
+// acknowledge -> observe -> report persisted). Batching a whole round into one Outbox is what makes
+// "--fsync always" affordable: one fsync covers every entry the round appended.
 //
 // The data directory holds the Raft storage (lib/io/raft_storage.hpp) and the boot count
 // (`incarnation`), incremented at every start so that a restarted daemon's senders and streams

@@ -21,14 +21,7 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
     listener_->bind(listen_endpoint);
     for (const auto& [node, endpoint] : peer_endpoints_) {
       if (node == self_) continue;
-      auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
-      socket->set(zmq::sockopt::linger, 0);
-      socket->set(zmq::sockopt::sndhwm, options_.send_queue);
-      socket->set(zmq::sockopt::immediate, 1);
-      socket->set(zmq::sockopt::reconnect_ivl, 100);
-      socket->set(zmq::sockopt::reconnect_ivl_max, 1000);
-      socket->connect(endpoint);
-      outgoing_[node] = std::move(socket);
+      outgoing_[node] = Outgoing{connect_lane(endpoint), connect_lane(endpoint)};
     }
   } catch (const zmq::error_t& e) {
     return make_error(ErrorCode::kIo,
@@ -37,15 +30,41 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
   return {};
 }
 
+Lane lane_of(const Envelope& envelope) {
+  const auto* raft = std::get_if<raft::Message>(&envelope.message);
+  if (raft == nullptr) return Lane::kBulk;
+  const bool bulk =
+      raft->type == raft::MessageType::kAppend || raft->type == raft::MessageType::kInstallSnapshot;
+  return bulk ? Lane::kBulk : Lane::kControl;
+}
+
+std::unique_ptr<zmq::socket_t> PeerTransport::connect_lane(const std::string& endpoint) {
+  auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  socket->set(zmq::sockopt::linger, 0);
+  socket->set(zmq::sockopt::sndhwm, options_.send_queue);
+  socket->set(zmq::sockopt::immediate, 1);
+  socket->set(zmq::sockopt::reconnect_ivl, 100);
+  socket->set(zmq::sockopt::reconnect_ivl_max, 1000);
+  socket->connect(endpoint);
+  return socket;
+}
+
 void PeerTransport::send(const Envelope& envelope) {
   auto it = outgoing_.find(envelope.to);
   if (it == outgoing_.end()) {
     ++counters_.dropped;  // not a configured peer (e.g. removed from the cluster)
     return;
   }
-  const std::string frame = codec::encode_envelope(envelope);
+  // The frame moves into the ZeroMQ message instead of being copied: a push or append can hold
+  // a 16 MiB payload, and every copy of it stalls the event loop.
+  auto* frame = new std::string(codec::encode_envelope(envelope));
+  zmq::message_t message(
+      frame->data(), frame->size(),
+      [](void*, void* owner) { delete static_cast<std::string*>(owner); }, frame);
   try {
-    const auto sent = it->second->send(zmq::buffer(frame), zmq::send_flags::dontwait);
+    zmq::socket_t& socket =
+        lane_of(envelope) == Lane::kControl ? *it->second.control : *it->second.bulk;
+    const auto sent = socket.send(message, zmq::send_flags::dontwait);
     ++(sent ? counters_.sent : counters_.dropped);
   } catch (const zmq::error_t&) {
     ++counters_.dropped;

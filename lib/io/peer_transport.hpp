@@ -1,12 +1,17 @@
 // Daemon-to-daemon messaging over ZeroMQ/TCP.
 //
 // Each daemon binds one ROUTER socket on its --listen endpoint for everything it receives, and
-// connects one DEALER socket to every other daemon's endpoint for what it sends. ZeroMQ
-// reconnects by itself. Sends never block: each DEALER has a bounded queue (`send_queue`
-// messages) and delivers only to a connected peer (ZMQ_IMMEDIATE); when a peer is unreachable
-// or its queue is full the message is dropped and counted. The protocols above tolerate loss
-// (Raft retries, dissemination repairs), so dropping is the bounded-memory answer to a dead or
-// slow peer. Frames larger than `max_frame_bytes` are refused by the socket (ZMQ_MAXMSGSIZE).
+// connects two DEALER sockets (two TCP connections, two lanes) to every other daemon's endpoint
+// for what it sends: the control lane carries Raft's small messages (heartbeats, votes,
+// responses), the bulk lane everything that can be large (appends, snapshots, payloads) and the
+// dissemination protocols. A heartbeat thus never waits behind a 16 MiB append on the wire or in
+// a queue, which would let followers time out and start an election. Raft tolerates the
+// reordering between lanes; each lane keeps its own order. ZeroMQ reconnects by itself. Sends never
+// block: each DEALER has a bounded queue (`send_queue` messages) and delivers only to a connected
+// peer (ZMQ_IMMEDIATE); when a peer is unreachable or its queue is full the message is dropped and
+// counted. The protocols above tolerate loss (Raft retries, dissemination repairs), so dropping is
+// the bounded-memory answer to a dead or slow peer. Frames larger than `max_frame_bytes` are
+// refused by the socket (ZMQ_MAXMSGSIZE).
 #pragma once
 
 #include <cstdint>
@@ -31,6 +36,9 @@ struct TransportOptions {
   int send_queue = 10000;      // ZMQ_SNDHWM per peer
   int receive_queue = 100000;  // ZMQ_RCVHWM of the listening socket
 };
+
+enum class Lane : std::uint8_t { kControl, kBulk };
+Lane lane_of(const Envelope& envelope);
 
 struct TransportCounters {
   std::uint64_t sent = 0;
@@ -64,7 +72,13 @@ class PeerTransport {
   TransportOptions options_;
   codec::DecodeLimits limits_;
   std::unique_ptr<zmq::socket_t> listener_;
-  std::map<NodeId, std::unique_ptr<zmq::socket_t>> outgoing_;
+  struct Outgoing {
+    std::unique_ptr<zmq::socket_t> control;
+    std::unique_ptr<zmq::socket_t> bulk;
+  };
+  std::unique_ptr<zmq::socket_t> connect_lane(const std::string& endpoint);
+
+  std::map<NodeId, Outgoing> outgoing_;
   TransportCounters counters_;
 };
 

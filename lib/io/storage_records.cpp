@@ -39,7 +39,7 @@ void append_entry_record(std::string& out, const raft::Entry& entry) {
   put_le<std::uint64_t>(out, entry.term);
   put_le<std::uint64_t>(out, entry.index);
   put_le<std::uint8_t>(out, static_cast<std::uint8_t>(entry.type));
-  out.append(entry.data);
+  out.append(entry.data.view());
   finish_record(out, start, RecordKind::kEntry);
 }
 
@@ -88,7 +88,7 @@ std::optional<raft::Entry> decode_entry(std::string_view payload, std::string& w
     return std::nullopt;
   }
   entry.type = static_cast<raft::EntryType>(type);
-  entry.data.assign(reader.rest());
+  entry.data = SharedBytes(reader.rest());
   return entry;
 }
 

@@ -21,7 +21,7 @@ std::uint64_t chain_hash(std::uint64_t previous, const raft::Entry& entry) {
   std::uint64_t h = mix(previous, entry.term);
   h = mix(h, static_cast<std::uint64_t>(entry.type));
   std::uint64_t data = 0xcbf29ce484222325ULL;  // FNV-1a over the payload
-  for (unsigned char c : entry.data) data = (data ^ c) * 0x100000001b3ULL;
+  for (unsigned char c : entry.data.view()) data = (data ^ c) * 0x100000001b3ULL;
   return mix(h, data);
 }
 

@@ -269,7 +269,7 @@ class CrashScenario {
     // Every recovered entry is a version written at its index, the right one, chained.
     for (std::size_t i = 0; i < r.entries.size(); ++i) {
       const raft::Entry& entry = r.entries[i];
-      auto it = written_.find(entry.data);
+      auto it = written_.find(entry.data.str());
       if (it == written_.end() || !(it->second.entry == entry)) {
         fail("entry " + std::to_string(entry.index) + " was never written");
         return;
@@ -359,8 +359,8 @@ class CrashScenario {
       raft::Entry entry{view_.hard_state.term, index, raft::EntryType::kNormal, new_data(index)};
       entry.type = static_cast<raft::EntryType>(workload_rng_.uniform(0, 2));
       const std::string predecessor =
-          view_.log.empty() ? view_.compacted_last_data : view_.log.back().data;
-      written_[entry.data] = WrittenEntry{entry, seq_, predecessor};
+          view_.log.empty() ? view_.compacted_last_data : view_.log.back().data.str();
+      written_[entry.data.str()] = WrittenEntry{entry, seq_, predecessor};
       view_.log.push_back(entry);
       batch.push_back(std::move(entry));
     }

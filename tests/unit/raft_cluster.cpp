@@ -58,7 +58,7 @@ void RaftCluster::add_node(NodeId id) {
 std::vector<std::string> RaftCluster::applied_data(NodeId id) const {
   std::vector<std::string> out;
   for (const Entry& e : applied_.at(id)) {
-    if (e.type == EntryType::kNormal) out.push_back(e.data);
+    if (e.type == EntryType::kNormal) out.push_back(e.data.str());
   }
   return out;
 }

@@ -88,7 +88,7 @@ std::string encode_message_batch(const std::vector<BroadcastMessage>& messages) 
   return out;
 }
 
-std::optional<std::vector<BroadcastMessage>> decode_message_batch(const std::string& data) {
+std::optional<std::vector<BroadcastMessage>> decode_message_batch(std::string_view data) {
   ByteReader in(data);
   std::uint8_t version = 0;
   std::uint32_t count = 0;

@@ -64,7 +64,7 @@ struct BroadcastMessage {
 // Total-order messages travel to the leader and into the Raft log in batches; a batch is the
 // data of one Raft entry. The encoding is the core's own (core/byte_codec.hpp).
 std::string encode_message_batch(const std::vector<BroadcastMessage>& messages);
-std::optional<std::vector<BroadcastMessage>> decode_message_batch(const std::string& data);
+std::optional<std::vector<BroadcastMessage>> decode_message_batch(std::string_view data);
 
 // One message delivered to the applications of a daemon.
 struct Delivery {

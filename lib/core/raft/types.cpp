@@ -30,7 +30,7 @@ std::string encode_conf_change(const ConfChange& change) {
   return out;
 }
 
-std::optional<ConfChange> decode_conf_change(const std::string& data) {
+std::optional<ConfChange> decode_conf_change(std::string_view data) {
   if (data.size() != 9) return std::nullopt;
   const auto type = static_cast<std::uint8_t>(data[0]);
   if (type > static_cast<std::uint8_t>(ConfChangeType::kRemoveNode)) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bcast/types.hpp"
+#include "core/shared_bytes.hpp"
 
 namespace bcast::raft {
 
@@ -22,7 +23,7 @@ struct Entry {
   Term term = 0;
   LogIndex index = 0;
   EntryType type = EntryType::kNormal;
-  std::string data;
+  SharedBytes data;  // shared, not copied, by the log, storage requests and Appends
 
   bool operator==(const Entry&) const = default;
 };
@@ -65,7 +66,7 @@ struct ConfChange {
 // ConfChange entries carry a fixed 9-byte encoding (type, then node id little-endian) so the
 // core needs no serialization library.
 std::string encode_conf_change(const ConfChange& change);
-std::optional<ConfChange> decode_conf_change(const std::string& data);
+std::optional<ConfChange> decode_conf_change(std::string_view data);
 
 // The configuration that results from applying `change` to `conf`, or nullopt if the change
 // is not allowed (removing an absent node, demoting a voter, adding an existing member).
