@@ -1,0 +1,122 @@
+// The Driver's one fixed order of effects, with writes that complete later than they start (the
+// daemon's storage thread): what waits for a write leaves only once it (and every earlier write)
+// is durable; everything else leaves at once.
+#include "core/driver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace bcast {
+namespace {
+
+Envelope raft_message(raft::MessageType type, NodeId to) {
+  raft::Message m;
+  m.type = type;
+  m.from = 1;
+  m.to = to;
+  return Envelope{1, to, PeerMessage{m}};
+}
+
+raft::MessageType type_of(const Envelope& envelope) {
+  return std::get<raft::Message>(envelope.message).type;
+}
+
+class LoggingIo : public DriverIo {
+ public:
+  void persist(const PersistRequest& request) override {
+    log.push_back("persist " + std::to_string(request.entries.size()));
+  }
+  void send(Envelope envelope) override {
+    log.push_back(std::string("send ") + raft::message_type_name(type_of(envelope)));
+  }
+  void deliver(Delivery) override { log.push_back("deliver"); }
+  void acknowledge(Receipt) override { log.push_back("ack"); }
+  void observe(const Event&) override { log.push_back("observe"); }
+  std::vector<std::string> log;
+};
+
+Outbox round_with_write(LogIndex index) {
+  Outbox out;
+  out.persist.entries.push_back(raft::Entry{1, index, raft::EntryType::kNormal, "x"});
+  out.persist.sync = true;
+  out.messages.push_back(raft_message(raft::MessageType::kAppendResponse, 2));
+  out.messages.push_back(raft_message(raft::MessageType::kAppend, 3));
+  out.deliveries.push_back(Delivery{});
+  return out;
+}
+
+TEST(Driver, MessagesThatWaitForAWriteLeaveOnlyOnceItIsDurable) {
+  LoggingIo io;
+  std::vector<LogIndex> reported;
+  Driver driver(io, [&](LogIndex index, Term, Outbox&) { reported.push_back(index); });
+  Outbox out = round_with_write(1);
+  driver.apply(out);
+  EXPECT_TRUE(out.empty());
+  // The leader's Append leaves before the write; the acknowledgement waits for it.
+  EXPECT_EQ(io.log, (std::vector<std::string>{"send Append", "persist 1", "deliver"}));
+  EXPECT_EQ(driver.writes_in_flight(), 1u);
+  EXPECT_TRUE(reported.empty());
+
+  driver.complete_oldest_write(out);
+  EXPECT_EQ(io.log.back(), "send AppendResponse");
+  EXPECT_EQ(reported, std::vector<LogIndex>{1});
+  EXPECT_EQ(driver.writes_in_flight(), 0u);
+}
+
+TEST(Driver, AnAnswerWithoutAWriteOfItsOwnWaitsForTheWritesBeforeIt) {
+  LoggingIo io;
+  Driver driver(io, [](LogIndex, Term, Outbox&) {});
+  Outbox first = round_with_write(1);
+  driver.apply(first);
+  // A repeated Append is answered without writing anything, but the answer covers entries the
+  // first write still carries.
+  Outbox second;
+  second.messages.push_back(raft_message(raft::MessageType::kVoteResponse, 2));
+  driver.apply(second);
+  EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send VoteResponse"), 0);
+  driver.complete_oldest_write(second);
+  EXPECT_EQ(io.log.back(), "send VoteResponse");
+}
+
+TEST(Driver, WritesCompleteInOrder) {
+  LoggingIo io;
+  std::vector<LogIndex> reported;
+  Driver driver(io, [&](LogIndex index, Term, Outbox&) { reported.push_back(index); });
+  Outbox a = round_with_write(1);
+  Outbox b = round_with_write(2);
+  driver.apply(a);
+  driver.apply(b);
+  EXPECT_EQ(driver.writes_in_flight(), 2u);
+  Outbox more;
+  driver.complete_oldest_write(more);
+  driver.complete_oldest_write(more);
+  EXPECT_EQ(reported, (std::vector<LogIndex>{1, 2}));
+}
+
+TEST(Driver, WithoutAWriteInFlightNothingWaits) {
+  LoggingIo io;
+  Driver driver(io, [](LogIndex, Term, Outbox&) {});
+  Outbox out;
+  out.messages.push_back(raft_message(raft::MessageType::kVoteResponse, 2));
+  out.receipts.push_back(Receipt{});
+  driver.apply(out);
+  EXPECT_EQ(io.log, (std::vector<std::string>{"send VoteResponse", "ack"}));
+}
+
+TEST(Driver, ApplyOutboxCompletesEveryWriteAndWhatItsReportsAdd) {
+  LoggingIo io;
+  int reports = 0;
+  Outbox out = round_with_write(1);
+  apply_outbox(out, io, [&](LogIndex index, Term, Outbox& more) {
+    ++reports;
+    if (index == 1) more = round_with_write(2);  // the report leads to another write
+  });
+  EXPECT_EQ(reports, 2);
+  EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send AppendResponse"), 2);
+}
+
+}  // namespace
+}  // namespace bcast
