@@ -4,8 +4,8 @@
 set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 forbidden='#[[:space:]]*include[[:space:]]*[<"](zmq\.h|zmq\.hpp|zmq_addon\.hpp|msgpack[^>"]*|thread|mutex|shared_mutex|condition_variable|future|atomic|chrono|ctime|time\.h|sys/time\.h|random|fstream|filesystem|cstdio|stdio\.h|unistd\.h|fcntl\.h|sys/[^>"]*|io/[^>"]*|boost/[^>"]*|iostream)[>"]'
-# cstdio is allowed only for the one fatal diagnostic before abort() in node.cpp.
-hits=$(grep -rnE "$forbidden" "$root/lib/core" | grep -v 'lib/core/node.cpp:.*<cstdio>' || true)
+# cstdio is allowed only for the fatal diagnostic before abort() in invariant.cpp.
+hits=$(grep -rnE "$forbidden" "$root/lib/core" | grep -v 'lib/core/invariant.cpp:.*<cstdio>' || true)
 if [ -n "$hits" ]; then
   echo "lib/core must stay free of I/O, threads, clocks and platform randomness:"
   echo "$hits"

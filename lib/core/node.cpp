@@ -1,10 +1,10 @@
 #include "core/node.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <utility>
 #include <variant>
+
+#include "core/invariant.hpp"
 
 namespace bcast {
 namespace {
@@ -12,12 +12,8 @@ namespace {
 // A snapshot this node or its leader made must restore; failing to is a broken invariant.
 void restore_or_abort(StateMachine& state_machine, const raft::Snapshot& snapshot) {
   if (!snapshot.data) return;
-  if (auto restored = state_machine.restore(*snapshot.data); !restored) {
-    std::fprintf(stderr, "bcast: cannot restore snapshot at index %llu: %s\n",
-                 static_cast<unsigned long long>(snapshot.meta.index),
-                 restored.error().message.c_str());
-    std::abort();
-  }
+  const bool restored = state_machine.restore(*snapshot.data).ok();
+  BCAST_INVARIANT(restored, "a snapshot this cluster made does not restore");
 }
 
 raft::RaftState restored_first(raft::RaftState recovered, StateMachine& state_machine) {

@@ -274,5 +274,80 @@ TEST(RaftElection, ARestartedNodeWaitsBeforeVotingSoLeasesStaySound) {
   EXPECT_NE(c.node(2).role(), Role::kLeader);
 }
 
+// [cluster] finding (a): a transfer is abandoned after an election timeout, but its TimeoutNow may
+// still be in flight. The target then campaigns with the transfer flag, which voters honour even
+// inside the old leader's lease; on 83aa5b9 the old leader went on reporting a lease, so two
+// leaders could believe they lead at once. Once it has sent TimeoutNow in a term, a leader holds
+// no lease for the rest of that term.
+TEST(RaftElection, ADelayedTimeoutNowNeverOverlapsALease) {
+  RaftOptions options;
+  options.election_timeout_ticks = 10;
+  options.heartbeat_interval_ticks = 1;
+  options.lease_drift_ticks = 1;
+  RaftCluster c({1, 2, 3}, options);
+  c.run_ticks(1);
+  ASSERT_TRUE(c.elect(1));
+  c.run_ticks(2);
+  ASSERT_TRUE(c.transfer_leadership(1, 3).ok());
+  std::vector<Message> held;
+  for (const Message& m : c.take_queue()) {
+    if (m.type == MessageType::kTimeoutNow) held.push_back(m);
+  }
+  ASSERT_EQ(held.size(), 1u) << "3 is up to date: the leader sends TimeoutNow at once";
+  c.cut_one_way(1, 3);  // later TimeoutNows (none expected) cannot reach 3 either
+  c.run_ticks(12);      // the transfer is abandoned; heartbeats go on to 2
+  ASSERT_EQ(c.node(1).role(), Role::kLeader);
+  c.heal();
+  c.run_ticks(2);
+  // From now on node 1 hears nothing: it serves reads on its lease as long as that lasts.
+  c.cut_one_way(2, 1);
+  c.cut_one_way(3, 1);
+  c.step(held[0]);  // the delayed TimeoutNow arrives
+  c.deliver_all();
+  ASSERT_EQ(c.node(3).role(), Role::kLeader) << "2 honours a transfer inside the lease";
+  EXPECT_EQ(c.node(1).lease_remaining_ticks(), 0u)
+      << "node 1 still holds a lease while node 3 leads";
+}
+
+// [cluster] finding (b): with PreVote off, a follower inside the lease adopts a higher term from a
+// stale non-vote message (here a late append response); on 83aa5b9 it then granted a vote in that
+// term although it had promised the leader not to vote for an election timeout.
+TEST(RaftElection, AFollowerInsideTheLeaseDoesNotVoteAfterAdoptingAHigherTerm) {
+  RaftOptions options;
+  options.pre_vote = false;  // CheckQuorum (and so the lease) stays on
+  options.election_timeout_ticks = 10;
+  options.heartbeat_interval_ticks = 1;
+  RaftCluster c({1, 2, 3}, options);
+  c.run_ticks(1);
+  ASSERT_TRUE(c.elect(1));
+  c.run_ticks(2);  // 2 heard from its leader just now
+  const Term term = c.node(2).term();
+  Message stale;
+  stale.type = MessageType::kAppendResponse;
+  stale.from = 3;
+  stale.to = 2;
+  stale.term = term + 1;
+  c.step(stale);
+  ASSERT_EQ(c.node(2).term(), term + 1) << "Raft adopts any higher term";
+  c.take_queue();
+  Message vote;
+  vote.type = MessageType::kVote;
+  vote.from = 3;
+  vote.to = 2;
+  vote.term = term + 1;
+  vote.index = c.node(3).log().last_index();
+  vote.log_term = c.node(3).log().last_term();
+  c.step(vote);
+  bool answered = false;
+  for (const Message& m : c.take_queue()) {
+    if (m.type == MessageType::kVoteResponse && m.from == 2) {
+      answered = true;
+      EXPECT_TRUE(m.reject) << "2 voted inside the lease of node 1";
+    }
+  }
+  EXPECT_TRUE(answered);
+  EXPECT_EQ(c.node(2).vote(), kNoNode);
+}
+
 }  // namespace
 }  // namespace bcast::raft

@@ -1,9 +1,10 @@
 #include "core/raft/raft.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <string>
 #include <utility>
+
+#include "core/invariant.hpp"
 
 namespace bcast::raft {
 
@@ -63,8 +64,9 @@ Raft::Raft(const RaftOptions& options, Rng rng, const ConfState& initial_conf, R
       rng_(rng),
       log_(initial_meta(initial_conf, state), std::move(state.entries)),
       snapshot_(std::move(state.snapshot)) {
-  assert(options_.id != kNoNode);
-  assert(options_.election_timeout_ticks > options_.heartbeat_interval_ticks);
+  BCAST_INVARIANT(options_.id != kNoNode, "a Raft node needs an id");
+  BCAST_INVARIANT(options_.election_timeout_ticks > options_.heartbeat_interval_ticks,
+                  "the election timeout must exceed the heartbeat interval");
   term_ = state.hard_state.term;
   vote_ = state.hard_state.vote;
   // The stored commit index may lag (it is not synced) but never lead what the log holds.
@@ -144,10 +146,7 @@ Result<void> Raft::transfer_leadership(NodeId target, Outbox& out) {
   election_elapsed_ = 0;
   const Progress& progress = progress_.at(target);
   if (progress.match() == log_.last_index()) {
-    Message m;
-    m.type = MessageType::kTimeoutNow;
-    m.to = target;
-    send(std::move(m), out);
+    send_timeout_now(target, out);
   } else {
     send_append(target, /*send_if_empty=*/true, out);
   }
@@ -199,8 +198,11 @@ CommittedWork Raft::take_committed() {
   return work;
 }
 
-std::uint64_t Raft::lease_remaining_ticks() const {
-  if (role_ != Role::kLeader || transfer_target_ != kNoNode || !options_.check_quorum) return 0;
+std::uint64_t Raft::lease_remaining_ticks(std::uint64_t ticks_owed) const {
+  if (role_ != Role::kLeader || transfer_target_ != kNoNode || timeout_now_sent_in_term_ ||
+      !options_.check_quorum) {
+    return 0;
+  }
   // The lease starts at the newest tick that a quorum of voters (this node counting with the
   // current tick) has confirmed by echoing a heartbeat sent then. Each of them refuses to vote
   // for an election timeout after hearing that heartbeat, so no other leader can be elected
@@ -221,7 +223,8 @@ std::uint64_t Raft::lease_remaining_ticks() const {
                                    ? options_.election_timeout_ticks - options_.lease_drift_ticks
                                    : 0;
   const std::uint64_t expiry = start + length;
-  return expiry > tick_count_ ? expiry - tick_count_ : 0;
+  const std::uint64_t now = tick_count_ + ticks_owed;
+  return expiry > now ? expiry - now : 0;
 }
 
 // --- Role transitions --------------------------------------------------------------------------
@@ -230,6 +233,7 @@ void Raft::reset(Term term) {
   if (term_ != term) {
     term_ = term;
     vote_ = kNoNode;
+    timeout_now_sent_in_term_ = false;
   }
   leader_ = kNoNode;
   election_elapsed_ = 0;
@@ -360,10 +364,15 @@ void Raft::handle_vote_request(const Message& m, Outbox& out) {
                         (options_.bugs.vote_twice_in_term && role_ == Role::kFollower);
   const bool up_to_date =
       log_.is_up_to_date(m.index, m.log_term) || options_.bugs.ignore_log_up_to_date;
+  // Leader stickiness holds in every term: having adopted a newer term from some stale message
+  // does not release the promise made to the leader heard within the election timeout.
+  const bool in_lease = options_.check_quorum && m.context != kCampaignTransfer &&
+                        vote_ != m.from &&
+                        ticks_since_leader_contact_ < options_.election_timeout_ticks;
   Message reply;
   reply.type = pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
   reply.to = m.from;
-  if (can_vote && up_to_date) {
+  if (can_vote && up_to_date && !in_lease) {
     // A granted poll answers in the poll's term, so the pre-candidate counts it.
     reply.term = m.term;
     if (!pre_vote) {
@@ -528,10 +537,7 @@ void Raft::handle_append_response(const Message& m, Outbox& out) {
   }
   maybe_commit();
   if (m.from == transfer_target_ && progress.match() == log_.last_index()) {
-    Message timeout_now;
-    timeout_now.type = MessageType::kTimeoutNow;
-    timeout_now.to = m.from;
-    send(std::move(timeout_now), out);
+    send_timeout_now(m.from, out);
   }
 }
 
@@ -635,6 +641,16 @@ bool Raft::send_append(NodeId to, bool send_if_empty, Outbox& out) {
   progress.commit_sent = m.commit;
   send(std::move(m), out);
   return true;
+}
+
+void Raft::send_timeout_now(NodeId to, Outbox& out) {
+  // A TimeoutNow can arrive long after the transfer was abandoned, and its campaign is granted
+  // even by voters inside this leader's lease: from now on, this term has no lease.
+  timeout_now_sent_in_term_ = true;
+  Message m;
+  m.type = MessageType::kTimeoutNow;
+  m.to = to;
+  send(std::move(m), out);
 }
 
 void Raft::send_snapshot(NodeId to, Progress& progress, Outbox& out) {

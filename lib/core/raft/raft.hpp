@@ -140,7 +140,10 @@ class Raft {
   const RaftOptions& options() const { return options_; }
   HardState hard_state() const { return {term_, vote_, log_.committed()}; }
   // Ticks for which no other node can become leader (0 when this node holds no lease).
-  std::uint64_t lease_remaining_ticks() const;
+  // `ticks_owed`: ticks of real time that have passed but not been fed to tick() yet (a shell
+  // that handles input before catching up on a stall owes them); they are taken off the lease,
+  // which is measured on this node's tick count.
+  std::uint64_t lease_remaining_ticks(std::uint64_t ticks_owed = 0) const;
 
   // Empty string if every invariant holds, else a description of the first broken one.
   std::string check_invariants() const;
@@ -173,6 +176,7 @@ class Raft {
   void send_pending_appends(Outbox& out);
   bool send_append(NodeId to, bool send_if_empty, Outbox& out);
   void send_snapshot(NodeId to, Progress& progress, Outbox& out);
+  void send_timeout_now(NodeId to, Outbox& out);
   bool maybe_commit();
   bool quorum_active() const;
   void sync_progress_with_conf();
@@ -211,6 +215,7 @@ class Raft {
   std::map<NodeId, bool> votes_;         // candidate: responses received this campaign
   std::map<NodeId, Progress> progress_;  // leader: every member but itself
   NodeId transfer_target_ = kNoNode;
+  bool timeout_now_sent_in_term_ = false;  // leader: no lease for the rest of the term
   LogIndex leader_first_index_ = 0;      // leader: index of its no-op entry in this term
   std::uint64_t uncommitted_bytes_ = 0;  // leader: data proposed in this term, not yet committed
 

@@ -1,8 +1,9 @@
 #include "core/raft/raft_log.hpp"
 
 #include <algorithm>
-#include <cassert>
 #include <string>
+
+#include "core/invariant.hpp"
 
 namespace bcast::raft {
 
@@ -11,7 +12,7 @@ RaftLog::RaftLog(SnapshotMeta snapshot_meta, std::vector<Entry> entries)
       base_index_(snapshot_.index),
       base_term_(snapshot_.term) {
   for (auto& entry : entries) {
-    assert(entry.index == last_index() + 1);
+    BCAST_INVARIANT(entry.index == last_index() + 1, "recovered log entries are not contiguous");
     data_bytes_ += entry.data.size();
     entries_.push_back(std::move(entry));
   }
@@ -36,7 +37,8 @@ bool RaftLog::matches(LogIndex index, Term term) const {
 }
 
 const Entry& RaftLog::at(LogIndex index) const {
-  assert(index >= first_index() && index <= last_index());
+  BCAST_INVARIANT(index >= first_index() && index <= last_index(),
+                  "read of a log entry that is not held");
   return entries_[index - first_index()];
 }
 
@@ -51,13 +53,15 @@ std::optional<LogIndex> RaftLog::append_after([[maybe_unused]] LogIndex prev_ind
   std::optional<LogIndex> first_written;
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& entry = entries[i];
-    assert(entry.index == prev_index + 1 + i);
+    BCAST_INVARIANT(entry.index == prev_index + 1 + i, "an Append's entries are not contiguous");
     if (entry.index <= snapshot_.index) continue;  // already inside our snapshot
     if (entry.index <= last_index()) {
       if (at(entry.index).term == entry.term) continue;  // already have it
       // A conflicting entry: it and everything after it can never commit (the leader's log
       // wins), so drop the suffix. Committed entries never conflict (log matching).
-      assert(entry.index > committed_);
+      BCAST_INVARIANT(entry.index > committed_,
+                      "a leader's entry conflicts with a committed one: refusing to truncate "
+                      "committed entries (the log is damaged or a peer is not a true member)");
       truncate_after(entry.index - 1);
     }
     if (!first_written) first_written = entry.index;
@@ -68,7 +72,7 @@ std::optional<LogIndex> RaftLog::append_after([[maybe_unused]] LogIndex prev_ind
 }
 
 void RaftLog::append(Entry entry) {
-  assert(entry.index == last_index() + 1);
+  BCAST_INVARIANT(entry.index == last_index() + 1, "a leader's entry does not follow its log");
   note_appended(entry);
   entries_.push_back(std::move(entry));
 }
@@ -98,8 +102,9 @@ std::vector<Entry> RaftLog::slice(LogIndex low, LogIndex high, std::uint64_t max
 }
 
 void RaftLog::compact(const SnapshotMeta& meta, LogIndex retain_from) {
-  assert(meta.index > snapshot_.index && meta.index <= applied_);
-  assert(matches(meta.index, meta.term));
+  BCAST_INVARIANT(meta.index > snapshot_.index && meta.index <= applied_,
+                  "compaction outside the applied, not yet compacted entries");
+  BCAST_INVARIANT(matches(meta.index, meta.term), "compaction at an entry the log does not hold");
   retain_from = std::min(retain_from, meta.index + 1);
   while (!entries_.empty() && entries_.front().index < retain_from) {
     base_index_ = entries_.front().index;
@@ -135,12 +140,13 @@ ConfState RaftLog::conf_at(LogIndex index) const {
 }
 
 void RaftLog::commit_to(LogIndex index) {
-  assert(index <= last_index());
+  BCAST_INVARIANT(index <= last_index(), "commit beyond the end of the log");
   committed_ = std::max(committed_, index);
 }
 
 void RaftLog::applied_to(LogIndex index) {
-  assert(index <= committed_ && index >= applied_);
+  BCAST_INVARIANT(index <= committed_ && index >= applied_,
+                  "applied index beyond commit, or going backwards");
   applied_ = index;
 }
 
