@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libxxhash-dev
   python3 python3-zmq python3-msgpack
+  python3-pytest python3-pip python3-venv
   procps iproute2
 )
 

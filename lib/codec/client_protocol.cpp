@@ -1,10 +1,13 @@
 #include "codec/client_protocol.hpp"
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <limits>
 #include <msgpack.hpp>
 #include <utility>
+
+#include "codec/msgpack_wire.hpp"
 
 namespace bcast::protocol {
 namespace {
@@ -31,13 +34,14 @@ enum Field : std::uint8_t {
   kKeyCommitIndex,
   kKeyCode,
   kKeyMessage,
+  kKeySupportedVersions,
   kKeyCount,
 };
 
 constexpr std::array<std::string_view, kKeyCount> kFieldNames = {
-    "type",         "id",   "version", "client_name",       "group", "mode", "order",  "sender",
-    "seq",          "gseq", "node_id", "max_message_bytes", "role",  "term", "leader", "members",
-    "commit_index", "code", "message",
+    "type",         "id",   "version", "client_name",        "group", "mode", "order",  "sender",
+    "seq",          "gseq", "node_id", "max_message_bytes",  "role",  "term", "leader", "members",
+    "commit_index", "code", "message", "supported_versions",
 };
 
 using FieldSet = std::uint32_t;
@@ -77,7 +81,7 @@ TypeFields fields_of(MessageType type) {
     case MessageType::kView:
       return {bit(kKeyGroup) | bit(kKeyMembers), 0};
     case MessageType::kError:
-      return {bit(kKeyId) | bit(kKeyCode), bit(kKeyMessage)};
+      return {bit(kKeyId) | bit(kKeyCode), bit(kKeyMessage) | bit(kKeySupportedVersions)};
   }
   return {0, 0};
 }
@@ -176,19 +180,28 @@ Error protocol_error(MessageType type, Field field, std::string_view what) {
   return make_error(ErrorCode::kProtocol, std::move(text));
 }
 
+using Values = std::array<const msgpack::object*, kKeyCount>;
+// The encoded bytes of each known key's value: msgpack-c's objects do not say whether an integer
+// came in an unsigned or a signed format.
+using RawValues = std::array<std::string_view, kKeyCount>;
+
 // The values of one header's known keys, each validated on demand for the type that uses it.
 class FieldReader {
  public:
-  FieldReader(MessageType type, const std::array<const msgpack::object*, kKeyCount>& values)
-      : type_(type), values_(values) {}
+  FieldReader(MessageType type, const Values& values, const RawValues& raw)
+      : type_(type), values_(values), raw_(raw) {}
 
   bool has(Field field) const { return values_[field] != nullptr; }
+  bool is_nil(Field field) const { return values_[field]->type == msgpack::type::NIL; }
 
   Result<std::uint64_t> uint(Field field, std::uint64_t min = 0,
                              std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) const {
     const msgpack::object& value = *values_[field];
-    if (value.type != msgpack::type::POSITIVE_INTEGER) {
-      return protocol_error(type_, field, "must be an unsigned integer");
+    // Signed formats are refused even for non-negative values: the protocol says unsigned, and
+    // one value should have one encoding.
+    if (value.type != msgpack::type::POSITIVE_INTEGER ||
+        !is_unsigned_format(static_cast<std::uint8_t>(raw_[field].front()))) {
+      return protocol_error(type_, field, "must be an unsigned integer (msgpack uint format)");
     }
     if (value.via.u64 < min || value.via.u64 > max) {
       return protocol_error(type_, field,
@@ -248,28 +261,36 @@ class FieldReader {
     return std::string(value.via.str.ptr, value.via.str.size);
   }
 
-  Result<std::vector<NodeId>> node_list(Field field) const {
+  // An array of unsigned integers in min..max, each one of what `noun` names.
+  Result<std::vector<std::uint64_t>> uint_list(Field field, std::uint64_t min, std::uint64_t max,
+                                               const char* noun) const {
     const msgpack::object& value = *values_[field];
+    const std::string range = std::string(noun) + " in " + std::to_string(min) + ".." +
+                              std::to_string(max) + " (msgpack uint format)";
     if (value.type != msgpack::type::ARRAY) {
-      return protocol_error(type_, field, "must be an array of node ids");
+      return protocol_error(type_, field, "must be an array of " + range);
     }
-    std::vector<NodeId> nodes;
-    nodes.reserve(value.via.array.size);
+    WireReader elements(raw_[field]);
+    (void)elements.array_header();
+    std::vector<std::uint64_t> list;
+    list.reserve(value.via.array.size);
     for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
-      const msgpack::object& node = value.via.array.ptr[i];
-      if (node.type != msgpack::type::POSITIVE_INTEGER || node.via.u64 == kNoNode ||
-          node.via.u64 > kMaxNodeId) {
-        return protocol_error(type_, field,
-                              "must hold node ids in 1.." + std::to_string(kMaxNodeId));
+      const msgpack::object& element = value.via.array.ptr[i];
+      const auto format = elements.peek_format();
+      if (element.type != msgpack::type::POSITIVE_INTEGER || !format ||
+          !is_unsigned_format(*format) || element.via.u64 < min || element.via.u64 > max) {
+        return protocol_error(type_, field, "must hold " + range);
       }
-      nodes.push_back(node.via.u64);
+      (void)elements.skip();
+      list.push_back(element.via.u64);
     }
-    return nodes;
+    return list;
   }
 
  private:
   MessageType type_;
-  const std::array<const msgpack::object*, kKeyCount>& values_;
+  const Values& values_;
+  const RawValues& raw_;
 };
 
 // Moves a read value into `target`, or hands back the error that stops decoding.
@@ -292,12 +313,13 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   Header h;
   h.type = type;
   std::optional<Error> error;
-  // Reads a key this type uses and the header holds (absent optional keys keep their default);
-  // the first error stops the rest.
+  // Reads a key this type uses and the header holds. An optional key that is absent or nil keeps
+  // its default ("none"), whatever its type; the first error stops the rest.
   auto read = [&](Field field, auto& target, auto reader) {
     if (error || ((fields.required | fields.optional) & bit(field)) == 0 || !in.has(field)) {
       return;
     }
+    if ((fields.optional & bit(field)) != 0 && in.is_nil(field)) return;
     error = assign(target, reader(field));
   };
   read(kKeyId, h.id, [&](Field f) { return in.uint(f, needs_nonzero_id(type) ? 1 : 0); });
@@ -305,7 +327,9 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
        [&](Field f) { return in.uint(f, 1, std::numeric_limits<std::uint32_t>::max()); });
   read(kKeyClientName, h.client_name,
        [&](Field f) { return in.string(f, 0, kMaxClientNameBytes); });
-  read(kKeyGroup, h.group, [&](Field f) { return in.string(f, 1); });
+  // Group names are checked by the daemon (1..max_group_bytes, invalid_argument), the same way
+  // for join, leave and publish.
+  read(kKeyGroup, h.group, [&](Field f) { return in.string(f); });
   read(kKeyMode, h.mode, [&](Field f) { return in.mode(f); });
   read(kKeyOrder, h.order, [&](Field f) { return in.order(f); });
   // A sender id's top 16 bits are its daemon's node id, which is never 0.
@@ -317,10 +341,13 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   read(kKeyRole, h.role, [&](Field f) { return in.string(f, 1, kMaxRoleBytes); });
   read(kKeyTerm, h.term, [&](Field f) { return in.uint(f); });
   read(kKeyLeader, h.leader, [&](Field f) { return in.optional_uint(f, 1, kMaxNodeId); });
-  read(kKeyMembers, h.members, [&](Field f) { return in.node_list(f); });
+  read(kKeyMembers, h.members, [&](Field f) { return in.uint_list(f, 1, kMaxNodeId, "node ids"); });
   read(kKeyCommitIndex, h.commit_index, [&](Field f) { return in.uint(f); });
   read(kKeyCode, h.code, [&](Field f) { return in.code(f); });
   read(kKeyMessage, h.message, [&](Field f) { return in.string(f); });
+  read(kKeySupportedVersions, h.supported_versions, [&](Field f) {
+    return in.uint_list(f, 1, std::numeric_limits<std::uint32_t>::max(), "protocol versions");
+  });
   if (error) return *error;
   return h;
 }
@@ -347,6 +374,39 @@ Result<msgpack::object_handle> unpack_frame(std::string_view frame, std::size_t 
     return make_error(ErrorCode::kProtocol,
                       std::string("client protocol: header is not valid msgpack: ") + e.what());
   }
+}
+
+std::optional<Field> field_named(std::string_view key) {
+  for (std::uint8_t f = 0; f < kKeyCount; ++f) {
+    if (key == kFieldNames[f]) return static_cast<Field>(f);
+  }
+  return std::nullopt;
+}
+
+// Walks the top-level map of a frame msgpack-c unpacked (so its structure is sound): every key
+// must be a string and appear once -- a repeated key, known or not, would let two readers of one
+// frame see different values -- and each known key's value is kept as its bytes.
+Result<RawValues> raw_values(std::string_view frame) {
+  WireReader in(frame);
+  const std::uint64_t count = in.map_header().value_or(0);
+  RawValues raw{};
+  std::vector<std::string_view> keys;
+  keys.reserve(count);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const auto key = in.str();
+    if (!key)
+      return make_error(ErrorCode::kProtocol, "client protocol: header has a non-string key");
+    keys.push_back(*key);
+    const std::size_t start = in.offset();
+    if (!in.skip()) return make_error(ErrorCode::kProtocol, "client protocol: header is cut short");
+    if (auto field = field_named(*key)) raw[*field] = frame.substr(start, in.offset() - start);
+  }
+  std::sort(keys.begin(), keys.end());
+  if (auto repeated = std::adjacent_find(keys.begin(), keys.end()); repeated != keys.end()) {
+    return make_error(ErrorCode::kProtocol,
+                      "client protocol: header repeats key \"" + std::string(*repeated) + "\"");
+  }
+  return raw;
 }
 
 }  // namespace
@@ -416,6 +476,12 @@ std::string encode_header(const Header& h) {
   if (uses(kKeyCommitIndex)) out.uint(kKeyCommitIndex, h.commit_index);
   if (uses(kKeyCode)) out.string(kKeyCode, error_code_name(h.code));
   if (uses(kKeyMessage)) out.string(kKeyMessage, h.message);
+  // Only a refused hello has versions to offer.
+  if (uses(kKeySupportedVersions) && !h.supported_versions.empty()) {
+    auto& packer = out.key(kKeySupportedVersions);
+    packer.pack_array(static_cast<std::uint32_t>(h.supported_versions.size()));
+    for (std::uint64_t version : h.supported_versions) packer.pack_uint64(version);
+  }
   return out.finish();
 }
 
@@ -426,24 +492,14 @@ Result<Header> decode_header(std::string_view frame, std::size_t max_bytes) {
   if (root.type != msgpack::type::MAP) {
     return make_error(ErrorCode::kProtocol, "client protocol: header is not a msgpack map");
   }
+  auto raw = raw_values(frame);
+  if (!raw) return raw.error();
 
-  std::array<const msgpack::object*, kKeyCount> values{};
+  Values values{};
   for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
     const msgpack::object_kv& kv = root.via.map.ptr[i];
-    if (kv.key.type != msgpack::type::STR) {
-      return make_error(ErrorCode::kProtocol, "client protocol: header has a non-string key");
-    }
     const std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
-    for (std::uint8_t f = 0; f < kKeyCount; ++f) {
-      if (key != kFieldNames[f]) continue;
-      // A repeated key would let two readers of one frame see different values.
-      if (values[f] != nullptr) {
-        return make_error(ErrorCode::kProtocol,
-                          "client protocol: header repeats key \"" + std::string(key) + "\"");
-      }
-      values[f] = &kv.val;
-      break;
-    }
+    if (auto field = field_named(key)) values[*field] = &kv.val;
   }
 
   if (values[kKeyType] == nullptr) {
@@ -458,20 +514,17 @@ Result<Header> decode_header(std::string_view frame, std::size_t max_bytes) {
     return make_error(ErrorCode::kProtocol,
                       "client protocol: unknown message type \"" + std::string(type_name) + "\"");
   }
-  return read_fields(*type, FieldReader(*type, values));
+  return read_fields(*type, FieldReader(*type, values, raw.value()));
 }
 
-std::uint64_t peek_request_id(std::string_view frame, std::size_t max_bytes) {
-  auto unpacked = unpack_frame(frame, max_bytes);
-  if (!unpacked) return 0;
-  const msgpack::object& root = unpacked.value().get();
-  if (root.type != msgpack::type::MAP) return 0;
-  for (std::uint32_t i = 0; i < root.via.map.size; ++i) {
-    const msgpack::object_kv& kv = root.via.map.ptr[i];
-    if (kv.key.type == msgpack::type::STR &&
-        std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) == kFieldNames[kKeyId]) {
-      return kv.val.type == msgpack::type::POSITIVE_INTEGER ? kv.val.via.u64 : 0;
-    }
+std::uint64_t peek_request_id(std::string_view frame) {
+  WireReader in(frame);
+  const auto count = in.map_header();
+  if (!count) return 0;
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    const auto key = in.str();
+    if (key && *key == kFieldNames[kKeyId]) return in.non_negative_integer().value_or(0);
+    if ((!key && !in.skip()) || !in.skip()) return 0;
   }
   return 0;
 }

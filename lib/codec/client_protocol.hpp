@@ -6,9 +6,10 @@
 // Header below) and, for publish and delivery, a payload frame of raw bytes. Every header has
 // "type"; requests carry a client-chosen "id" that the daemon's reply echoes. The first request
 // must be hello with the protocol "version"; the daemon answers welcome (or error and nothing
-// else). Unknown keys are ignored (so both sides can add fields); a missing required key, a
-// wrong type or an oversized frame gets an error reply with the request's id when it can be
-// read, else id 0.
+// else, with the versions it speaks). Unknown keys are ignored (so both sides can add fields); a
+// missing required key, a wrong type, a repeated key, an integer in a signed msgpack format, or
+// an oversized, too deep or too wide frame gets an error reply with the request's id whenever
+// the frame is a map with a readable "id", else id 0. An optional key may be absent or nil.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +39,7 @@ enum class MessageType : std::uint8_t {
   kStatusReply,  // reply to status: node_id, role, term, leader, members, commit_index
   kDelivery,     // event: group, sender, seq, gseq, mode, order (+ payload frame)
   kView,         // event: group, members (the daemons of the cluster, as this daemon sees them)
-  kError,        // reply to any request (id), or event (id 0): code, message
+  kError,        // reply to any request (id), or event (id 0): code, message, supported_versions
 };
 
 // Wire names: "hello", "join", ..., "status_reply", "error".
@@ -68,6 +69,9 @@ struct Header {
   // error
   ErrorCode code = ErrorCode::kProtocol;
   std::string message;
+  // On the refusal of a hello's version: every protocol version the daemon speaks (written only
+  // when not empty).
+  std::vector<std::uint64_t> supported_versions;
 };
 
 // Writes "type" and exactly the keys that type uses (docs/protocol.md lists them). delivery and
@@ -75,14 +79,20 @@ struct Header {
 // status_reply always carries "leader" (nil when none is known).
 std::string encode_header(const Header& header);
 // Rejects a frame longer than `max_bytes` (kTooLarge), and (kProtocol) anything that is not one
-// msgpack map with string keys, lacks "type" or a key its type requires, repeats a key, or has a
-// value of the wrong type or range for a key its type uses. Keys the type does not use are
-// ignored. Never throws.
+// msgpack map with string keys (at most 64 entries per map, 65535 per array, nesting depth 4),
+// lacks "type" or a key its type requires, repeats any key, or has a value of the wrong type,
+// encoding (a signed format where an unsigned integer is expected) or range for a key its type
+// uses. Keys the type does not use are ignored, whatever their value; an optional key that is
+// nil counts as absent. Group names are not checked beyond being strings (the daemon checks
+// them). Never throws.
 Result<Header> decode_header(std::string_view frame, std::size_t max_bytes = 64 * 1024);
 
-// The "id" of a frame, when it is a map of at most `max_bytes` with an unsigned integer "id";
-// else 0. It lets the daemon address the error reply for a header decode_header rejected.
-std::uint64_t peek_request_id(std::string_view frame, std::size_t max_bytes = 64 * 1024);
+// The "id" of a frame decode_header refused, so that the daemon's error reply reaches the request
+// it answers: the value of the first top-level "id" key when the frame starts with a msgpack map
+// and that value, reached before anything unreadable, is a non-negative integer (in any integer
+// format); else 0. Whatever follows it -- more entries than allowed, nesting too deep, trailing
+// bytes, any size -- does not matter. One pass over at most the frame's bytes; never throws.
+std::uint64_t peek_request_id(std::string_view frame);
 
 // Convenience: an error header replying to request `id`.
 Header error_reply(std::uint64_t id, ErrorCode code, std::string message);

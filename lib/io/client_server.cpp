@@ -56,22 +56,36 @@ void ClientServer::on_readable() {
 }
 
 void ClientServer::handle(const std::string& identity, std::vector<zmq::message_t>& frames) {
-  if (frames.empty() || frames.size() > 2) {
-    send(identity, protocol::error_reply(0, ErrorCode::kProtocol,
-                                         "a request is a header frame and at most one payload "
-                                         "frame; got " +
-                                             std::to_string(frames.size()) + " frames"));
+  // Every refusal answers the request by its id whenever that much can be read, so a client
+  // waiting on the id learns its fate.
+  const auto refuse = [&](ErrorCode code, const std::string& message) {
+    const std::uint64_t id = protocol::peek_request_id(frames[0].to_string_view());
+    send(identity, protocol::error_reply(id, code, message));
+  };
+  if (frames.size() > 2) {
+    refuse(ErrorCode::kProtocol, "a request is a header frame and at most one payload frame; got " +
+                                     std::to_string(frames.size()) + " frames");
     return;
   }
   auto header = protocol::decode_header(frames[0].to_string_view(), options_.max_header_bytes);
   if (!header.ok()) {
-    // Answer the request by its id if that much can be read.
-    const std::uint64_t id =
-        protocol::peek_request_id(frames[0].to_string_view(), options_.max_header_bytes);
-    send(identity, protocol::error_reply(id, header.error().code, header.error().message));
+    refuse(header.error().code, header.error().message);
+    return;
+  }
+  if (frames.size() == 2 && header.value().type != MessageType::kPublish) {
+    refuse(ErrorCode::kProtocol, std::string("a ") +
+                                     protocol::message_type_name(header.value().type) +
+                                     " takes no payload frame; only publish does");
     return;
   }
   handle_request(identity, header.value(), frames);
+}
+
+std::optional<Error> ClientServer::invalid_group(const std::string& group) const {
+  if (!group.empty() && group.size() <= handler_.max_group_bytes()) return std::nullopt;
+  return make_error(
+      ErrorCode::kInvalidArgument,
+      "group name must be 1 to " + std::to_string(handler_.max_group_bytes()) + " bytes");
 }
 
 void ClientServer::handle_request(const std::string& identity, const Header& request,
@@ -79,10 +93,14 @@ void ClientServer::handle_request(const std::string& identity, const Header& req
   auto found = clients_.find(identity);
   if (request.type == MessageType::kHello) {
     if (request.version != protocol::kVersion) {
-      send(identity, protocol::error_reply(request.id, ErrorCode::kProtocol,
-                                           "protocol version " + std::to_string(request.version) +
-                                               " is not supported; this daemon speaks " +
-                                               std::to_string(protocol::kVersion)));
+      // Refused, the connection is not connected, even if an earlier hello had succeeded.
+      if (found != clients_.end()) forget(identity);
+      Header refusal = protocol::error_reply(request.id, ErrorCode::kProtocol,
+                                             "protocol version " + std::to_string(request.version) +
+                                                 " is not supported; this daemon speaks " +
+                                                 std::to_string(protocol::kVersion));
+      refusal.supported_versions = {protocol::kVersion};
+      send(identity, refusal);
       return;
     }
     if (found == clients_.end() && clients_.size() >= options_.max_clients) {
@@ -115,9 +133,9 @@ void ClientServer::handle_request(const std::string& identity, const Header& req
   switch (request.type) {
     case MessageType::kJoin:
     case MessageType::kLeave: {
-      if (request.group.empty()) {
-        send(identity, protocol::error_reply(request.id, ErrorCode::kInvalidArgument,
-                                             "a group name is required"));
+      // The names publish refuses (Node::validate) are refused here too.
+      if (auto invalid = invalid_group(request.group)) {
+        send(identity, protocol::error_reply(request.id, invalid->code, invalid->message));
         return;
       }
       reply.type = MessageType::kOk;
@@ -271,9 +289,14 @@ bool ClientServer::try_send(const std::string& identity, const std::string& enco
 
 void ClientServer::flush_backlogs() {
   std::vector<std::string> waiting;
+  std::vector<std::string> dropped;
   for (const auto& [identity, client] : clients_) {
     if (!client.backlog.empty()) waiting.push_back(identity);
+    if (client.dropped > 0) dropped.push_back(identity);
   }
+  // Drops are reported as soon as there is room, not only before a next delivery: after the
+  // last one of a burst there may be none.
+  for (const std::string& identity : dropped) (void)report_dropped(identity);
   for (const std::string& identity : waiting) {
     for (;;) {
       auto client = clients_.find(identity);

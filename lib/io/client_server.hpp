@@ -47,6 +47,8 @@ class ClientHandler {
   virtual std::vector<NodeId> members() = 0;
   virtual NodeId node_id() const = 0;
   virtual std::uint64_t max_message_bytes() const = 0;
+  // The longest group name publish accepts; join and leave accept the same names.
+  virtual std::size_t max_group_bytes() const = 0;
 };
 
 struct ClientServerOptions {
@@ -70,7 +72,8 @@ class ClientServer {
   void on_readable();
   void deliver(const Delivery& delivery);
   void acknowledge(const Receipt& receipt);
-  // Sends replies that waited for room; the daemon calls it every round.
+  // Sends replies that waited for room, and reports deliveries a full queue cost a client once
+  // there is room for the report; the daemon calls it every round.
   void flush_backlogs();
   zmq::socket_t& socket();
   std::size_t clients() const { return clients_.size(); }
@@ -90,6 +93,8 @@ class ClientServer {
   };
 
   void handle(const std::string& identity, std::vector<zmq::message_t>& frames);
+  // Why `group` is not a name publish would accept, if it is not.
+  std::optional<Error> invalid_group(const std::string& group) const;
   void handle_request(const std::string& identity, const protocol::Header& request,
                       std::vector<zmq::message_t>& frames);
   void publish(const std::string& identity, Client& client, const protocol::Header& request,

@@ -178,6 +178,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   }
   NodeId node_id() const override { return options_.node_id; }
   std::uint64_t max_message_bytes() const override { return options_.node.max_message_bytes; }
+  std::size_t max_group_bytes() const override { return options_.node.max_group_bytes; }
 
  private:
   void read_peers() {

@@ -361,8 +361,6 @@ TEST(ClientProtocolTest, RejectsValuesOutOfRange) {
   // Requests need a non-zero id: 0 is reserved for events and unreadable frames.
   expect_protocol_error(RawMap().add("type", "join").add("id", 0).add("group", "g").str(),
                         "\"id\" must be in 1..");
-  expect_protocol_error(RawMap().add("type", "join").add("id", 1).add("group", "").str(),
-                        "\"group\" must be 1 to");
   expect_protocol_error(
       RawMap().add("type", "hello").add("id", 1).add("version", std::uint64_t{1} << 32).str(),
       "\"version\" must be in");
@@ -415,6 +413,93 @@ TEST(ClientProtocolTest, RejectsRepeatedKeys) {
   expect_protocol_error(
       RawMap().add("type", "join").add("id", 1).add("group", "a").add("group", "b").str(),
       "repeats key \"group\"");
+  // "A key may not appear twice": unknown keys too, and keys the type does not use.
+  expect_protocol_error(
+      RawMap().add("type", "join").add("id", 1).add("group", "a").add("x", 1).add("x", 2).str(),
+      "repeats key \"x\"");
+  expect_protocol_error(
+      RawMap().add("type", "status").add("id", 1).add("seq", 1).add("seq", 1).str(),
+      "repeats key \"seq\"");
+}
+
+// A map from raw (key, encoded value) pairs, for encodings msgpack-c's packer never chooses.
+std::string raw_map(const std::vector<std::pair<std::string, std::string>>& entries) {
+  std::string out(1, static_cast<char>(0x80 | entries.size()));
+  for (const auto& [key, value] : entries) {
+    out += static_cast<char>(0xa0 | key.size());
+    out += key;
+    out += value;
+  }
+  return out;
+}
+std::string fixstr(const std::string& text) { return static_cast<char>(0xa0 | text.size()) + text; }
+
+TEST(ClientProtocolTest, RejectsSignedFormatsWhereUnsignedIsRequired) {
+  // 1 as int 8 (0xd0 0x01) and as int 64: non-negative, but a signed format.
+  const std::string int8_one("\xd0\x01", 2);
+  const std::string int64_one("\xd3\x00\x00\x00\x00\x00\x00\x00\x01", 9);
+  const std::string uint8_one("\xcc\x01", 2);
+  for (const std::string& one : {int8_one, int64_one}) {
+    expect_protocol_error(raw_map({{"type", fixstr("join")}, {"id", one}, {"group", fixstr("g")}}),
+                          "\"id\" must be an unsigned integer");
+    expect_protocol_error(raw_map({{"type", fixstr("hello")}, {"id", "\x01"}, {"version", one}}),
+                          "\"version\" must be an unsigned integer");
+    expect_protocol_error(
+        raw_map({{"type", fixstr("view")}, {"group", fixstr("g")}, {"members", "\x92\x01" + one}}),
+        "\"members\" must hold node ids");
+  }
+  // Any unsigned format is fine, not only the smallest.
+  auto decoded =
+      decode_header(raw_map({{"type", fixstr("join")}, {"id", uint8_one}, {"group", fixstr("g")}}));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded.value().id, 1u);
+  // Keys the type does not use are ignored, whatever their encoding.
+  EXPECT_TRUE(
+      decode_header(raw_map({{"type", fixstr("status")}, {"id", "\x01"}, {"seq", int8_one}})).ok());
+}
+
+TEST(ClientProtocolTest, NilMeansNoneForEveryOptionalKey) {
+  auto hello = decode_header(
+      RawMap().add("type", "hello").add("id", 1).add("version", 1).add_nil("client_name").str());
+  ASSERT_TRUE(hello.ok()) << hello.error().message;
+  EXPECT_EQ(hello.value().client_name, "");
+  auto error = decode_header(RawMap()
+                                 .add("type", "error")
+                                 .add("id", 0)
+                                 .add("code", "busy")
+                                 .add_nil("message")
+                                 .add_nil("supported_versions")
+                                 .str());
+  ASSERT_TRUE(error.ok()) << error.error().message;
+  EXPECT_EQ(error.value().message, "");
+  // Required keys are not optional: nil is refused there.
+  expect_protocol_error(RawMap().add("type", "hello").add_nil("id").add("version", 1).str(),
+                        "\"id\" must be an unsigned integer");
+}
+
+TEST(ClientProtocolTest, EmptyGroupIsLeftToTheDaemon) {
+  // The daemon refuses empty and overlong names alike with invalid_argument, for join, leave and
+  // publish; the codec only checks that a group is a string.
+  auto decoded = decode_header(RawMap().add("type", "join").add("id", 1).add("group", "").str());
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(decoded.value().group, "");
+}
+
+TEST(ClientProtocolTest, VersionRefusalCarriesTheSupportedVersions) {
+  Header h = error_reply(4, ErrorCode::kProtocol, "version 9 is not supported");
+  h.supported_versions = {1, 2};
+  Header out = round_trip(h);
+  EXPECT_EQ(out.supported_versions, (std::vector<std::uint64_t>{1, 2}));
+  // Written only when there are some.
+  const std::string plain = encode_header(error_reply(4, ErrorCode::kBusy, "x"));
+  EXPECT_EQ(plain.find("supported_versions"), std::string::npos);
+  expect_protocol_error(RawMap()
+                            .add("type", "error")
+                            .add("id", 1)
+                            .add("code", "protocol")
+                            .add("supported_versions", std::vector<std::uint64_t>{0})
+                            .str(),
+                        "\"supported_versions\" must hold protocol versions");
 }
 
 TEST(ClientProtocolTest, RejectsOversizedFrames) {
@@ -465,8 +550,50 @@ TEST(ClientProtocolTest, PeekRequestId) {
   EXPECT_EQ(peek_request_id(RawMap().add("type", "join").add("id", 77).str()), 77u);
   EXPECT_EQ(peek_request_id(RawMap().add("type", "nonsense").add("id", 12).str()), 12u);
   EXPECT_EQ(peek_request_id(RawMap().add("type", "join").add("id", "12").str()), 0u);
+  EXPECT_EQ(peek_request_id(RawMap().add("type", "join").add("id", -12).str()), 0u);
   EXPECT_EQ(peek_request_id("\x93\x01\x02\x03"), 0u);
   EXPECT_EQ(peek_request_id("garbage"), 0u);
+  EXPECT_EQ(peek_request_id(""), 0u);
+  // A signed format holding a non-negative id is still readable.
+  EXPECT_EQ(
+      peek_request_id(raw_map({{"type", fixstr("join")}, {"id", std::string("\xd1\x01\x00", 3)}})),
+      256u);
+}
+
+// The frames the daemon used to answer with id 0 although their id was readable.
+TEST(ClientProtocolTest, PeekRequestIdReadsFramesDecodeHeaderRefuses) {
+  // Over the header size limit.
+  const std::string big = RawMap()
+                              .add("type", "hello")
+                              .add("id", 19)
+                              .add("version", 1)
+                              .add("pad", std::string(70000, 'x'))
+                              .str();
+  ASSERT_EQ(decode_header(big).error().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(peek_request_id(big), 19u);
+  // Trailing bytes after the map.
+  const std::string trailing = RawMap().add("type", "status").add("id", 16).str() + "junk";
+  ASSERT_FALSE(decode_header(trailing).ok());
+  EXPECT_EQ(peek_request_id(trailing), 16u);
+  // Too many keys: the id comes after 70 others.
+  RawMap wide;
+  for (int i = 0; i < 70; ++i) wide.add("k" + std::to_string(i), i);
+  wide.add("type", "status").add("id", 23);
+  ASSERT_FALSE(decode_header(wide.str()).ok());
+  EXPECT_EQ(peek_request_id(wide.str()), 23u);
+  // Too deep, before and after the id.
+  std::string deep = "\x83\xa4type\xa5hello\xa1x";
+  for (int i = 0; i < 100; ++i) deep += "\x91";
+  deep += std::string("\x00\xa2id\x11", 5);
+  ASSERT_FALSE(decode_header(deep).ok());
+  EXPECT_EQ(peek_request_id(deep), 17u);
+  // A non-string key before the id.
+  EXPECT_EQ(peek_request_id(std::string("\x82\x01\x02\xa2id\x05", 7)), 5u);
+  // Cut short before the id: not readable.
+  const std::string whole = RawMap().add("type", "status").add("pad", "abc").add("id", 9).str();
+  EXPECT_EQ(peek_request_id(whole.substr(0, whole.size() - 3)), 0u);
+  // A map claiming more entries than it has, after the id: the id was read first.
+  EXPECT_EQ(peek_request_id(std::string("\xdf\xff\xff\xff\xff\xa2id\x07", 9)), 7u);
 }
 
 TEST(ClientProtocolTest, DecodesGarbageWithoutThrowing) {

@@ -56,6 +56,7 @@ const char* diff(const bcast::protocol::Header& a, const bcast::protocol::Header
   BCAST_SAME(commit_index);
   BCAST_SAME(code);
   BCAST_SAME(message);
+  BCAST_SAME(supported_versions);
 #undef BCAST_SAME
   return nullptr;
 }

@@ -1,0 +1,40 @@
+"""Fixtures of the conformance suite: one bcastd --dev for the session (most tests), clients that
+said hello, and group names no other test uses."""
+import itertools
+
+import pytest
+
+from daemon_process import Bcastd
+from raw_client import RawClient
+
+# Small, so that limit tests move little data.
+MAX_MESSAGE_BYTES = 4096
+
+_groups = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    with Bcastd(args=["--max-message-bytes", str(MAX_MESSAGE_BYTES)]) as d:
+        d.wait_leader()
+        yield d
+
+
+@pytest.fixture
+def raw(daemon):
+    """A connected DEALER that has not said hello."""
+    with RawClient(daemon.socket) as c:
+        yield c
+
+
+@pytest.fixture
+def client(daemon):
+    """A connected DEALER after its welcome."""
+    with RawClient(daemon.socket) as c:
+        c.welcome = c.hello(client_name="conformance")
+        yield c
+
+
+@pytest.fixture
+def group(request):
+    return f"{request.node.name[:200]}-{next(_groups)}"

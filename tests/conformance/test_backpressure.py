@@ -1,0 +1,59 @@
+"""docs/protocol.md, "Backpressure and busy": nothing is dropped silently."""
+import re
+import time
+
+from raw_client import RawClient, check_header, pack
+
+DAEMON_QUEUE = 100000  # "The daemon queues up to 100000 messages per client"
+
+
+# "Deliveries beyond that are dropped for that client only, and as soon as its queue has room
+# again the client receives an error event, busy, id 0, saying how many were dropped [...].
+# Replies are never dropped: they wait for room."
+def test_a_slow_reader_learns_how_many_deliveries_it_lost(daemon, group):
+    total = DAEMON_QUEUE + 20000
+    with RawClient(daemon.socket, rcvhwm=1) as slow, RawClient(daemon.socket) as publisher:
+        slow.hello()
+        slow.join(group)
+        slow.drain(0.1)
+        publisher.hello()
+        # Pipelined, a bounded window at a time (raw frames: this is the bulk of the test's time).
+        frame = pack({"type": "publish", "id": 1, "group": group, "mode": "best-effort",
+                      "order": "none"})
+        answered = 0
+        for sent in range(1, total + 1):
+            publisher.socket.send_multipart([frame, b""])
+            while publisher.socket.poll(0 if sent - answered < 5000 else 5000):
+                check_header(publisher.socket.recv_multipart()[0])
+                answered += 1
+        while answered < total and publisher.socket.poll(5000):
+            publisher.socket.recv_multipart()
+            answered += 1
+        assert answered == total
+        # The slow client's queue is full; its request's reply waits for room.
+        status_id = slow.send({"type": "status"})
+
+        deliveries = 0
+        dropped_reports = []
+        status_replies = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if not slow.socket.poll(1000):
+                break
+            frames = slow.socket.recv_multipart()
+            if len(frames) == 2:
+                deliveries += 1
+                continue
+            message = check_header(frames[0])
+            if message["type"] == "error":
+                assert message["id"] == 0 and message["code"] == "busy", message
+                dropped_reports.append(message["message"])
+            elif message["type"] == "status_reply":
+                assert message["id"] == status_id
+                status_replies += 1
+        assert status_replies == 1, "a reply was lost behind a full queue"
+        assert dropped_reports, (f"{total - deliveries} of {total} deliveries lost without a "
+                                 f"busy event")
+        dropped = sum(int(re.match(r"(\d+) deliveries dropped", m).group(1))
+                      for m in dropped_reports)
+        assert deliveries + dropped == total, (deliveries, dropped, dropped_reports)
