@@ -4,6 +4,8 @@
 
 namespace bcast {
 
-std::ostream& operator<<(std::ostream& out, const SharedBytes& bytes) { return out << bytes.view(); }
+std::ostream& operator<<(std::ostream& out, const SharedBytes& bytes) {
+  return out << bytes.view();
+}
 
 }  // namespace bcast

@@ -20,7 +20,7 @@ class SharedBytes {
   SharedBytes() = default;
   SharedBytes(std::string bytes)  // NOLINT(google-explicit-constructor): a value, like a string
       : bytes_(bytes.empty() ? nullptr : std::make_shared<const std::string>(std::move(bytes))) {}
-  SharedBytes(const char* text) : SharedBytes(std::string(text)) {}  // NOLINT
+  SharedBytes(const char* text) : SharedBytes(std::string(text)) {}         // NOLINT
   SharedBytes(std::string_view bytes) : SharedBytes(std::string(bytes)) {}  // NOLINT
 
   std::string_view view() const { return bytes_ ? std::string_view(*bytes_) : std::string_view(); }
@@ -30,7 +30,9 @@ class SharedBytes {
   bool empty() const { return size() == 0; }
   std::string str() const { return std::string(view()); }
 
-  friend bool operator==(const SharedBytes& a, const SharedBytes& b) { return a.view() == b.view(); }
+  friend bool operator==(const SharedBytes& a, const SharedBytes& b) {
+    return a.view() == b.view();
+  }
   friend bool operator==(const SharedBytes& a, std::string_view b) { return a.view() == b; }
   friend bool operator==(const SharedBytes& a, const char* b) { return a.view() == b; }
   friend std::ostream& operator<<(std::ostream& out, const SharedBytes& bytes);

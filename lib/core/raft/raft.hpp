@@ -216,8 +216,8 @@ class Raft {
   std::map<NodeId, Progress> progress_;  // leader: every member but itself
   NodeId transfer_target_ = kNoNode;
   bool timeout_now_sent_in_term_ = false;  // leader: no lease for the rest of the term
-  LogIndex leader_first_index_ = 0;      // leader: index of its no-op entry in this term
-  std::uint64_t uncommitted_bytes_ = 0;  // leader: data proposed in this term, not yet committed
+  LogIndex leader_first_index_ = 0;        // leader: index of its no-op entry in this term
+  std::uint64_t uncommitted_bytes_ = 0;    // leader: data proposed in this term, not yet committed
 
   HardState persisted_hard_state_;  // the last hard state handed to storage
   LogIndex unpersisted_from_ = 0;   // lowest index written since the last persist request
