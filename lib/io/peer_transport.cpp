@@ -1,5 +1,6 @@
 #include "io/peer_transport.hpp"
 
+#include <cstring>
 #include <zmq.hpp>
 
 namespace bcast::io {
@@ -27,6 +28,17 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
       socket->set(zmq::sockopt::immediate, 1);
       socket->set(zmq::sockopt::reconnect_ivl, 100);
       socket->set(zmq::sockopt::reconnect_ivl_max, 1000);
+      // The monitor must be attached before connecting, or the first event is missed.
+      const std::string monitor = "inproc://bcast-peer-monitor-" + std::to_string(node);
+      if (zmq_socket_monitor(socket->handle(), monitor.c_str(),
+                             ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+        throw zmq::error_t();
+      }
+      auto events = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
+      events->set(zmq::sockopt::linger, 0);
+      events->connect(monitor);
+      monitors_[node] = std::move(events);
+      connected_[node] = false;
       socket->connect(endpoint);
       outgoing_[node] = std::move(socket);
     }
@@ -83,5 +95,20 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
 }
 
 zmq::socket_t& PeerTransport::listening_socket() { return *listener_; }
+
+const std::map<NodeId, bool>& PeerTransport::connections() {
+  for (auto& [node, monitor] : monitors_) {
+    // Each event is two frames: 6 bytes (uint16 event, uint32 value), then the endpoint.
+    zmq::message_t event;
+    while (monitor->recv(event, zmq::recv_flags::dontwait)) {
+      std::uint16_t id = 0;
+      if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+      while (event.more()) (void)monitor->recv(event, zmq::recv_flags::none);
+      if (id == ZMQ_EVENT_CONNECTED) connected_[node] = true;
+      if (id == ZMQ_EVENT_DISCONNECTED) connected_[node] = false;
+    }
+  }
+  return connected_;
+}
 
 }  // namespace bcast::io

@@ -56,6 +56,9 @@ class PeerTransport {
   // For zmq::poll.
   zmq::socket_t& listening_socket();
   const TransportCounters& counters() const { return counters_; }
+  // Whether our connection to each peer is up, by node id, as ZeroMQ's socket monitor last
+  // reported it (drains the pending monitor events; for metrics and the status page).
+  const std::map<NodeId, bool>& connections();
 
  private:
   zmq::context_t& context_;
@@ -65,6 +68,8 @@ class PeerTransport {
   codec::DecodeLimits limits_;
   std::unique_ptr<zmq::socket_t> listener_;
   std::map<NodeId, std::unique_ptr<zmq::socket_t>> outgoing_;
+  std::map<NodeId, std::unique_ptr<zmq::socket_t>> monitors_;  // connect/disconnect events
+  std::map<NodeId, bool> connected_;
   TransportCounters counters_;
 };
 
