@@ -26,8 +26,7 @@ int main(int argc, char** argv) {
   auto receipt = client.value().publish_and_wait("consumer", bcast::Mode::kReliable,
                                                  bcast::Order::kTotal, "from outside");
   if (!receipt || !receipt.value().gseq) {
-    std::fprintf(stderr, "publish: %s\n",
-                 receipt ? "no gseq" : receipt.error().message.c_str());
+    std::fprintf(stderr, "publish: %s\n", receipt ? "no gseq" : receipt.error().message.c_str());
     return 1;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
