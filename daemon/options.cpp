@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/http_server.hpp"
+
 namespace bcast::daemon {
 namespace po = boost::program_options;
 namespace {
@@ -35,7 +37,14 @@ po::options_description describe_options() {
       ("heartbeat-ticks", po::value<unsigned>()->default_value(2), "leader heartbeat interval")
       ("max-message-bytes", po::value<std::uint64_t>()->default_value(1 << 20),
        "largest payload accepted (up to 64 MiB); larger publishes get a too_large error")
-      ("verbose,v", po::bool_switch(), "log membership events too");
+      ("verbose,v", po::bool_switch(), "log membership events too (same as --log-level debug)")
+      ("log-level", po::value<std::string>(), "debug | info (default) | warn | error")
+      ("log-format", po::value<std::string>()->default_value("text"),
+       "text (human-readable lines) | json (one object per line)")
+      ("http", po::value<std::string>(), "serve /metrics, /healthz, /readyz and the status page "
+                                         "on IP:PORT (off unless given; e.g. 127.0.0.1:9464)")
+      ("http-allow-remote", po::bool_switch(), "allow --http on a non-loopback address (the "
+                                               "endpoint has no authentication)");
   // clang-format on
   return o;
 }
@@ -114,6 +123,41 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   o.node.raft.max_append_bytes =
       std::max<std::uint64_t>(o.node.raft.max_append_bytes, o.node.max_message_bytes + 4096);
   o.verbose = vm["verbose"].as<bool>();
+  if (vm.count("http")) {
+    o.http = vm["http"].as<std::string>();
+    o.http_allow_remote = vm["http-allow-remote"].as<bool>();
+    auto address = io::parse_http_address(o.http);
+    if (!address) return address.error();
+    if (!address.value().loopback && !o.http_allow_remote) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--http " + o.http +
+                            ": not a loopback address (add --http-allow-remote "
+                            "to serve it beyond this host)");
+    }
+  }
+  return o;
+}
+
+Result<log::Options> to_log_options(const po::variables_map& vm, NodeId node_id) {
+  log::Options o;
+  o.node_id = node_id;
+  if (vm.count("log-level")) {
+    const std::string name = vm["log-level"].as<std::string>();
+    auto level = log::parse_level(name);
+    if (!level) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--log-level '" + name + "': debug, info, warn, error or off");
+    }
+    o.level = *level;
+  } else if (vm["verbose"].as<bool>()) {
+    o.level = log::Level::kDebug;
+  }
+  const std::string format = vm["log-format"].as<std::string>();
+  auto parsed = log::parse_format(format);
+  if (!parsed) {
+    return make_error(ErrorCode::kInvalidArgument, "--log-format '" + format + "': text or json");
+  }
+  o.format = *parsed;
   return o;
 }
 
@@ -149,6 +193,9 @@ Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& arg
   auto options = to_options(vm);
   if (!options) return options.error();
   parsed.options = std::move(options.value());
+  auto log_options = to_log_options(vm, parsed.options.node_id);
+  if (!log_options) return log_options.error();
+  parsed.log = std::move(log_options.value());
   return parsed;
 }
 

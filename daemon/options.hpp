@@ -3,6 +3,7 @@
 //
 //   bcastd --node-id N --listen tcp://IP:PORT --peer ID=tcp://IP:PORT ... --data-dir DIR
 //          --client-socket PATH [--config FILE] [--dev]
+//          [--http IP:PORT [--http-allow-remote]] [--log-level L] [--log-format text|json]
 //
 // Every option can also come from the config file (same names without the dashes, one
 // `key = value` per line; `peer` repeated). The command line wins over the file. `--dev` fills
@@ -14,11 +15,13 @@
 #include <vector>
 
 #include "io/daemon.hpp"
+#include "io/log.hpp"
 
 namespace bcast::daemon {
 
 struct ParsedCommandLine {
   io::DaemonOptions options;
+  log::Options log;      // --log-level, --log-format (--verbose: debug)
   bool help = false;     // --help: print `help_text` and exit 0
   bool version = false;  // --version
   std::string help_text;

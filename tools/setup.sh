@@ -13,6 +13,11 @@ packages=(
   python3 python3-zmq python3-msgpack
   python3-pytest python3-pip python3-venv
   procps iproute2
+  # [ops]: logs, HTTP metrics and status page, systemd notify; the Prometheus text parser the
+  # metrics test checks against; Chromium for the status page test (about 30 s to install on
+  # a fresh machine, 350 MB); dpkg-dev and fakeroot for `cpack -G DEB`.
+  libspdlog-dev libcpp-httplib-dev libsystemd-dev python3-prometheus-client chromium
+  dpkg-dev fakeroot
 )
 
 missing=()

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <zmq.hpp>
 
 namespace bcast::io {
@@ -212,8 +213,23 @@ void ClientServer::deliver(const Delivery& delivery) {
   for (const std::string& identity : readers) {
     // Deliveries lost to a full queue are reported before the next one gets through.
     const bool sent = report_dropped(identity) && try_send(identity, encoded, &payload);
-    if (!sent && clients_.contains(identity)) ++clients_[identity].dropped;
+    if (!sent && clients_.contains(identity)) {
+      ++clients_[identity].dropped;
+      ++deliveries_dropped_total_;
+    }
   }
+}
+
+ClientServerStats ClientServer::stats() const {
+  ClientServerStats stats;
+  stats.clients = clients_.size();
+  stats.deliveries_dropped_total = deliveries_dropped_total_;
+  for (const auto& [identity, client] : clients_) {
+    stats.backlog_replies += client.backlog.size();
+    stats.max_backlog_replies = std::max(stats.max_backlog_replies, client.backlog.size());
+    for (const std::string& group : client.groups) ++stats.group_clients[group];
+  }
+  return stats;
 }
 
 bool ClientServer::report_dropped(const std::string& identity) {

@@ -51,6 +51,15 @@ class ClientHandler {
   virtual std::size_t max_group_bytes() const = 0;
 };
 
+// For metrics and the status page (lib/io/daemon_metrics.hpp).
+struct ClientServerStats {
+  std::size_t clients = 0;
+  std::size_t backlog_replies = 0;                   // replies waiting for room, all clients
+  std::size_t max_backlog_replies = 0;               // the longest wait of one client
+  std::uint64_t deliveries_dropped_total = 0;        // lost to full client queues, since start
+  std::map<std::string, std::size_t> group_clients;  // group -> clients that joined it
+};
+
 struct ClientServerOptions {
   int send_queue = 100000;  // ZMQ_SNDHWM per client
   std::size_t max_header_bytes = 64 * 1024;
@@ -77,6 +86,7 @@ class ClientServer {
   void flush_backlogs();
   zmq::socket_t& socket();
   std::size_t clients() const { return clients_.size(); }
+  ClientServerStats stats() const;
 
  private:
   struct Reply {
@@ -115,6 +125,7 @@ class ClientServer {
   std::unique_ptr<zmq::socket_t> socket_;
   std::map<std::string, Client> clients_;  // by ZeroMQ identity
   std::map<SenderId, std::string> identity_of_;
+  std::uint64_t deliveries_dropped_total_ = 0;
 };
 
 }  // namespace bcast::io

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <zmq.hpp>
@@ -10,10 +9,15 @@
 #include "core/driver.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
+#include "io/daemon_metrics.hpp"
+#include "io/http_server.hpp"
+#include "io/log.hpp"
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
 #include "io/storage_writer.hpp"
+#include "io/systemd_notify.hpp"
+#include "io/timed_file_system.hpp"
 
 namespace bcast::io {
 namespace {
@@ -41,7 +45,10 @@ Result<std::uint32_t> next_incarnation(FileSystem& fs, const std::string& dir) {
 
 class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
  public:
-  explicit DaemonImpl(const DaemonOptions& options) : options_(options) {}
+  explicit DaemonImpl(const DaemonOptions& options)
+      : options_(options), metrics_(registry_, metrics_options(options)) {}
+
+  ~DaemonImpl() override { http_.reset(); }  // joins the HTTP threads before anything goes
 
   Result<void> open() {
     if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
@@ -49,7 +56,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (!incarnation) return incarnation.error();
     StorageOptions storage_options;
     storage_options.fsync = options_.fsync != FsyncPolicy::kNone;
-    auto storage = RaftStorage::open(fs_, options_.data_dir, storage_options);
+    auto storage = RaftStorage::open(timed_fs_, options_.data_dir, storage_options);
     if (!storage) return storage.error();
     storage_ = std::move(storage.value());
     writer_ = std::make_unique<StorageWriter>(*storage_);
@@ -81,15 +88,19 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (auto started = transport_->start(options_.listen); !started) return started.error();
     clients_ = std::make_unique<ClientServer>(context_, *this, ClientServerOptions{});
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
-    log("started: incarnation %u, %zu voters, listening on %s, clients on ipc://%s, fsync %s",
-        incarnation.value(), conf.voters.size(), options_.listen.c_str(),
-        options_.client_socket.c_str(), fsync_policy_name(options_.fsync));
+    if (auto started = start_http(); !started) return started.error();
+    log::info(
+        "started: incarnation {}, {} voters, listening on {}, clients on ipc://{}, fsync {}{}",
+        incarnation.value(), conf.voters.size(), options_.listen, options_.client_socket,
+        fsync_policy_name(options_.fsync), http_ ? ", http on " + options_.http : std::string());
     return {};
   }
 
   Result<void> run(const std::atomic<bool>& stop) override {
     const auto tick = std::chrono::milliseconds(options_.tick_ms);
     auto next_tick = Clock::now() + tick;
+    serving_ = true;
+    systemd_.ready("serving as node " + std::to_string(options_.node_id));
     while (!stop.load()) {
       const auto wait =
           std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - Clock::now());
@@ -104,6 +115,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
         continue;  // a signal: look at `stop`
       }
+      round_start_ = Clock::now();
       if (items[2].revents & ZMQ_POLLIN) complete_writes();
       if (items[0].revents & ZMQ_POLLIN) read_peers();
       if (items[1].revents & ZMQ_POLLIN) clients_->on_readable();
@@ -120,36 +132,59 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       }
       apply();
       report_drops();
+      observe_round();
     }
+    serving_ = false;
+    board_.set_stopping();
+    systemd_.stopping();
+    log::info("stopping");
     apply();
     // Whatever was asked to be written is, before the process ends.
     writer_->wait_idle();
     complete_writes();
     apply();
     writer_->wait_idle();
-    log("stopped");
+    log::info("stopped");
     return {};
   }
 
   // --- DriverIo ---------------------------------------------------------------------------------
   void persist(const PersistRequest& request) override { writer_->submit(request); }
-  void send(Envelope envelope) override { transport_->send(envelope); }
-  void deliver(Delivery delivery) override { clients_->deliver(delivery); }
-  void acknowledge(Receipt receipt) override { clients_->acknowledge(receipt); }
+  void send(Envelope envelope) override {
+    metrics_.sent(envelope);
+    transport_->send(envelope);
+  }
+  void deliver(Delivery delivery) override {
+    metrics_.delivered(delivery);
+    clients_->deliver(delivery);
+  }
+  void acknowledge(Receipt receipt) override {
+    metrics_.acknowledged(receipt);
+    clients_->acknowledge(receipt);
+  }
   void observe(const Event& event) override {
     if (event.kind == Event::Kind::kBecameLeader) {
-      log("leader of term %llu", static_cast<unsigned long long>(node_->raft().term()));
-    } else if (options_.verbose) {
-      log("event %d peer %u", static_cast<int>(event.kind), static_cast<unsigned>(event.peer));
+      log::info("leader of term {}", node_->raft().term());
+    } else {
+      log::debug("event {} peer {}", static_cast<int>(event.kind), event.peer);
     }
   }
 
   // --- ClientHandler
   // ------------------------------------------------------------------------------
   SenderId open_sender() override { return node_->open_sender(); }
-  void close_sender(SenderId sender) override { node_->close_sender(sender); }
+  void close_sender(SenderId sender) override {
+    metrics_.sender_closed(sender);
+    node_->close_sender(sender);
+  }
   Result<std::uint64_t> publish(const PublishRequest& request) override {
-    return node_->publish(request, round_);
+    auto seq = node_->publish(request, round_);
+    if (seq) {
+      metrics_.published(request, seq.value(), round_start_);
+    } else {
+      metrics_.publish_refused(seq.error());
+    }
+    return seq;
   }
   protocol::Header status() override {
     const raft::Raft& raft = node_->raft();
@@ -188,10 +223,11 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       if (!received) return;
       if (!received->ok()) {
         if (++malformed_logged_ <= 20) {
-          log("dropped a malformed peer frame: %s", received->error().message.c_str());
+          log::warn("dropped a malformed peer frame: {}", received->error().message);
         }
         continue;
       }
+      metrics_.received(received->value(), round_start_);
       node_->step(received->value(), round_);
     }
   }
@@ -204,10 +240,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     next_drop_report_ = now + std::chrono::seconds(10);
     const TransportCounters& c = transport_->counters();
     if (c.dropped == reported_dropped_ && c.malformed == reported_malformed_) return;
-    log("peer messages: %llu sent, %llu received, %llu dropped (peer unreachable or queue full), "
-        "%llu malformed",
-        static_cast<unsigned long long>(c.sent), static_cast<unsigned long long>(c.received),
-        static_cast<unsigned long long>(c.dropped), static_cast<unsigned long long>(c.malformed));
+    log::warn(
+        "peer messages: {} sent, {} received, {} dropped (peer unreachable or queue full), {} "
+        "malformed",
+        c.sent, c.received, c.dropped, c.malformed);
     reported_dropped_ = c.dropped;
     reported_malformed_ = c.malformed;
   }
@@ -223,25 +259,59 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     auto completed = writer_->take_completed();
     if (!completed) {
       // The disk can no longer be trusted: stop rather than promise what is not stored.
-      log("FATAL: storage failed: %s", completed.error().message.c_str());
+      log::error("FATAL: storage failed: {}", completed.error().message);
       std::_Exit(70);
     }
     for (std::size_t i = 0; i < completed.value(); ++i) driver_->complete_oldest_write(round_);
   }
 
-  template <typename... Args>
-  void log(const char* format, Args... args) {
-    std::fprintf(stderr, "bcastd[%u]: ", static_cast<unsigned>(options_.node_id));
-    if constexpr (sizeof...(Args) == 0) {
-      std::fputs(format, stderr);
-    } else {
-      std::fprintf(stderr, format, args...);
+  static DaemonMetricsOptions metrics_options(const DaemonOptions& options) {
+    DaemonMetricsOptions m;
+    m.node_id = options.node_id;
+    m.listen = options.listen;
+    m.peers = options.peers;
+    m.version = BCAST_VERSION;
+    m.election_timeout =
+        std::chrono::milliseconds(options.tick_ms * options.node.raft.election_timeout_ticks);
+    return m;
+  }
+
+  Result<void> start_http() {
+    if (options_.http.empty()) return {};
+    auto address = parse_http_address(options_.http);
+    if (!address) return address.error();
+    if (!address.value().loopback && !options_.http_allow_remote) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--http " + options_.http +
+                            ": not a loopback address; the endpoint has no authentication, so "
+                            "serving it beyond this host needs --http-allow-remote");
     }
-    std::fputc('\n', stderr);
+    auto http = HttpServer::start(address.value(), registry_, board_);
+    if (!http) return http.error();
+    http_ = std::move(http.value());
+    return {};
+  }
+
+  // After every round: metrics, the status snapshot, liveness for /healthz and systemd.
+  void observe_round() {
+    const auto now = Clock::now();
+    if (auto status = metrics_.after_round(*node_, *transport_, *clients_, serving_, now)) {
+      board_.publish(std::move(status), now);
+    }
+    board_.loop_alive(now);
+    systemd_.keep_alive(now);
   }
 
   DaemonOptions options_;
   PosixFileSystem fs_;
+  MetricsRegistry registry_;
+  DaemonMetrics metrics_;
+  TimedFileSystem timed_fs_{fs_, metrics_.fsync_seconds()};
+  StatusBoard board_;
+  SystemdNotifier systemd_;
+  std::unique_ptr<HttpServer> http_;  // declared after what its threads read
+  bool serving_ = false;
+  Clock::time_point round_start_ = Clock::now();
   zmq::context_t context_{1};
   std::unique_ptr<RaftStorage> storage_;
   std::unique_ptr<StorageWriter> writer_;  // declared after storage_: stops before it closes

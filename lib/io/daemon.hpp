@@ -37,6 +37,10 @@ struct DaemonOptions {
   std::uint32_t tick_ms = 10;
   NodeOptions node;      // protocol tuning; node.raft.id is set from node_id
   bool verbose = false;  // log every leader change and membership event
+  // "IP:PORT" of the HTTP endpoint (metrics, health, status page; lib/io/http_server.hpp), or
+  // empty for none. Only a loopback address unless http_allow_remote.
+  std::string http;
+  bool http_allow_remote = false;
 };
 
 class Daemon {

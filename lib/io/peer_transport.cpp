@@ -1,5 +1,6 @@
 #include "io/peer_transport.hpp"
 
+#include <cstring>
 #include <zmq.hpp>
 
 namespace bcast::io {
@@ -21,7 +22,9 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
     listener_->bind(listen_endpoint);
     for (const auto& [node, endpoint] : peer_endpoints_) {
       if (node == self_) continue;
-      outgoing_[node] = Outgoing{connect_lane(endpoint), connect_lane(endpoint)};
+      // The control lane's connection stands for the peer's reachability.
+      outgoing_[node] = Outgoing{connect_lane(endpoint, node), connect_lane(endpoint, kNoNode)};
+      connected_[node] = false;
     }
   } catch (const zmq::error_t& e) {
     return make_error(ErrorCode::kIo,
@@ -38,13 +41,26 @@ Lane lane_of(const Envelope& envelope) {
   return bulk ? Lane::kBulk : Lane::kControl;
 }
 
-std::unique_ptr<zmq::socket_t> PeerTransport::connect_lane(const std::string& endpoint) {
+std::unique_ptr<zmq::socket_t> PeerTransport::connect_lane(const std::string& endpoint,
+                                                           NodeId monitored) {
   auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   socket->set(zmq::sockopt::linger, 0);
   socket->set(zmq::sockopt::sndhwm, options_.send_queue);
   socket->set(zmq::sockopt::immediate, 1);
   socket->set(zmq::sockopt::reconnect_ivl, 100);
   socket->set(zmq::sockopt::reconnect_ivl_max, 1000);
+  if (monitored != kNoNode) {
+    // The monitor must be attached before connecting, or the first event is missed.
+    const std::string monitor = "inproc://bcast-peer-monitor-" + std::to_string(monitored);
+    if (zmq_socket_monitor(socket->handle(), monitor.c_str(),
+                           ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+      throw zmq::error_t();
+    }
+    auto events = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
+    events->set(zmq::sockopt::linger, 0);
+    events->connect(monitor);
+    monitors_[monitored] = std::move(events);
+  }
   socket->connect(endpoint);
   return socket;
 }
@@ -102,5 +118,20 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
 }
 
 zmq::socket_t& PeerTransport::listening_socket() { return *listener_; }
+
+const std::map<NodeId, bool>& PeerTransport::connections() {
+  for (auto& [node, monitor] : monitors_) {
+    // Each event is two frames: 6 bytes (uint16 event, uint32 value), then the endpoint.
+    zmq::message_t event;
+    while (monitor->recv(event, zmq::recv_flags::dontwait)) {
+      std::uint16_t id = 0;
+      if (event.size() >= sizeof id) std::memcpy(&id, event.data(), sizeof id);
+      while (event.more()) (void)monitor->recv(event, zmq::recv_flags::none);
+      if (id == ZMQ_EVENT_CONNECTED) connected_[node] = true;
+      if (id == ZMQ_EVENT_DISCONNECTED) connected_[node] = false;
+    }
+  }
+  return connected_;
+}
 
 }  // namespace bcast::io

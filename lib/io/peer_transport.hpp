@@ -64,6 +64,9 @@ class PeerTransport {
   // For zmq::poll.
   zmq::socket_t& listening_socket();
   const TransportCounters& counters() const { return counters_; }
+  // Whether our connection to each peer is up, by node id, as ZeroMQ's socket monitor last
+  // reported it (drains the pending monitor events; for metrics and the status page).
+  const std::map<NodeId, bool>& connections();
 
  private:
   zmq::context_t& context_;
@@ -76,9 +79,13 @@ class PeerTransport {
     std::unique_ptr<zmq::socket_t> control;
     std::unique_ptr<zmq::socket_t> bulk;
   };
-  std::unique_ptr<zmq::socket_t> connect_lane(const std::string& endpoint);
+  // A DEALER connected to `endpoint`; if `monitored` names a node, its connection events feed
+  // connections().
+  std::unique_ptr<zmq::socket_t> connect_lane(const std::string& endpoint, NodeId monitored);
 
   std::map<NodeId, Outgoing> outgoing_;
+  std::map<NodeId, std::unique_ptr<zmq::socket_t>> monitors_;  // connect/disconnect events
+  std::map<NodeId, bool> connected_;
   TransportCounters counters_;
 };
 

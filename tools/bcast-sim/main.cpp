@@ -5,11 +5,14 @@
 //   bcast-sim --seed 42 --trace              every event of the run
 //   bcast-sim --scenario leader-crash ...    figures for docs/raft.md
 //
-// Any other flag (--voters, --learners, --bug, ...) is a SimOptions field; see --help.
+// Any other flag (--voters, --learners, --bug, ...) is a SimOptions field; see --help. Parsed
+// by Boost.Program_options, like every bcast tool; values are checked by sim::parse_flag.
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -21,26 +24,52 @@ namespace {
 using bcast::sim::SimOptions;
 using bcast::sim::SimResult;
 
-void print_help() {
-  std::printf(
-      "usage: bcast-sim [--seed N | --seeds A-B] [options]\n"
-      "  --scenario chaos|leader-crash|throughput|broadcast   (default chaos)\n"
-      "  --voters N --learners N                    cluster shape (default 5 voters)\n"
-      "  --fault-ms MS --heal-ms MS                 phase lengths (default 10000 each)\n"
-      "  --tick-us US --election-ticks N --heartbeat-ticks N\n"
-      "  --snapshot-entries N --retained-entries N --max-inflight N\n"
-      "  --cells all|MODE/ORDER,...                 what the clients publish (default all)\n"
-      "  --clients N --publish-interval-us US --reply-percent P --fanout N --repair-ticks N\n"
-      "  --peer-timeout-ticks N                     exclude members silent this long (default: "
-      "never)\n"
-      "  --broadcasts N --loss-percent P          broadcast scenario: measured broadcasts, loss\n"
-      "  --storage file|memory                      simulated disk (default file)\n"
-      "  --bug NAME                                 enable a deliberate bug:");
-  for (const auto& name : bcast::sim::bug_names()) std::printf(" %s", name.c_str());
-  for (const auto& name : bcast::sim::delivery_bug_names()) std::printf(" %s", name.c_str());
-  std::printf(
-      "\n  --trace                                    print every event\n"
-      "  --quiet                                    print only failures and the summary\n");
+namespace po = boost::program_options;
+
+// Every SimOptions flag takes a value and is handed, as text, to sim::parse_flag, the one place
+// that validates it (and the inverse of SimOptions::command_line(), which replays a run).
+po::options_description describe_options() {
+  const SimOptions d;
+  std::string bugs;
+  for (const auto& name : bcast::sim::bug_names()) bugs += " " + name;
+  for (const auto& name : bcast::sim::delivery_bug_names()) bugs += " " + name;
+  auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
+  auto with_default = [](const std::string& help, auto value) {
+    return help + " (default " + std::to_string(value) + ")";
+  };
+  po::options_description o("bcast-sim options");
+  // clang-format off
+  o.add_options()
+      ("help,h", "print this help and exit")
+      ("seed", text("N"), "one run with this seed (default 1)")
+      ("seeds", text("A-B"), "a sweep over seeds A..B")
+      ("trace", po::bool_switch(), "print every event")
+      ("quiet", po::bool_switch(), "print only failures and the summary")
+      ("scenario", text("NAME"), "chaos (default) | leader-crash | throughput | broadcast")
+      ("voters", text("N"), with_default("voters", d.voters).c_str())
+      ("learners", text("N"), with_default("learners", d.learners).c_str())
+      ("fault-ms", text("MS"), with_default("virtual length of the fault phase", d.fault_ms).c_str())
+      ("heal-ms", text("MS"), with_default("time to converge after healing", d.heal_ms).c_str())
+      ("tick-us", text("US"), with_default("the daemon's tick", d.tick_us).c_str())
+      ("election-ticks", text("N"), with_default("election timeout", d.election_timeout_ticks).c_str())
+      ("heartbeat-ticks", text("N"), with_default("heartbeat interval", d.heartbeat_interval_ticks).c_str())
+      ("snapshot-entries", text("N"), with_default("snapshot interval", d.snapshot_interval_entries).c_str())
+      ("retained-entries", text("N"), with_default("entries kept behind a snapshot", d.retained_entries).c_str())
+      ("max-inflight", text("N"), with_default("Appends in flight per follower", d.max_inflight_appends).c_str())
+      ("cells", text("LIST"), "all (default) or MODE/ORDER,... : what the clients publish")
+      ("clients", text("N"), with_default("clients per daemon", d.clients_per_node).c_str())
+      ("publish-interval-us", text("US"), with_default("per client", d.publish_interval_us).c_str())
+      ("reply-percent", text("P"), with_default("causal replies per hundred messages", d.reply_percent).c_str())
+      ("fanout", text("N"), with_default("gossip fanout", d.gossip_fanout).c_str())
+      ("repair-ticks", text("N"), with_default("digest interval", d.repair_interval_ticks).c_str())
+      ("peer-timeout-ticks", text("N"), "exclude members silent this long (default: never)")
+      ("broadcasts", text("N"), with_default("broadcast scenario: measured broadcasts", d.broadcasts).c_str())
+      ("loss-percent", text("P"), with_default("broadcast scenario: loss on every link", d.loss_percent).c_str())
+      ("storage", text("KIND"), "file (default) | memory: the simulated disk")
+      ("bug", po::value<std::vector<std::string>>()->value_name("NAME"),
+       ("enable a deliberate bug (repeatable):" + bugs).c_str());
+  // clang-format on
+  return o;
 }
 
 std::uint64_t percentile(std::vector<std::uint64_t> values, double p) {
@@ -86,41 +115,55 @@ int main(int argc, char** argv) {
   SimOptions options;
   std::uint64_t first_seed = 1;
   std::uint64_t last_seed = 1;
-  bool quiet = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      print_help();
-      return 0;
+  const po::options_description description = describe_options();
+  po::variables_map vm;
+  try {
+    po::store(
+        po::command_line_parser(argc, argv)
+            .options(description)
+            .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
+            .run(),
+        vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "bcast-sim: %s (see --help)\n", e.what());
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::printf("usage: bcast-sim [--seed N | --seeds A-B] [options]\n");
+    std::cout << description;
+    return 0;
+  }
+  if (vm.count("seed") && vm.count("seeds")) {
+    std::fprintf(stderr, "bcast-sim: give --seed or --seeds, not both\n");
+    return 2;
+  }
+  options.trace = vm["trace"].as<bool>();
+  const bool quiet = vm["quiet"].as<bool>();
+  for (const auto& option : description.options()) {
+    const std::string& name = option->long_name();
+    if (!vm.count(name) || name == "seeds" || name == "help" || vm[name].defaulted()) continue;
+    std::vector<std::string> values;
+    if (name == "bug") {
+      values = vm[name].as<std::vector<std::string>>();
+    } else if (name != "trace" && name != "quiet") {
+      values.push_back(vm[name].as<std::string>());
     }
-    if (flag == "--trace") {
-      options.trace = true;
-      continue;
-    }
-    if (flag == "--quiet") {
-      quiet = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "bcast-sim: %s needs a value (see --help)\n", flag.c_str());
-      return 2;
-    }
-    const std::string value = argv[++i];
-    if (flag == "--seeds") {
-      const auto dash = value.find('-');
-      if (dash == std::string::npos ||
-          std::sscanf(value.c_str(), "%" SCNu64 "-%" SCNu64, &first_seed, &last_seed) != 2 ||
-          first_seed > last_seed) {
-        std::fprintf(stderr, "bcast-sim: --seeds takes A-B with A <= B\n");
+    for (const std::string& value : values) {
+      if (auto error = bcast::sim::parse_flag(options, "--" + name, value)) {
+        std::fprintf(stderr, "bcast-sim: %s (see --help)\n", error->c_str());
         return 2;
       }
-      continue;
     }
-    if (auto error = bcast::sim::parse_flag(options, flag, value)) {
-      std::fprintf(stderr, "bcast-sim: %s (see --help)\n", error->c_str());
+  }
+  first_seed = last_seed = options.seed;
+  if (vm.count("seeds")) {
+    const std::string value = vm["seeds"].as<std::string>();
+    if (std::sscanf(value.c_str(), "%" SCNu64 "-%" SCNu64, &first_seed, &last_seed) != 2 ||
+        first_seed > last_seed) {
+      std::fprintf(stderr, "bcast-sim: --seeds takes A-B with A <= B\n");
       return 2;
     }
-    if (flag == "--seed") first_seed = last_seed = options.seed;
   }
 
   std::uint64_t failures = 0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,31 +32,91 @@
 
 namespace {
 
+namespace po = boost::program_options;
 using namespace std::chrono_literals;
 using bcast::Client;
 using Clock = std::chrono::steady_clock;
 
-constexpr char kUsage[] =
-    "usage: bcastctl [--socket PATH] [--timeout MS] <command> [options]\n"
-    "  sub GROUP [--json] [--count N]\n"
-    "      print every message delivered to GROUP, one line each; --count N exits after N\n"
-    "  pub GROUP [--mode best-effort|reliable|gossip] [--order none|fifo|causal|total]\n"
-    "            [--json] [--] [MESSAGE...]\n"
-    "      publish the MESSAGEs, or else each line of stdin, in order (defaults: reliable,\n"
-    "      none); --json prints {\"seq\":N,\"gseq\":N|null} per message once acknowledged\n"
-    "  status [--json]\n"
-    "      the local daemon's view of the cluster\n"
-    "  members [--json]\n"
-    "      the daemons of the cluster, one per line\n"
-    "options:\n"
-    "  --socket PATH   the daemon's client socket (default: $BCAST_SOCKET, else\n"
-    "                  /tmp/bcastd.sock, where `bcastd --dev` listens)\n"
-    "  --timeout MS    how long to wait for the daemon: to connect and answer, and for pub\n"
-    "                  the longest wait for the next receipt (default 5000; pub 10000, which\n"
-    "                  covers total-order publishes held through a leader election)\n";
+// The command line, parsed by Boost.Program_options like every bcast tool. Global options
+// and the command's own may come before or after the command; "--" ends options (so a message
+// may start with "--"). Adding a command: a row in kCommands and its options in
+// command_options().
+struct CommandLine {
+  std::string socket_path;
+  std::optional<std::chrono::milliseconds> timeout;
+  std::string command;
+  std::vector<std::string> positional;
+  bool json = false;
+  std::optional<std::uint64_t> count;
+  std::optional<bcast::Mode> mode;
+  std::optional<bcast::Order> order;
+};
+
+struct CommandSpec {
+  const char* name;
+  const char* synopsis;
+  const char* summary;
+};
+
+constexpr CommandSpec kCommands[] = {
+    {"sub", "sub GROUP [--json] [--count N]",
+     "print every message delivered to GROUP, one line each; --count N exits after N"},
+    {"pub",
+     "pub GROUP [--mode best-effort|reliable|gossip] [--order none|fifo|causal|total]\n"
+     "            [--json] [--] [MESSAGE...]",
+     "publish the MESSAGEs, or else each line of stdin, in order (defaults: reliable,\n"
+     "      none); --json prints {\"seq\":N,\"gseq\":N|null} per message once acknowledged"},
+    {"status", "status [--json]", "the local daemon's view of the cluster"},
+    {"members", "members [--json]", "the daemons of the cluster, one per line"},
+};
+
+po::options_description global_options() {
+  po::options_description o("options");
+  // clang-format off
+  o.add_options()
+      ("help,h", "print this help and exit")
+      ("socket", po::value<std::string>()->value_name("PATH"),
+       "the daemon's client socket (default: $BCAST_SOCKET, else /tmp/bcastd.sock, where "
+       "`bcastd --dev` listens)")
+      ("timeout", po::value<std::string>()->value_name("MS"),
+       "how long to wait for the daemon: to connect and answer, and for pub the longest wait "
+       "for the next receipt (default 5000; pub 10000, which covers total-order publishes held "
+       "through a leader election)");
+  // clang-format on
+  return o;
+}
+
+// The options of one command; "" gives every command's (to find the command at all).
+po::options_description command_options(const std::string& command) {
+  po::options_description o("command options");
+  const bool any = command.empty();
+  if (any || command == "sub" || command == "pub" || command == "status" || command == "members") {
+    o.add_options()("json", po::bool_switch(), "one JSON object per line");
+  }
+  if (any || command == "sub") {
+    o.add_options()("count", po::value<std::string>()->value_name("N"),
+                    "sub: exit after N messages");
+  }
+  if (any || command == "pub") {
+    o.add_options()("mode", po::value<std::string>()->value_name("M"),
+                    "pub: best-effort | reliable (default) | gossip")(
+        "order", po::value<std::string>()->value_name("O"),
+        "pub: none (default) | fifo | causal | total");
+  }
+  return o;
+}
+
+std::string usage_text() {
+  std::ostringstream out;
+  out << "usage: bcastctl [--socket PATH] [--timeout MS] <command> [options]\n";
+  for (const CommandSpec& c : kCommands)
+    out << "  " << c.synopsis << "\n      " << c.summary << "\n";
+  out << global_options() << command_options("");
+  return out.str();
+}
 
 [[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "bcastctl: %s\n%s", message.c_str(), kUsage);
+  std::fprintf(stderr, "bcastctl: %s\n%s", message.c_str(), usage_text().c_str());
   std::exit(2);
 }
 
@@ -78,97 +140,79 @@ std::optional<std::uint64_t> parse_number(std::string_view text) {
   return value;
 }
 
-// The command line: global options, the command and its arguments. Options may come before or
-// after the command; "--" ends options (so a message may start with "--").
-struct CommandLine {
-  std::string socket_path;
-  std::optional<std::chrono::milliseconds> timeout;
-  std::string command;
-  std::vector<std::string> positional;
-  bool json = false;
-  std::optional<std::uint64_t> count;
-  std::optional<bcast::Mode> mode;
-  std::optional<bcast::Order> order;
-};
+po::variables_map parse_with(const std::vector<std::string>& args,
+                             const po::options_description& options) {
+  po::options_description all;
+  all.add(options);
+  all.add_options()("args", po::value<std::vector<std::string>>());
+  po::positional_options_description positional;
+  positional.add("args", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args)
+                .options(all)
+                .positional(positional)
+                .style(po::command_line_style::unix_style ^ po::command_line_style::allow_guessing)
+                .run(),
+            vm);
+  po::notify(vm);
+  return vm;
+}
 
 CommandLine parse(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
   CommandLine line;
+  po::variables_map vm;
+  try {
+    // First with every command's options, to find the command; then with only its own, so an
+    // option of another command is an error.
+    po::options_description any;
+    any.add(global_options()).add(command_options(""));
+    vm = parse_with(args, any);
+    if (vm.count("help")) {
+      std::fputs(usage_text().c_str(), stdout);
+      std::exit(0);
+    }
+    std::vector<std::string> words;
+    if (vm.count("args")) words = vm["args"].as<std::vector<std::string>>();
+    if (words.empty()) usage_error("no command given");
+    line.command = words.front();
+    const bool known = std::any_of(std::begin(kCommands), std::end(kCommands),
+                                   [&](const CommandSpec& c) { return line.command == c.name; });
+    if (!known) usage_error("unknown command " + line.command);
+    po::options_description own;
+    own.add(global_options()).add(command_options(line.command));
+    try {
+      vm = parse_with(args, own);
+    } catch (const po::unknown_option& e) {
+      usage_error("unknown option " + e.get_option_name() + " for " + line.command);
+    }
+    words = vm["args"].as<std::vector<std::string>>();
+    line.positional.assign(words.begin() + 1, words.end());
+  } catch (const po::error& e) {
+    usage_error(e.what());
+  }
   // The default is where `bcastd --dev` listens, so the two work together with no setup.
   line.socket_path = "/tmp/bcastd.sock";
   if (const char* env = std::getenv("BCAST_SOCKET")) line.socket_path = env;
-  bool options_done = false;
-  std::vector<std::string> seen;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (options_done || arg.size() < 2 || arg[0] != '-') {
-      if (line.command.empty()) {
-        line.command = arg;
-      } else {
-        line.positional.push_back(arg);
-      }
-      continue;
-    }
-    if (arg == "--") {
-      options_done = true;
-      continue;
-    }
-    if (arg == "-h" || arg == "--help") {
-      std::fputs(kUsage, stdout);
-      std::exit(0);
-    }
-    // --name=value or --name value.
-    std::string name = arg;
-    std::optional<std::string> value;
-    if (const auto eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    auto take_value = [&]() -> std::string {
-      if (value) return *value;
-      if (i + 1 >= argc) usage_error(name + " needs a value");
-      return argv[++i];
-    };
-    // Command options are checked against the command once it is known (they may precede it).
-    seen.emplace_back(name);
-    if (name == "--socket") {
-      line.socket_path = take_value();
-    } else if (name == "--timeout") {
-      const std::string text = take_value();
-      const auto ms = parse_number(text);
-      if (!ms || *ms == 0) usage_error("--timeout needs a positive number of milliseconds");
-      line.timeout = std::chrono::milliseconds(*ms);
-    } else if (name == "--json" && !value) {
-      line.json = true;
-    } else if (name == "--count") {
-      const auto n = parse_number(take_value());
-      if (!n || *n == 0) usage_error("--count needs a positive number");
-      line.count = n;
-    } else if (name == "--mode") {
-      const std::string text = take_value();
-      line.mode = bcast::parse_mode(text);
-      if (!line.mode) usage_error("--mode must be best-effort, reliable or gossip");
-    } else if (name == "--order") {
-      const std::string text = take_value();
-      line.order = bcast::parse_order(text);
-      if (!line.order) usage_error("--order must be none, fifo, causal or total");
-    } else {
-      usage_error("unknown option " + arg);
-    }
+  if (vm.count("socket")) line.socket_path = vm["socket"].as<std::string>();
+  if (vm.count("timeout")) {
+    const auto ms = parse_number(vm["timeout"].as<std::string>());
+    if (!ms || *ms == 0) usage_error("--timeout needs a positive number of milliseconds");
+    line.timeout = std::chrono::milliseconds(*ms);
   }
-  if (line.command.empty()) usage_error("no command given");
-  const std::map<std::string, std::vector<std::string_view>> kCommandOptions = {
-      {"sub", {"--json", "--count"}},
-      {"pub", {"--json", "--mode", "--order"}},
-      {"status", {"--json"}},
-      {"members", {"--json"}},
-  };
-  const auto allowed = kCommandOptions.find(line.command);
-  if (allowed == kCommandOptions.end()) usage_error("unknown command " + line.command);
-  for (const std::string& name : seen) {
-    if (name == "--socket" || name == "--timeout") continue;
-    if (std::find(allowed->second.begin(), allowed->second.end(), name) == allowed->second.end()) {
-      usage_error("unknown option " + name + " for " + line.command);
-    }
+  line.json = vm.count("json") && vm["json"].as<bool>();
+  if (vm.count("count")) {
+    const auto n = parse_number(vm["count"].as<std::string>());
+    if (!n || *n == 0) usage_error("--count needs a positive number");
+    line.count = n;
+  }
+  if (vm.count("mode")) {
+    line.mode = bcast::parse_mode(vm["mode"].as<std::string>());
+    if (!line.mode) usage_error("--mode must be best-effort, reliable or gossip");
+  }
+  if (vm.count("order")) {
+    line.order = bcast::parse_order(vm["order"].as<std::string>());
+    if (!line.order) usage_error("--order must be none, fifo, causal or total");
   }
   return line;
 }

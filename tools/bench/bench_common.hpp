@@ -1,12 +1,13 @@
 // What the two benchmarks share: the timestamp a publisher writes into every payload, the
 // percentile summary both report, the key=value results file through which bcast_bench reads
-// the ZeroMQ baseline of the same run, and a small command line parser.
+// the ZeroMQ baseline of the same run, and their command line (Boost.Program_options).
 //
 // Both benchmarks stamp and read times with one steady_clock in one process (publisher and
 // receivers are threads of it), so a latency is a plain difference: no clock synchronisation.
 #pragma once
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <charconv>
 #include <chrono>
 #include <cmath>
@@ -17,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -135,43 +137,52 @@ inline std::optional<Results> read_results(const std::string& path) {
   return results;
 }
 
-// `--name value` options; every option takes a value.
+// The benchmarks' command lines, parsed by Boost.Program_options like every bcast tool. Each
+// main declares its options (every one takes a value: text or a non-negative integer), then
+// reads them with text() and number(). Unknown options, missing values and bad numbers exit 2
+// with the message and the usage; --help prints the usage and the options, exit 0.
 class Args {
  public:
-  Args(int argc, char** argv, const char* usage) : usage_(usage) {
-    for (int i = 1; i < argc; ++i) {
-      const std::string key = argv[i];
-      if (key == "-h" || key == "--help") {
-        std::fputs(usage_, stdout);
-        std::exit(0);
-      }
-      if (key.rfind("--", 0) != 0 || i + 1 >= argc) fail("bad argument '" + key + "'");
-      values_[key.substr(2)] = argv[++i];
+  Args(int argc, char** argv, const char* usage,
+       const std::vector<std::pair<const char*, const char*>>& options)
+      : usage_(usage), description_("options") {
+    description_.add_options()("help,h", "print this help and exit");
+    for (const auto& [name, help] : options) {
+      description_.add_options()(
+          name, boost::program_options::value<std::string>()->value_name("VALUE"), help);
+    }
+    try {
+      namespace style = boost::program_options::command_line_style;
+      boost::program_options::store(boost::program_options::command_line_parser(argc, argv)
+                                        .options(description_)
+                                        .style(style::unix_style ^ style::allow_guessing)
+                                        .run(),
+                                    values_);
+      boost::program_options::notify(values_);
+    } catch (const boost::program_options::error& e) {
+      fail(e.what());
+    }
+    if (values_.count("help")) {
+      std::ostringstream help;
+      help << usage_ << description_;
+      std::fputs(help.str().c_str(), stdout);
+      std::exit(0);
     }
   }
 
-  std::string text(const std::string& name, const std::string& fallback) {
-    used_.push_back(name);
-    auto it = values_.find(name);
-    return it == values_.end() ? fallback : it->second;
+  std::string text(const std::string& name, const std::string& fallback) const {
+    return values_.count(name) ? values_[name].as<std::string>() : fallback;
   }
 
-  std::uint64_t number(const std::string& name, std::uint64_t fallback) {
-    const std::string value = text(name, std::to_string(fallback));
+  std::uint64_t number(const std::string& name, std::uint64_t fallback) const {
+    if (!values_.count(name)) return fallback;
+    const std::string value = values_[name].as<std::string>();
     std::uint64_t n = 0;
     const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (error != std::errc() || end != value.data() + value.size()) {
+    if (error != std::errc() || end != value.data() + value.size() || value.empty()) {
       fail("--" + name + " '" + value + "': expected a non-negative integer");
     }
     return n;
-  }
-
-  // Call after reading every option: an option nobody asked for is a typo.
-  void check_all_used() {
-    for (const auto& [key, value] : values_) {
-      if (std::find(used_.begin(), used_.end(), key) == used_.end())
-        fail("unknown option --" + key);
-    }
   }
 
   [[noreturn]] void fail(const std::string& message) const {
@@ -181,8 +192,8 @@ class Args {
 
  private:
   const char* usage_;
-  std::map<std::string, std::string> values_;
-  std::vector<std::string> used_;
+  boost::program_options::options_description description_;
+  boost::program_options::variables_map values_;
 };
 
 }  // namespace bench

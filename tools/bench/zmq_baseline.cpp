@@ -323,7 +323,17 @@ void put(bench::Results& results, const std::string& prefix, const ShapeResult& 
 }  // namespace
 
 int main(int argc, char** argv) {
-  bench::Args args(argc, argv, kUsage);
+  const bench::Args args(argc, argv, kUsage,
+                         {{"size", "message bytes"},
+                          {"count", "messages per throughput run"},
+                          {"repeat", "throughput runs"},
+                          {"rate", "messages per second in the latency run"},
+                          {"latency-count", "messages in the latency run"},
+                          {"warmup", "messages not timed at the start of a run"},
+                          {"peers", "receivers of the fan-out"},
+                          {"send-queue", "ZMQ_SNDHWM per peer"},
+                          {"path", "1: also measure the relay chain of bcastd's hops"},
+                          {"out", "write the results as key=value lines"}});
   Params params;
   params.size = args.number("size", params.size);
   params.count = args.number("count", params.count);
@@ -335,7 +345,6 @@ int main(int argc, char** argv) {
   params.send_queue = static_cast<int>(args.number("send-queue", 10000));
   const bool path = args.number("path", 1) != 0;
   const std::string out = args.text("out", "");
-  args.check_all_used();
   if (params.size < bench::kStampBytes) args.fail("--size must be at least 24 (the timestamp)");
   if (params.count == 0 || params.repeat == 0 || params.rate == 0 || params.latency_count == 0 ||
       peers == 0 || params.send_queue <= 0) {
