@@ -25,6 +25,11 @@ po::options_description describe_options() {
       ("peer", po::value<std::vector<std::string>>()->composing(),
        "ID=tcp://IP:PORT of a daemon of the initial cluster; repeat once per daemon (may "
        "include this one)")
+      ("cluster-name", po::value<std::string>()->default_value("bcast"),
+       "the cluster's name, part of the cluster id made when the cluster is bootstrapped")
+      ("join", po::value<std::string>(), "tcp://IP:PORT of a member of a running cluster: a new "
+                                         "data directory joins it (after `bcastctl cluster add`) "
+                                         "instead of bootstrapping a cluster from --peer")
       ("data-dir", po::value<std::string>(), "directory of the Raft log, snapshots and boot "
                                              "count (created if absent)")
       ("client-socket", po::value<std::string>(), "PATH of the local client socket "
@@ -63,6 +68,18 @@ Result<std::pair<NodeId, std::string>> parse_peer(const std::string& text) {
   return std::make_pair(static_cast<NodeId>(id), endpoint);
 }
 
+// Whether a --peer address and a --listen address name the same endpoint: equal, or (when this
+// daemon listens on every interface) the same port.
+bool same_endpoint(const std::string& peer, const std::string& listen) {
+  if (peer == listen) return true;
+  const auto port = [](const std::string& endpoint) {
+    const auto colon = endpoint.rfind(':');
+    return colon == std::string::npos ? std::string() : endpoint.substr(colon + 1);
+  };
+  const bool wildcard = listen.rfind("tcp://0.0.0.0:", 0) == 0 || listen.rfind("tcp://*:", 0) == 0;
+  return wildcard && port(peer) == port(listen);
+}
+
 Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   io::DaemonOptions o;
   const bool dev = vm["dev"].as<bool>();
@@ -98,7 +115,27 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
       }
     }
   }
-  o.peers.emplace(o.node_id, o.listen);  // the cluster always includes this daemon
+  // The cluster always includes this daemon, at the address it listens on: a --peer entry for
+  // it that names another address is a configuration error (a duplicate id, or a copied file).
+  if (auto self = o.peers.find(o.node_id);
+      self != o.peers.end() && !same_endpoint(self->second, o.listen)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--peer " + std::to_string(o.node_id) + "=" + self->second +
+                          " does not match --listen " + o.listen + " of this daemon (node " +
+                          std::to_string(o.node_id) + "): is another daemon using this node id?");
+  }
+  o.peers.emplace(o.node_id, o.listen);
+  o.cluster_name = vm["cluster-name"].as<std::string>();
+  if (o.cluster_name.empty()) {
+    return make_error(ErrorCode::kInvalidArgument, "--cluster-name must not be empty");
+  }
+  if (vm.count("join")) {
+    o.join = vm["join"].as<std::string>();
+    if (o.join.rfind("tcp://", 0) != 0) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--join '" + o.join + "': expected tcp://IP:PORT of a member");
+    }
+  }
   const std::string fsync = vm["fsync"].as<std::string>();
   if (fsync == "always") {
     o.fsync = io::FsyncPolicy::kAlways;

@@ -201,6 +201,7 @@ struct Client::Impl {
       case MessageType::kWelcome:
       case MessageType::kOk:
       case MessageType::kStatusReply:
+      case MessageType::kClusterReply:
         // The reply to a request whose caller stopped waiting (it timed out): nobody wants it.
         return;
       case MessageType::kHello:
@@ -208,6 +209,7 @@ struct Client::Impl {
       case MessageType::kLeave:
       case MessageType::kPublish:
       case MessageType::kStatus:
+      case MessageType::kCluster:
         protocol_event(std::string("the daemon sent a request (") +
                        protocol::message_type_name(header.type) + ")");
         return;
@@ -400,8 +402,57 @@ Result<Status> Client::status() {
     return ok.error();
   }
   Header& h = reply.value();
-  return Status{h.node_id, std::move(h.role),    h.term,
-                h.leader,  std::move(h.members), h.commit_index};
+  return Status{h.node_id,    std::move(h.role),    h.term,
+                h.leader,     std::move(h.members), h.commit_index,
+                h.cluster_id, std::move(h.problems)};
+}
+
+Result<ClusterInfo> Client::cluster_list() {
+  Header request;
+  request.type = MessageType::kCluster;
+  request.op = "list";
+  auto reply = impl_->call(std::move(request), nullptr, impl_->options.request_timeout);
+  if (!reply) return reply.error();
+  if (auto ok = impl_->expect_type(reply.value(), MessageType::kClusterReply); !ok) {
+    return ok.error();
+  }
+  Header& h = reply.value();
+  ClusterInfo info;
+  info.cluster_id = h.cluster_id;
+  info.leader = h.leader;
+  for (protocol::ClusterNode& n : h.nodes) {
+    info.members.push_back(ClusterMember{n.node, std::move(n.address), std::move(n.role),
+                                         n.identity_bound, n.promote_when_caught_up, n.match_index,
+                                         n.reachable});
+  }
+  return info;
+}
+
+Result<void> Client::change_membership(std::string_view op, NodeId node, std::string_view address,
+                                       bool learner, std::chrono::milliseconds timeout) {
+  Header request;
+  request.type = MessageType::kCluster;
+  request.op = std::string(op);
+  request.node_id = node;
+  request.address = std::string(address);
+  request.learner = learner;
+  auto reply = impl_->call(std::move(request), nullptr, timeout);
+  if (!reply) return reply.error();
+  return impl_->expect_type(reply.value(), MessageType::kOk);
+}
+
+Result<void> Client::cluster_add(NodeId node, std::string_view address, bool learner,
+                                 std::chrono::milliseconds timeout) {
+  return change_membership("add", node, address, learner, timeout);
+}
+Result<void> Client::cluster_promote(NodeId node, std::chrono::milliseconds timeout) {
+  return change_membership("promote", node, {}, false, timeout);
+}
+Result<void> Client::cluster_remove(NodeId node, std::chrono::milliseconds timeout) {
+  return change_membership("remove", node, {}, false, timeout);
+}
+Result<void> Client::transfer_leadership(NodeId node, std::chrono::milliseconds timeout) {
+  return change_membership("transfer_leader", node, {}, false, timeout);
 }
 
 int Client::fd() const { return impl_->socket.get(zmq::sockopt::fd); }

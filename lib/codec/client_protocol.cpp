@@ -35,16 +35,26 @@ enum Field : std::uint8_t {
   kKeyCode,
   kKeyMessage,
   kKeySupportedVersions,
+  kKeyClusterId,
+  kKeyProblems,
+  kKeyOp,
+  kKeyAddress,
+  kKeyLearner,
+  kKeyNodes,
   kKeyCount,
 };
 
 constexpr std::array<std::string_view, kKeyCount> kFieldNames = {
-    "type",         "id",   "version", "client_name",        "group", "mode", "order",  "sender",
-    "seq",          "gseq", "node_id", "max_message_bytes",  "role",  "term", "leader", "members",
-    "commit_index", "code", "message", "supported_versions",
+    "type",         "id",       "version", "client_name",
+    "group",        "mode",     "order",   "sender",
+    "seq",          "gseq",     "node_id", "max_message_bytes",
+    "role",         "term",     "leader",  "members",
+    "commit_index", "code",     "message", "supported_versions",
+    "cluster_id",   "problems", "op",      "address",
+    "learner",      "nodes",
 };
 
-using FieldSet = std::uint32_t;
+using FieldSet = std::uint64_t;
 constexpr FieldSet bit(Field field) { return FieldSet{1} << field; }
 
 // Which keys each type requires and which it may carry; the encoder writes both.
@@ -74,7 +84,11 @@ TypeFields fields_of(MessageType type) {
     case MessageType::kStatusReply:
       return {bit(kKeyId) | bit(kKeyNodeId) | bit(kKeyRole) | bit(kKeyTerm) | bit(kKeyMembers) |
                   bit(kKeyCommitIndex),
-              bit(kKeyLeader)};
+              bit(kKeyLeader) | bit(kKeyClusterId) | bit(kKeyProblems)};
+    case MessageType::kCluster:
+      return {bit(kKeyId) | bit(kKeyOp), bit(kKeyNodeId) | bit(kKeyAddress) | bit(kKeyLearner)};
+    case MessageType::kClusterReply:
+      return {bit(kKeyId) | bit(kKeyClusterId) | bit(kKeyNodes), bit(kKeyLeader)};
     case MessageType::kDelivery:
       return {bit(kKeyGroup) | bit(kKeySender) | bit(kKeySeq) | bit(kKeyMode) | bit(kKeyOrder),
               bit(kKeyGseq)};
@@ -93,10 +107,12 @@ bool needs_nonzero_id(MessageType type) {
          type != MessageType::kView;
 }
 
-constexpr std::array<MessageType, 12> kAllTypes = {
-    MessageType::kHello,       MessageType::kJoin,     MessageType::kLeave, MessageType::kPublish,
-    MessageType::kStatus,      MessageType::kWelcome,  MessageType::kOk,    MessageType::kReceipt,
-    MessageType::kStatusReply, MessageType::kDelivery, MessageType::kView,  MessageType::kError,
+constexpr std::array<MessageType, 14> kAllTypes = {
+    MessageType::kHello,    MessageType::kJoin,         MessageType::kLeave,
+    MessageType::kPublish,  MessageType::kStatus,       MessageType::kWelcome,
+    MessageType::kOk,       MessageType::kReceipt,      MessageType::kStatusReply,
+    MessageType::kDelivery, MessageType::kView,         MessageType::kError,
+    MessageType::kCluster,  MessageType::kClusterReply,
 };
 
 constexpr std::array<ErrorCode, 10> kAllCodes = {
@@ -121,6 +137,7 @@ constexpr std::size_t kMaxArray = kMaxNodeId;
 constexpr std::size_t kMaxDepth = 4;
 constexpr std::size_t kMaxClientNameBytes = 255;
 constexpr std::size_t kMaxRoleBytes = 64;
+constexpr std::size_t kMaxAddressBytes = 1024;
 
 // ---- encoding ----
 
@@ -261,6 +278,76 @@ class FieldReader {
     return std::string(value.via.str.ptr, value.via.str.size);
   }
 
+  Result<bool> boolean(Field field) const {
+    const msgpack::object& value = *values_[field];
+    if (value.type != msgpack::type::BOOLEAN) return protocol_error(type_, field, "must be a bool");
+    return value.via.boolean;
+  }
+
+  Result<std::vector<std::string>> string_list(Field field) const {
+    const msgpack::object& value = *values_[field];
+    if (value.type != msgpack::type::ARRAY) {
+      return protocol_error(type_, field, "must be an array of strings");
+    }
+    std::vector<std::string> list;
+    for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+      const msgpack::object& element = value.via.array.ptr[i];
+      if (element.type != msgpack::type::STR) {
+        return protocol_error(type_, field, "must be an array of strings");
+      }
+      list.emplace_back(element.via.str.ptr, element.via.str.size);
+    }
+    return list;
+  }
+
+  // cluster_reply "nodes": an array of maps (node, address, role, identity_bound,
+  // promote_when_caught_up; match_index and reachable may be nil).
+  Result<std::vector<ClusterNode>> cluster_nodes(Field field) const {
+    const msgpack::object& value = *values_[field];
+    const auto bad = [&] {
+      return protocol_error(type_, field,
+                            "must be an array of maps with node, address, role, identity_bound, "
+                            "promote_when_caught_up, match_index and reachable");
+    };
+    if (value.type != msgpack::type::ARRAY) return bad();
+    std::vector<ClusterNode> nodes;
+    for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+      const msgpack::object& map = value.via.array.ptr[i];
+      if (map.type != msgpack::type::MAP) return bad();
+      ClusterNode node;
+      int seen = 0;
+      for (std::uint32_t k = 0; k < map.via.map.size; ++k) {
+        const msgpack::object& key = map.via.map.ptr[k].key;
+        const msgpack::object& v = map.via.map.ptr[k].val;
+        if (key.type != msgpack::type::STR) return bad();
+        const std::string_view name(key.via.str.ptr, key.via.str.size);
+        const bool is_uint = v.type == msgpack::type::POSITIVE_INTEGER;
+        const bool is_nil = v.type == msgpack::type::NIL;
+        if (name == "node" && is_uint && v.via.u64 >= 1 && v.via.u64 <= kMaxNodeId) {
+          node.node = v.via.u64;
+        } else if (name == "address" && v.type == msgpack::type::STR) {
+          node.address.assign(v.via.str.ptr, v.via.str.size);
+        } else if (name == "role" && v.type == msgpack::type::STR) {
+          node.role.assign(v.via.str.ptr, v.via.str.size);
+        } else if (name == "identity_bound" && v.type == msgpack::type::BOOLEAN) {
+          node.identity_bound = v.via.boolean;
+        } else if (name == "promote_when_caught_up" && v.type == msgpack::type::BOOLEAN) {
+          node.promote_when_caught_up = v.via.boolean;
+        } else if (name == "match_index" && (is_uint || is_nil)) {
+          if (is_uint) node.match_index = v.via.u64;
+        } else if (name == "reachable" && (v.type == msgpack::type::BOOLEAN || is_nil)) {
+          if (!is_nil) node.reachable = v.via.boolean;
+        } else {
+          continue;  // unknown keys are ignored, as at the top level
+        }
+        ++seen;
+      }
+      if (node.node == kNoNode || node.role.empty() || seen < 5) return bad();
+      nodes.push_back(std::move(node));
+    }
+    return nodes;
+  }
+
   // An array of unsigned integers in min..max, each one of what `noun` names.
   Result<std::vector<std::uint64_t>> uint_list(Field field, std::uint64_t min, std::uint64_t max,
                                                const char* noun) const {
@@ -348,6 +435,12 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   read(kKeySupportedVersions, h.supported_versions, [&](Field f) {
     return in.uint_list(f, 1, std::numeric_limits<std::uint32_t>::max(), "protocol versions");
   });
+  read(kKeyClusterId, h.cluster_id, [&](Field f) { return in.uint(f); });
+  read(kKeyProblems, h.problems, [&](Field f) { return in.string_list(f); });
+  read(kKeyOp, h.op, [&](Field f) { return in.string(f, 1, kMaxRoleBytes); });
+  read(kKeyAddress, h.address, [&](Field f) { return in.string(f, 0, kMaxAddressBytes); });
+  read(kKeyLearner, h.learner, [&](Field f) { return in.boolean(f); });
+  read(kKeyNodes, h.nodes, [&](Field f) { return in.cluster_nodes(f); });
   if (error) return *error;
   return h;
 }
@@ -437,6 +530,10 @@ const char* message_type_name(MessageType type) {
       return "view";
     case MessageType::kError:
       return "error";
+    case MessageType::kCluster:
+      return "cluster";
+    case MessageType::kClusterReply:
+      return "cluster_reply";
   }
   return "unknown";
 }
@@ -463,7 +560,11 @@ std::string encode_header(const Header& h) {
   if (uses(kKeySender)) out.uint(kKeySender, h.sender);
   if (uses(kKeySeq)) out.uint(kKeySeq, h.seq);
   if (uses(kKeyGseq)) out.optional_uint(kKeyGseq, h.gseq);
-  if (uses(kKeyNodeId)) out.uint(kKeyNodeId, h.node_id);
+  // node_id is optional only in a cluster request ("list" names no node).
+  const bool optional_node = (fields.optional & bit(kKeyNodeId)) != 0;
+  if (uses(kKeyNodeId) && !(optional_node && h.node_id == kNoNode)) {
+    out.uint(kKeyNodeId, h.node_id);
+  }
   if (uses(kKeyMaxMessageBytes)) out.uint(kKeyMaxMessageBytes, h.max_message_bytes);
   if (uses(kKeyRole)) out.string(kKeyRole, h.role);
   if (uses(kKeyTerm)) out.uint(kKeyTerm, h.term);
@@ -476,6 +577,50 @@ std::string encode_header(const Header& h) {
   if (uses(kKeyCommitIndex)) out.uint(kKeyCommitIndex, h.commit_index);
   if (uses(kKeyCode)) out.string(kKeyCode, error_code_name(h.code));
   if (uses(kKeyMessage)) out.string(kKeyMessage, h.message);
+  if (uses(kKeyClusterId)) out.uint(kKeyClusterId, h.cluster_id);
+  if (uses(kKeyProblems) && !h.problems.empty()) {
+    auto& packer = out.key(kKeyProblems);
+    packer.pack_array(static_cast<std::uint32_t>(h.problems.size()));
+    for (const std::string& problem : h.problems) {
+      packer.pack_str(static_cast<std::uint32_t>(problem.size()));
+      packer.pack_str_body(problem.data(), static_cast<std::uint32_t>(problem.size()));
+    }
+  }
+  if (uses(kKeyOp)) out.string(kKeyOp, h.op);
+  if (uses(kKeyAddress) && !h.address.empty()) out.string(kKeyAddress, h.address);
+  if (uses(kKeyLearner)) {
+    auto& packer = out.key(kKeyLearner);
+    h.learner ? packer.pack_true() : packer.pack_false();
+  }
+  if (uses(kKeyNodes)) {
+    auto& packer = out.key(kKeyNodes);
+    packer.pack_array(static_cast<std::uint32_t>(h.nodes.size()));
+    for (const ClusterNode& n : h.nodes) {
+      packer.pack_map(7);
+      const auto str = [&](std::string_view key, std::string_view value) {
+        packer.pack_str(static_cast<std::uint32_t>(key.size()));
+        packer.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+        packer.pack_str(static_cast<std::uint32_t>(value.size()));
+        packer.pack_str_body(value.data(), static_cast<std::uint32_t>(value.size()));
+      };
+      const auto key = [&](std::string_view name) {
+        packer.pack_str(static_cast<std::uint32_t>(name.size()));
+        packer.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
+      };
+      key("node");
+      packer.pack_uint64(n.node);
+      str("address", n.address);
+      str("role", n.role);
+      key("identity_bound");
+      n.identity_bound ? packer.pack_true() : packer.pack_false();
+      key("promote_when_caught_up");
+      n.promote_when_caught_up ? packer.pack_true() : packer.pack_false();
+      key("match_index");
+      n.match_index ? packer.pack_uint64(*n.match_index) : packer.pack_nil();
+      key("reachable");
+      n.reachable ? (*n.reachable ? packer.pack_true() : packer.pack_false()) : packer.pack_nil();
+    }
+  }
   // Only a refused hello has versions to offer.
   if (uses(kKeySupportedVersions) && !h.supported_versions.empty()) {
     auto& packer = out.key(kKeySupportedVersions);

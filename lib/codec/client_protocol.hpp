@@ -32,19 +32,36 @@ enum class MessageType : std::uint8_t {
   kLeave,    // group
   kPublish,  // group, mode, order (+ payload frame)
   kStatus,   // nothing
+  kCluster,  // op ("list", "add", "promote", "remove", "transfer_leader"); node_id, address,
+             // learner as the op needs
   // daemon -> client
-  kWelcome,      // reply to hello: sender, node_id, version, max_message_bytes
-  kOk,           // reply to join / leave
-  kReceipt,      // reply to publish once acknowledged: seq, gseq (total order only)
-  kStatusReply,  // reply to status: node_id, role, term, leader, members, commit_index
-  kDelivery,     // event: group, sender, seq, gseq, mode, order (+ payload frame)
-  kView,         // event: group, members (the daemons of the cluster, as this daemon sees them)
-  kError,        // reply to any request (id), or event (id 0): code, message, supported_versions
+  kWelcome,       // reply to hello: sender, node_id, version, max_message_bytes
+  kOk,            // reply to join / leave
+  kReceipt,       // reply to publish once acknowledged: seq, gseq (total order only)
+  kStatusReply,   // reply to status: node_id, role, term, leader, members, commit_index;
+                  // optional cluster_id, problems
+  kClusterReply,  // reply to cluster op "list": cluster_id, leader, nodes
+  kDelivery,      // event: group, sender, seq, gseq, mode, order (+ payload frame)
+  kView,          // event: group, members (the daemons of the cluster, as this daemon sees them)
+  kError,         // reply to any request (id), or event (id 0): code, message, supported_versions
 };
 
 // Wire names: "hello", "join", ..., "status_reply", "error".
 const char* message_type_name(MessageType type);
 std::optional<MessageType> parse_message_type(std::string_view name);
+
+// One member in a cluster_reply.
+struct ClusterNode {
+  NodeId node = kNoNode;
+  std::string address;                       // its peer endpoint
+  std::string role;                          // "voter" or "learner"
+  bool identity_bound = false;               // the cluster knows which data directory it is
+  bool promote_when_caught_up = false;       // a learner the leader will promote
+  std::optional<std::uint64_t> match_index;  // how much of the log it holds (leader only)
+  std::optional<bool> reachable;             // this daemon's connection to it (not for itself)
+
+  bool operator==(const ClusterNode&) const = default;
+};
 
 // One header, whatever its type; each type uses the fields its comment above lists.
 struct Header {
@@ -66,6 +83,13 @@ struct Header {
   std::optional<NodeId> leader;
   std::vector<NodeId> members;
   std::uint64_t commit_index = 0;
+  std::uint64_t cluster_id = 0;       // status_reply, cluster_reply (0: none, or unknown)
+  std::vector<std::string> problems;  // status_reply: what keeps this daemon from serving fully
+  // cluster
+  std::string op;
+  std::string address;
+  bool learner = false;
+  std::vector<ClusterNode> nodes;  // cluster_reply
   // error
   ErrorCode code = ErrorCode::kProtocol;
   std::string message;

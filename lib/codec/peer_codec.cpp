@@ -1,9 +1,10 @@
 // The peer wire format. Every struct travels as a msgpack array of its fields in declaration
 // order; nothing is keyed by name, so a frame costs one byte of framing per field. The layout
-// (version 1; "u" is an unsigned integer, "bin?" is bin or nil for an absent shared payload):
+// (version 2; "u" is an unsigned integer, "bin?" is bin or nil for an absent shared payload):
 //
-//   frame          [version u, from u, to u, origin u, kind u, body]
-//   kind           0 raft, 1 data_push, 2 digest, 3 hello, 4 welcome, 5 total_forward
+//   frame          [version u, from u, to u, origin u, cluster_id u, identity u, kind u, body]
+//   kind           0 raft, 1 data_push, 2 digest, 3 hello, 4 welcome, 5 total_forward,
+//                  6 refusal, 7 join_request, 8 join_response, 9 admin_forward, 10 admin_result
 //   raft           [type u, from u, to u, term u, index u, log_term u, commit u, [entry...],
 //                   reject bool, reject_hint u, reject_hint_term u, context u, snapshot | nil]
 //   entry          [term u, index u, type u, data bin]
@@ -18,6 +19,12 @@
 //   hello          [from u]
 //   welcome        [from u, to u, epoch u, reliable_cut u, gossip_cut u, causal_cut u]
 //   total_forward  [[message...]]
+//   refusal        [reason u, cluster_id u, known_identity u]
+//   join_request   [identity u, address str]
+//   join_response  [accepted bool, reason str, cluster_id u, incarnation_floor u,
+//                   [[node u, address str]...], reply_address str]
+//   admin_forward  [request_id u, kind u, node u, address str, learner bool]
+//   admin_result   [request_id u, ok bool, code u, message str]
 //
 // A fixed struct must have exactly its field count: a peer with a different layout speaks a
 // different version, and the version is checked before anything else so that is what it is told.
@@ -45,6 +52,11 @@ enum class Kind : std::uint8_t {
   kHello = 3,
   kWelcome = 4,
   kTotalForward = 5,
+  kRefusal = 6,
+  kJoinRequest = 7,
+  kJoinResponse = 8,
+  kAdminForward = 9,
+  kAdminResult = 10,
 };
 
 Kind kind_of(const raft::Message&) { return Kind::kRaft; }
@@ -53,9 +65,14 @@ Kind kind_of(const Digest&) { return Kind::kDigest; }
 Kind kind_of(const Hello&) { return Kind::kHello; }
 Kind kind_of(const Welcome&) { return Kind::kWelcome; }
 Kind kind_of(const TotalForward&) { return Kind::kTotalForward; }
+Kind kind_of(const Refusal&) { return Kind::kRefusal; }
+Kind kind_of(const JoinRequest&) { return Kind::kJoinRequest; }
+Kind kind_of(const JoinResponse&) { return Kind::kJoinResponse; }
+Kind kind_of(const AdminForward&) { return Kind::kAdminForward; }
+Kind kind_of(const AdminResult&) { return Kind::kAdminResult; }
 
 // Field counts of the fixed-layout arrays.
-constexpr std::uint32_t kFrameFields = 6;
+constexpr std::uint32_t kFrameFields = 8;
 constexpr std::uint32_t kRaftFields = 13;
 constexpr std::uint32_t kEntryFields = 4;
 constexpr std::uint32_t kSnapshotFields = 2;
@@ -69,6 +86,12 @@ constexpr std::uint32_t kPositionFields = 8;
 constexpr std::uint32_t kHelloFields = 1;
 constexpr std::uint32_t kWelcomeFields = 6;
 constexpr std::uint32_t kTotalForwardFields = 1;
+constexpr std::uint32_t kRefusalFields = 3;
+constexpr std::uint32_t kJoinRequestFields = 2;
+constexpr std::uint32_t kJoinResponseFields = 6;
+constexpr std::uint32_t kMemberAddressFields = 2;
+constexpr std::uint32_t kAdminForwardFields = 5;
+constexpr std::uint32_t kAdminResultFields = 4;
 // The widest fixed array: msgpack's array limit must admit it even when the caller's
 // max_array_items (which bounds the variable-length lists) is smaller.
 constexpr std::size_t kMaxFields = kRaftFields;
@@ -123,6 +146,15 @@ std::size_t size_hint(const Digest& digest) {
 }
 std::size_t size_hint(const Hello&) { return kPerItemOverhead; }
 std::size_t size_hint(const Welcome&) { return kPerItemOverhead; }
+std::size_t size_hint(const Refusal&) { return kPerItemOverhead; }
+std::size_t size_hint(const JoinRequest& r) { return kPerItemOverhead + r.address.size(); }
+std::size_t size_hint(const JoinResponse& r) {
+  std::size_t size = kPerItemOverhead + r.reason.size() + r.reply_address.size();
+  for (const auto& [node, address] : r.members) size += 16 + address.size();
+  return size;
+}
+std::size_t size_hint(const AdminForward& f) { return kPerItemOverhead + f.request.address.size(); }
+std::size_t size_hint(const AdminResult& r) { return kPerItemOverhead + r.message.size(); }
 std::size_t size_hint(const TotalForward& forward) {
   std::size_t size = kPerItemOverhead;
   for (const BroadcastMessage& m : forward.messages) size += size_hint(m);
@@ -139,6 +171,8 @@ class Encoder {
     integer(e.from);
     integer(e.to);
     integer(e.origin);
+    integer(e.cluster_id);
+    integer(e.identity);
     std::visit(
         [this](const auto& message) {
           integer(static_cast<std::uint8_t>(kind_of(message)));
@@ -281,6 +315,51 @@ class Encoder {
     for (const BroadcastMessage& m : forward.messages) encode(m);
   }
 
+  void encode(const Refusal& r) {
+    array(kRefusalFields);
+    integer(static_cast<std::uint8_t>(r.reason));
+    integer(r.cluster_id);
+    integer(r.known_identity);
+  }
+
+  void encode(const JoinRequest& r) {
+    array(kJoinRequestFields);
+    integer(r.identity);
+    text(r.address);
+  }
+
+  void encode(const JoinResponse& r) {
+    array(kJoinResponseFields);
+    boolean(r.accepted);
+    text(r.reason);
+    integer(r.cluster_id);
+    integer(r.incarnation_floor);
+    array(r.members.size());
+    for (const auto& [node, address] : r.members) {
+      array(kMemberAddressFields);
+      integer(node);
+      text(address);
+    }
+    text(r.reply_address);
+  }
+
+  void encode(const AdminForward& f) {
+    array(kAdminForwardFields);
+    integer(f.request_id);
+    integer(static_cast<std::uint8_t>(f.request.kind));
+    integer(f.request.node);
+    text(f.request.address);
+    boolean(f.request.learner);
+  }
+
+  void encode(const AdminResult& r) {
+    array(kAdminResultFields);
+    integer(r.request_id);
+    boolean(r.ok);
+    integer(r.ok ? 0 : static_cast<std::uint8_t>(r.code));
+    text(r.message);
+  }
+
   StringWriter writer_;
   msgpack::packer<StringWriter> packer_;
 };
@@ -312,22 +391,34 @@ class Decoder {
     std::uint64_t kind = 0;
     if (!fields(o, "frame", kFrameFields, f) || !node(f[1], "envelope from", out.from) ||
         !node(f[2], "envelope to", out.to) || !integer(f[3], "envelope origin", out.origin) ||
-        !integer(f[4], "message kind", kind)) {
+        !integer(f[4], "envelope cluster_id", out.cluster_id) ||
+        !integer(f[5], "envelope identity", out.identity) || !integer(f[6], "message kind", kind)) {
       return false;
     }
+    const msgpack::object& payload = f[7];
     switch (kind) {
       case static_cast<std::uint8_t>(Kind::kRaft):
-        return body<raft::Message>(f[5], out.message);
+        return body<raft::Message>(payload, out.message);
       case static_cast<std::uint8_t>(Kind::kDataPush):
-        return body<DataPush>(f[5], out.message);
+        return body<DataPush>(payload, out.message);
       case static_cast<std::uint8_t>(Kind::kDigest):
-        return body<Digest>(f[5], out.message);
+        return body<Digest>(payload, out.message);
       case static_cast<std::uint8_t>(Kind::kHello):
-        return body<Hello>(f[5], out.message);
+        return body<Hello>(payload, out.message);
       case static_cast<std::uint8_t>(Kind::kWelcome):
-        return body<Welcome>(f[5], out.message);
+        return body<Welcome>(payload, out.message);
       case static_cast<std::uint8_t>(Kind::kTotalForward):
-        return body<TotalForward>(f[5], out.message);
+        return body<TotalForward>(payload, out.message);
+      case static_cast<std::uint8_t>(Kind::kRefusal):
+        return body<Refusal>(payload, out.message);
+      case static_cast<std::uint8_t>(Kind::kJoinRequest):
+        return body<JoinRequest>(payload, out.message);
+      case static_cast<std::uint8_t>(Kind::kJoinResponse):
+        return body<JoinResponse>(payload, out.message);
+      case static_cast<std::uint8_t>(Kind::kAdminForward):
+        return body<AdminForward>(payload, out.message);
+      case static_cast<std::uint8_t>(Kind::kAdminResult):
+        return body<AdminResult>(payload, out.message);
       default:
         return fail("unknown message kind " + std::to_string(kind));
     }
@@ -463,7 +554,7 @@ class Decoder {
     const msgpack::object* f = nullptr;
     return fields(o, "raft entry", kEntryFields, f) && integer(f[0], "raft entry term", out.term) &&
            integer(f[1], "raft entry index", out.index) &&
-           enumeration(f[2], "raft entry type", raft::EntryType::kLeaderNoop, out.type) &&
+           enumeration(f[2], "raft entry type", raft::EntryType::kMembership, out.type) &&
            bytes(f[3], "raft entry data", out.data);
   }
 
@@ -639,6 +730,77 @@ class Decoder {
     for (const msgpack::object& m : messages) {
       if (!decode(m, out.messages.emplace_back())) return false;
     }
+    return true;
+  }
+
+  bool decode(const msgpack::object& o, Refusal& out) {
+    const msgpack::object* f = nullptr;
+    if (!fields(o, "refusal", kRefusalFields, f) ||
+        !enumeration(f[0], "refusal reason", RefusalReason::kNotMember, out.reason) ||
+        !integer(f[1], "refusal cluster_id", out.cluster_id) ||
+        !integer(f[2], "refusal known_identity", out.known_identity)) {
+      return false;
+    }
+    if (out.reason == RefusalReason{0}) return fail("refusal reason 0 is not a reason");
+    return true;
+  }
+
+  bool decode(const msgpack::object& o, JoinRequest& out) {
+    const msgpack::object* f = nullptr;
+    return fields(o, "join request", kJoinRequestFields, f) &&
+           integer(f[0], "join request identity", out.identity) &&
+           text(f[1], "join request address", out.address);
+  }
+
+  bool decode(const msgpack::object& o, JoinResponse& out) {
+    const msgpack::object* f = nullptr;
+    std::span<const msgpack::object> members;
+    if (!fields(o, "join response", kJoinResponseFields, f) ||
+        !boolean(f[0], "join response accepted", out.accepted) ||
+        !text(f[1], "join response reason", out.reason) ||
+        !integer(f[2], "join response cluster_id", out.cluster_id) ||
+        !integer(f[3], "join response incarnation_floor", out.incarnation_floor) ||
+        !list(f[4], "join response members", members) ||
+        !text(f[5], "join response reply_address", out.reply_address)) {
+      return false;
+    }
+    out.members.reserve(members.size());
+    for (const msgpack::object& m : members) {
+      const msgpack::object* mf = nullptr;
+      auto& [node_id, address] = out.members.emplace_back();
+      if (!fields(m, "join response member", kMemberAddressFields, mf) ||
+          !node(mf[0], "join response member node", node_id) ||
+          !text(mf[1], "join response member address", address)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  bool decode(const msgpack::object& o, AdminForward& out) {
+    const msgpack::object* f = nullptr;
+    return fields(o, "admin forward", kAdminForwardFields, f) &&
+           integer(f[0], "admin forward request_id", out.request_id) &&
+           enumeration(f[1], "admin forward kind", AdminRequest::Kind::kTransferLeader,
+                       out.request.kind) &&
+           node(f[2], "admin forward node", out.request.node) &&
+           text(f[3], "admin forward address", out.request.address) &&
+           boolean(f[4], "admin forward learner", out.request.learner);
+  }
+
+  bool decode(const msgpack::object& o, AdminResult& out) {
+    const msgpack::object* f = nullptr;
+    std::uint8_t code = 0;
+    if (!fields(o, "admin result", kAdminResultFields, f) ||
+        !integer(f[0], "admin result request_id", out.request_id) ||
+        !boolean(f[1], "admin result ok", out.ok) || !integer(f[2], "admin result code", code) ||
+        !text(f[3], "admin result message", out.message)) {
+      return false;
+    }
+    if (!out.ok && (code < 1 || code > static_cast<std::uint8_t>(ErrorCode::kNotFound))) {
+      return fail("admin result code " + std::to_string(code) + " is not an error code");
+    }
+    out.code = out.ok ? ErrorCode::kUnavailable : static_cast<ErrorCode>(code);
     return true;
   }
 

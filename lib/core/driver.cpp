@@ -35,6 +35,7 @@ void Driver::apply(Outbox& out) {
   for (Delivery& delivery : batch.deliveries) io_.deliver(std::move(delivery));
   for (Receipt& receipt : batch.receipts) io_.acknowledge(std::move(receipt));
   for (const Event& event : batch.events) io_.observe(event);
+  for (AdminResult& result : batch.admin_results) io_.answer(std::move(result));
 }
 
 void Driver::complete_oldest_write(Outbox& out) {

@@ -38,6 +38,8 @@ class DriverIo {
   virtual void deliver(Delivery delivery) = 0;
   virtual void acknowledge(Receipt receipt) = 0;
   virtual void observe(const Event& event) = 0;
+  // The outcome of a run-time membership request this daemon made (Node::admin).
+  virtual void answer(AdminResult /*result*/) {}
 };
 
 // Tells the core that entries up to (index, term) are durable; may add effects to the outbox.
@@ -49,8 +51,8 @@ class Driver {
       : io_(io), report_persisted_(std::move(report_persisted)) {}
 
   // Applies `out` in the fixed order: send what does not wait for a write -> start the write ->
-  // deliver -> acknowledge -> observe. Messages that wait for a write leave once it (and every
-  // write before it) completes. `out` is empty on return.
+  // deliver -> acknowledge -> observe -> answer. Messages that wait for a write leave once it (and
+  // every write before it) completes. `out` is empty on return.
   void apply(Outbox& out);
   // The oldest write in flight is durable: sends what waited for it and reports it to the core,
   // whose effects land in `out` (apply them next).

@@ -38,11 +38,13 @@ Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_c
                 .received_upto(stream.origin);
           },
           options.dissemination.bugs.skip_hold_back),
-      sequencer_(origin_),
+      state_(origin_),
+      admission_(options.raft.id, options.cluster_id, options.refusal_interval_ticks),
+      admin_(options.raft.id, options.admin_timeout_ticks),
       total_(options.raft.id, origin_, options.total),
-      raft_(options.raft, rng.fork(), initial_conf,
-            restored_first(std::move(recovered), sequencer_)) {
+      raft_(options.raft, rng.fork(), initial_conf, restored_first(std::move(recovered), state_)) {
   sync_members();
+  admission_.saw_self(options.identity, options.incarnation);
 }
 
 // --- Clients -----------------------------------------------------------------------------------
@@ -152,6 +154,15 @@ void Node::tick(Outbox& out) {
 }
 
 void Node::step(const Envelope& envelope, Outbox& out) {
+  if (const auto* join = std::get_if<JoinRequest>(&envelope.message)) {
+    on_join_request(envelope, *join, out);  // from a daemon that is not yet one of us
+    finish(out);
+    return;
+  }
+  if (!admission_.admit(envelope, state_.registry(), raft_.conf(), now_tick_, out)) {
+    finish(out);
+    return;
+  }
   on_contact(envelope, out);
   std::visit(
       [&](const auto& message) {
@@ -177,7 +188,14 @@ void Node::step(const Envelope& envelope, Outbox& out) {
           on_welcome(message, out);
         } else if constexpr (std::is_same_v<T, TotalForward>) {
           total_.on_forward(message);
+        } else if constexpr (std::is_same_v<T, Refusal>) {
+          admission_.on_refusal(envelope.from, message, now_tick_, out);
+        } else if constexpr (std::is_same_v<T, AdminForward>) {
+          admin_.on_forward(envelope.from, message, raft_, state_.registry(), out);
+        } else if constexpr (std::is_same_v<T, AdminResult>) {
+          admin_.on_result(message, out);
         }
+        // A JoinResponse is the shell's business before the node exists; a late one is stale.
       },
       envelope.message);
   finish(out);
@@ -194,7 +212,8 @@ void Node::flush(Outbox& out) {
   // Once per batch of inputs: the total-order messages of the whole batch go to the leader in
   // one forward, and the leader proposes everything buffered as few entries as possible.
   apply_committed(out);
-  total_.flush(raft_, sequencer_, now_tick_, out);
+  total_.flush(raft_, state_.sequencer(), now_tick_, out);
+  record_sightings(out);
   finish(out);
 }
 
@@ -208,6 +227,51 @@ Result<void> Node::transfer_leadership(NodeId target, Outbox& out) {
   auto result = raft_.transfer_leadership(target, out);
   finish(out);
   return result;
+}
+
+void Node::admin(std::uint64_t request_id, const AdminRequest& request, Outbox& out) {
+  admin_.submit(request_id, request, raft_, state_.registry(), now_tick_, out);
+  finish(out);
+}
+
+// --- Cluster identity --------------------------------------------------------------------------
+
+void Node::on_join_request(const Envelope& envelope, const JoinRequest& request, Outbox& out) {
+  const NodeId node = envelope.from;
+  const ClusterRegistry& registry = state_.registry();
+  JoinResponse response;
+  response.reply_address = request.address;
+  const MemberRecord* member = registry.member(node);
+  if (registry.cluster_id() == 0) {
+    response.reason =
+        "this cluster was bootstrapped without a cluster registry and cannot be "
+        "joined at run time";
+  } else if (!raft_.conf().contains(node) || member == nullptr) {
+    response.reason = "node " + std::to_string(node) +
+                      " is not in the cluster's configuration: run `bcastctl cluster add " +
+                      std::to_string(node) + "=" + request.address + "` on a member first";
+  } else if (member->identity != 0 && member->identity != request.identity) {
+    response.reason = "node " + std::to_string(node) +
+                      " is already bound to another data directory; remove it (`bcastctl cluster "
+                      "remove " +
+                      std::to_string(node) + "`) and add it again";
+  } else {
+    response.accepted = true;
+    response.cluster_id = registry.cluster_id();
+    response.incarnation_floor = registry.incarnation_floor(node);
+    for (const auto& [id, record] : registry.members()) {
+      response.members.emplace_back(id, record.address);
+    }
+  }
+  send_to(out, id(), node, std::move(response));
+}
+
+void Node::record_sightings(Outbox& out) {
+  if (raft_.role() != raft::Role::kLeader || state_.registry().cluster_id() == 0) return;
+  for (const MemberSeenRecord& seen : admission_.take_sightings(state_.registry(), now_tick_)) {
+    // Best effort: refused while a transfer runs or the pipeline is full; asked again later.
+    (void)raft_.propose_entry(raft::EntryType::kMembership, encode_membership_record(seen), out);
+  }
 }
 
 // --- Dissemination and membership --------------------------------------------------------------
@@ -394,11 +458,14 @@ void Node::finish(Outbox& out) {
   apply_committed(out);
   raft_.flush(out);
   apply_committed(out);
+  admin_.after_input(raft_, state_.registry(), now_tick_, out);
   sync_members();
   // Stamp what this input added (the newest envelopes; earlier ones are stamped already), so a
   // round of many inputs into one Outbox stays linear.
   for (auto it = out.messages.rbegin(); it != out.messages.rend() && it->origin == 0; ++it) {
     it->origin = origin_;
+    it->cluster_id = options_.cluster_id;
+    it->identity = options_.identity;
   }
 }
 
@@ -409,25 +476,25 @@ void Node::apply_committed(Outbox& out) {
     const raft::RaftLog& log = raft_.log();
     early_applied_ = std::max(early_applied_, log.applied());
     for (LogIndex i = early_applied_ + 1; i <= log.last_index(); ++i) {
-      sequencer_.apply(log.at(i), out);
+      state_.apply(log.at(i), out);
     }
     early_applied_ = log.last_index();
   }
   raft::CommittedWork work = raft_.take_committed();
   if (work.empty()) return;
   if (work.restore) {
-    restore_or_abort(sequencer_, *work.restore);
+    restore_or_abort(state_, *work.restore);
     if (observer_) observer_->on_restore(work.restore->meta);
     applied_since_snapshot_ = 0;
   }
   for (const raft::Entry& entry : work.entries) {
-    sequencer_.apply(entry, out);
+    state_.apply(entry, out);
     if (observer_) observer_->on_apply(entry);
   }
   applied_since_snapshot_ += work.entries.size();
   if (applied_since_snapshot_ >= options_.snapshot_interval_entries) {
     applied_since_snapshot_ = 0;
-    auto compacted = raft_.compact(raft_.log().applied(), sequencer_.snapshot(), out);
+    auto compacted = raft_.compact(raft_.log().applied(), state_.snapshot(), out);
     (void)compacted;  // fails only if nothing new was applied, which the counter rules out
   }
 }
@@ -443,7 +510,10 @@ void Node::sync_members() {
 
 std::string Node::check_invariants() const {
   if (auto problem = raft_.check_invariants(); !problem.empty()) return problem;
-  if (sequencer_.anomalies() != 0) return "the sequencer met an undecodable or out-of-order entry";
+  if (state_.sequencer().anomalies() != 0) {
+    return "the sequencer met an undecodable or out-of-order entry";
+  }
+  if (state_.registry().anomalies() != 0) return "the cluster registry met an undecodable record";
   return {};
 }
 

@@ -21,7 +21,10 @@
 #include "core/bcast/engine_options.hpp"
 #include "core/bcast/gossip.hpp"
 #include "core/bcast/reliable.hpp"
+#include "core/membership/cluster_admin.hpp"
+#include "core/membership/peer_admission.hpp"
 #include "core/membership/peer_table.hpp"
+#include "core/node_state.hpp"
 #include "core/order/delivery_manager.hpp"
 #include "core/order/total_order.hpp"
 #include "core/order/total_pipeline.hpp"
@@ -33,6 +36,16 @@ namespace bcast {
 
 struct NodeOptions {
   raft::RaftOptions raft;  // raft.id is the daemon's node id (1..65535)
+  // The cluster this daemon belongs to (core/membership/bootstrap.hpp) and the identity of its
+  // data directory, both kept by the shell in the data directory; stamped on every message, and
+  // checked on every message received (core/membership/peer_admission.hpp). 0 and 0 for a
+  // cluster bootstrapped before cluster ids existed.
+  std::uint64_t cluster_id = 0;
+  std::uint64_t identity = 0;
+  // A peer we refuse is told why at most this often.
+  std::uint64_t refusal_interval_ticks = 100;
+  // A membership request forwarded to the leader fails if unanswered for this long.
+  std::uint64_t admin_timeout_ticks = 1000;
   // The daemon's boot count, kept by the shell in its data directory: it makes sender ids and
   // streams of a restarted daemon distinct from those of its previous life.
   std::uint32_t incarnation = 1;
@@ -97,11 +110,17 @@ class Node {
   void flush(Outbox& out);
   Result<LogIndex> propose_conf_change(const raft::ConfChange& change, Outbox& out);
   Result<void> transfer_leadership(NodeId target, Outbox& out);
+  // A run-time membership request from a local client (core/membership/cluster_admin.hpp); its
+  // answer comes in out.admin_results with the same request id, once committed or refused.
+  void admin(std::uint64_t request_id, const AdminRequest& request, Outbox& out);
 
   const raft::Raft& raft() const { return raft_; }
   NodeId id() const { return raft_.id(); }
   OriginId origin() const { return origin_; }
-  const TotalOrder& sequencer() const { return sequencer_; }
+  const TotalOrder& sequencer() const { return state_.sequencer(); }
+  const ClusterRegistry& registry() const { return state_.registry(); }
+  const PeerAdmission& admission() const { return admission_; }
+  std::uint64_t now_tick() const { return now_tick_; }
   const PeerTable& peers() const { return peers_; }
   const ReliableEngine& reliable() const { return reliable_; }
   const GossipEngine& gossip() const { return gossip_; }
@@ -126,6 +145,9 @@ class Node {
   // progress, on recent digests from every member.
   void skip_lost_messages(Outbox& out);
   void on_contact(const Envelope& envelope, Outbox& out);
+  void on_join_request(const Envelope& envelope, const JoinRequest& request, Outbox& out);
+  // Leader: writes down the identities and boot counts heard that the registry lacks.
+  void record_sightings(Outbox& out);
   void welcome(NodeId node, OriginId incarnation, Outbox& out);
   void say_hello(Outbox& out);
   void to_delivery(std::vector<BroadcastMessage> ready, Outbox& out);
@@ -143,7 +165,9 @@ class Node {
   ReliableEngine reliable_;
   GossipEngine gossip_;
   DeliveryManager delivery_;
-  TotalOrder sequencer_;
+  NodeState state_;  // sequencer and cluster registry, from the committed log
+  PeerAdmission admission_;
+  ClusterAdmin admin_;
   TotalPipeline total_;
   raft::Raft raft_;
   ApplyObserver* observer_ = nullptr;

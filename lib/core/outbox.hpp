@@ -16,6 +16,7 @@
 #include "bcast/types.hpp"
 #include "core/bcast/message.hpp"
 #include "core/bcast/peer_messages.hpp"
+#include "core/membership/membership_messages.hpp"
 #include "core/raft/message.hpp"
 #include "core/raft/types.hpp"
 
@@ -49,15 +50,20 @@ struct PersistRequest {
 };
 
 // Every message between daemons.
-using PeerMessage = std::variant<raft::Message, DataPush, Digest, Hello, Welcome, TotalForward>;
+using PeerMessage = std::variant<raft::Message, DataPush, Digest, Hello, Welcome, TotalForward,
+                                 Refusal, JoinRequest, JoinResponse, AdminForward, AdminResult>;
 
 struct Envelope {
   NodeId from = kNoNode;
-  NodeId to = kNoNode;
+  NodeId to = kNoNode;  // kNoNode only for a JoinRequest: "whichever member you are"
   PeerMessage message;
   // The sending daemon's incarnation; the node stamps it on everything it sends, so a peer
   // notices a restart from any message.
   OriginId origin = 0;
+  // The sender's cluster and the identity of its data directory, also stamped on everything:
+  // a peer refuses a message from another cluster or from a node id bound to another identity.
+  std::uint64_t cluster_id = 0;
+  std::uint64_t identity = 0;
 };
 
 // Something an operator or test may want to observe; never needed for correctness.
@@ -68,16 +74,20 @@ struct Event {
     kBecameCandidate,
     kConfigurationChanged,
     kSnapshotRestored,
-    kPeerWelcomed,  // `peer`: an incarnation this daemon now counts as a member
-    kPeerExcluded,  // `peer`: an incarnation this daemon stopped counting (silent too long)
-    kJoinedOrigin,  // `peer`: an origin's welcome reached us; its later messages are ours
-    kGaveUp,        // `peer`: a dead origin's missing messages were given up as lost
-    kRetired,       // `peer`: a dead origin taken never to have met us
+    kPeerWelcomed,   // `peer`: an incarnation this daemon now counts as a member
+    kPeerExcluded,   // `peer`: an incarnation this daemon stopped counting (silent too long)
+    kJoinedOrigin,   // `peer`: an origin's welcome reached us; its later messages are ours
+    kGaveUp,         // `peer`: a dead origin's missing messages were given up as lost
+    kRetired,        // `peer`: a dead origin taken never to have met us
+    kRefusedPeer,    // `node`: we refused its messages (`refusal` says why)
+    kRefusedByPeer,  // `node`: it refused ours (`refusal` says why)
   };
   Kind kind;
   Term term = 0;
   NodeId leader = kNoNode;
   OriginId peer = 0;
+  NodeId node = kNoNode;
+  std::optional<Refusal> refusal;
 };
 
 // The answer to a publish: its sequence number and, for total order, its global position; or
@@ -105,10 +115,11 @@ struct Outbox {
   std::vector<Delivery> deliveries;  // in delivery order
   std::vector<Receipt> receipts;
   std::vector<Event> events;
+  std::vector<AdminResult> admin_results;  // answers to this daemon's Node::admin requests
 
   bool empty() const {
     return persist.empty() && messages.empty() && deliveries.empty() && receipts.empty() &&
-           events.empty();
+           events.empty() && admin_results.empty();
   }
 };
 

@@ -164,11 +164,61 @@ void ClientServer::handle_request(const std::string& identity, const Header& req
       reply.id = request.id;
       send(identity, reply);
       return;
+    case MessageType::kCluster:
+      cluster(identity, request);
+      return;
     default:
       send(identity, protocol::error_reply(request.id, ErrorCode::kProtocol,
                                            std::string("a client cannot send ") +
                                                protocol::message_type_name(request.type)));
       return;
+  }
+}
+
+void ClientServer::cluster(const std::string& identity, const Header& request) {
+  if (request.op == "list") {
+    Header reply = handler_.cluster_list();
+    reply.type = MessageType::kClusterReply;
+    reply.id = request.id;
+    send(identity, reply);
+    return;
+  }
+  static const std::map<std::string, AdminRequest::Kind> kOps = {
+      {"add", AdminRequest::Kind::kAdd},
+      {"promote", AdminRequest::Kind::kPromote},
+      {"remove", AdminRequest::Kind::kRemove},
+      {"transfer_leader", AdminRequest::Kind::kTransferLeader}};
+  auto op = kOps.find(request.op);
+  if (op == kOps.end()) {
+    send(identity, protocol::error_reply(request.id, ErrorCode::kInvalidArgument,
+                                         "cluster op '" + request.op +
+                                             "': list, add, promote, remove or transfer_leader"));
+    return;
+  }
+  if (request.node_id == kNoNode) {
+    send(identity, protocol::error_reply(request.id, ErrorCode::kInvalidArgument,
+                                         "cluster " + request.op + " needs node_id"));
+    return;
+  }
+  const std::uint64_t admin_id = next_admin_id_++;
+  pending_admin_[admin_id] = {identity, request.id};
+  handler_.admin(admin_id,
+                 AdminRequest{op->second, request.node_id, request.address, request.learner});
+}
+
+void ClientServer::answer_admin(const AdminResult& result) {
+  auto it = pending_admin_.find(result.request_id);
+  if (it == pending_admin_.end()) return;
+  const auto [identity, request_id] = it->second;
+  pending_admin_.erase(it);
+  if (!clients_.contains(identity)) return;  // gone meanwhile
+  if (result.ok) {
+    Header ok;
+    ok.type = MessageType::kOk;
+    ok.id = request_id;
+    send(identity, ok);
+  } else {
+    send(identity, protocol::error_reply(request_id, result.code, result.message));
   }
 }
 
@@ -325,6 +375,7 @@ void ClientServer::flush_backlogs() {
 }
 
 void ClientServer::forget(const std::string& identity) {
+  std::erase_if(pending_admin_, [&](const auto& item) { return item.second.first == identity; });
   auto it = clients_.find(identity);
   if (it == clients_.end()) return;
   handler_.close_sender(it->second.sender);

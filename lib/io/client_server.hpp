@@ -49,6 +49,11 @@ class ClientHandler {
   virtual std::uint64_t max_message_bytes() const = 0;
   // The longest group name publish accepts; join and leave accept the same names.
   virtual std::size_t max_group_bytes() const = 0;
+  // `bcastctl cluster list`: the committed configuration as this daemon knows it.
+  virtual protocol::Header cluster_list() = 0;
+  // A run-time membership change; its outcome comes through ClientServer::answer_admin with the
+  // same request id.
+  virtual void admin(std::uint64_t request_id, const AdminRequest& request) = 0;
 };
 
 // For metrics and the status page (lib/io/daemon_metrics.hpp).
@@ -81,6 +86,8 @@ class ClientServer {
   void on_readable();
   void deliver(const Delivery& delivery);
   void acknowledge(const Receipt& receipt);
+  // The outcome of a membership change a client asked for.
+  void answer_admin(const AdminResult& result);
   // Sends replies that waited for room, and reports deliveries a full queue cost a client once
   // there is room for the report; the daemon calls it every round.
   void flush_backlogs();
@@ -103,6 +110,7 @@ class ClientServer {
   };
 
   void handle(const std::string& identity, std::vector<zmq::message_t>& frames);
+  void cluster(const std::string& identity, const protocol::Header& request);
   // Why `group` is not a name publish would accept, if it is not.
   std::optional<Error> invalid_group(const std::string& group) const;
   void handle_request(const std::string& identity, const protocol::Header& request,
@@ -125,6 +133,9 @@ class ClientServer {
   std::unique_ptr<zmq::socket_t> socket_;
   std::map<std::string, Client> clients_;  // by ZeroMQ identity
   std::map<SenderId, std::string> identity_of_;
+  // Membership changes under way: daemon request id -> (client identity, the client's id).
+  std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> pending_admin_;
+  std::uint64_t next_admin_id_ = 1;
   std::uint64_t deliveries_dropped_total_ = 0;
 };
 

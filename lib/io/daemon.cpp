@@ -2,16 +2,20 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <zmq.hpp>
 
 #include "core/driver.hpp"
+#include "core/membership/bootstrap.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
 #include "io/daemon_metrics.hpp"
 #include "io/http_server.hpp"
+#include "io/join_cluster.hpp"
 #include "io/log.hpp"
+#include "io/node_identity.hpp"
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
@@ -52,48 +56,117 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
 
   Result<void> open() {
     if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
-    auto incarnation = next_incarnation(fs_, options_.data_dir);
-    if (!incarnation) return incarnation.error();
     StorageOptions storage_options;
     storage_options.fsync = options_.fsync != FsyncPolicy::kNone;
     auto storage = RaftStorage::open(timed_fs_, options_.data_dir, storage_options);
     if (!storage) return storage.error();
     storage_ = std::move(storage.value());
     writer_ = std::make_unique<StorageWriter>(*storage_);
-
-    raft::ConfState conf;
-    for (const auto& [node, endpoint] : options_.peers) conf.voters.push_back(node);
-    if (!options_.peers.contains(options_.node_id)) conf.voters.push_back(options_.node_id);
-    std::sort(conf.voters.begin(), conf.voters.end());
-
-    NodeOptions node_options = options_.node;
-    node_options.raft.id = options_.node_id;
-    node_options.incarnation = incarnation.value();
-    std::random_device entropy;  // elections need real randomness; the core only takes a seed
-    const std::uint64_t seed = (std::uint64_t{entropy()} << 32) ^ entropy() ^ options_.node_id;
-    node_ = std::make_unique<Node>(node_options, Rng(seed), conf, storage_->take_recovered());
-    if (auto started = writer_->start(); !started) return started.error();
-    Node& node = *node_;
-    driver_ = std::make_unique<Driver>(*this, [&node](LogIndex index, Term term, Outbox& more) {
-      node.on_persisted(index, term, more);
-    });
+    raft::RaftState recovered = storage_->take_recovered();
 
     // The largest frame a peer sends: an Append (max_append_bytes, at least one entry, which
     // may hold one maximal message) or a push of one maximal message, plus framing.
     TransportOptions transport_options;
     transport_options.max_frame_bytes =
-        node_options.raft.max_append_bytes + node_options.max_message_bytes + (1u << 20);
-    transport_ = std::make_unique<PeerTransport>(context_, options_.node_id, options_.peers,
-                                                 transport_options);
+        options_.node.raft.max_append_bytes + options_.node.max_message_bytes + (1u << 20);
+    transport_ = std::make_unique<PeerTransport>(
+        context_, options_.node_id, std::map<NodeId, std::string>{}, transport_options);
     if (auto started = transport_->start(options_.listen); !started) return started.error();
+
+    auto identity = establish_identity(recovered);
+    if (!identity) return identity.error();
+    auto incarnation = next_incarnation(fs_, options_.data_dir);
+    if (!incarnation) return incarnation.error();
+
+    NodeOptions node_options = options_.node;
+    node_options.raft.id = options_.node_id;
+    node_options.incarnation = incarnation.value();
+    node_options.cluster_id = identity.value().cluster_id;
+    node_options.identity = identity.value().identity;
+    std::random_device entropy;  // elections need real randomness; the core only takes a seed
+    const std::uint64_t seed = (std::uint64_t{entropy()} << 32) ^ entropy() ^ options_.node_id;
+    node_ = std::make_unique<Node>(node_options, Rng(seed), legacy_conf_, std::move(recovered));
+    if (auto started = writer_->start(); !started) return started.error();
+    Node& node = *node_;
+    driver_ = std::make_unique<Driver>(*this, [&node](LogIndex index, Term term, Outbox& more) {
+      node.on_persisted(index, term, more);
+    });
+    sync_peers();
+
     clients_ = std::make_unique<ClientServer>(context_, *this, ClientServerOptions{});
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
     if (auto started = start_http(); !started) return started.error();
     log::info(
-        "started: incarnation {}, {} voters, listening on {}, clients on ipc://{}, fsync {}{}",
-        incarnation.value(), conf.voters.size(), options_.listen, options_.client_socket,
+        "started: cluster {:016x}, incarnation {}, listening on {}, clients on ipc://{}, fsync "
+        "{}{}",
+        node_options.cluster_id, incarnation.value(), options_.listen, options_.client_socket,
         fsync_policy_name(options_.fsync), http_ ? ", http on " + options_.http : std::string());
     return {};
+  }
+
+  // Who this data directory is. An existing directory says so itself; a new one either joins a
+  // running cluster (--join) or bootstraps a new one from --peer, and a directory made by an
+  // earlier version (a log but no identity file) keeps running as it did, from --peer.
+  Result<NodeIdentity> establish_identity(raft::RaftState& recovered) {
+    auto stored = read_node_identity(fs_, options_.data_dir);
+    if (!stored) return stored.error();
+    if (stored.value()) {
+      const NodeIdentity& identity = *stored.value();
+      if (identity.node_id != options_.node_id) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          options_.data_dir + " belongs to node " +
+                              std::to_string(identity.node_id) + ", not to node " +
+                              std::to_string(options_.node_id) + " (--node-id)");
+      }
+      fallback_peers_ = options_.peers;
+      return identity;
+    }
+    const bool fresh =
+        !recovered.snapshot && recovered.entries.empty() && recovered.hard_state.term == 0;
+    if (!fresh) {
+      log::warn(
+          "{} was made by an earlier bcastd (no identity file): running from --peer without "
+          "cluster or identity checks; run-time membership needs a cluster bootstrapped by this "
+          "version",
+          options_.data_dir);
+      for (const auto& [node, endpoint] : options_.peers) legacy_conf_.voters.push_back(node);
+      fallback_peers_ = options_.peers;
+      return NodeIdentity{0, options_.node_id, 0};
+    }
+    NodeIdentity identity{0, options_.node_id, make_identity()};
+    if (!options_.join.empty()) {
+      auto joined =
+          join_cluster(*transport_, options_.node_id, identity.identity, options_.listen,
+                       options_.join, std::chrono::milliseconds(options_.join_timeout_ms));
+      if (!joined) return joined.error();
+      identity.cluster_id = joined.value().cluster_id;
+      for (const auto& [node, endpoint] : joined.value().members) fallback_peers_[node] = endpoint;
+      // Boot counts start above those of any earlier daemon that used this node id.
+      const std::string floor = std::to_string(joined.value().incarnation_floor - 1) + "\n";
+      if (auto stored_floor =
+              replace_file_atomically(fs_, options_.data_dir, "incarnation", {floor}, true);
+          !stored_floor) {
+        return stored_floor.error();
+      }
+      log::info("joined cluster {:016x} through {}", identity.cluster_id, options_.join);
+    } else {
+      std::vector<InitialMember> members;
+      for (const auto& [node, endpoint] : options_.peers) members.push_back({node, endpoint});
+      identity.cluster_id = make_cluster_id(options_.cluster_name, members);
+      recovered = bootstrap_state(options_.cluster_name, members);
+      PersistRequest bootstrap;
+      bootstrap.entries = recovered.entries;
+      bootstrap.hard_state = recovered.hard_state;
+      bootstrap.sync = true;
+      if (auto written = storage_->persist(bootstrap); !written) return written.error();
+      fallback_peers_ = options_.peers;
+      log::info("bootstrapped cluster {:016x} ('{}') with {} members", identity.cluster_id,
+                options_.cluster_name, members.size());
+    }
+    if (auto written = write_node_identity(fs_, options_.data_dir, identity); !written) {
+      return written.error();
+    }
+    return identity;
   }
 
   Result<void> run(const std::atomic<bool>& stop) override {
@@ -152,8 +225,16 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   void persist(const PersistRequest& request) override { writer_->submit(request); }
   void send(Envelope envelope) override {
     metrics_.sent(envelope);
+    // The answer to a join request may go to a daemon that is not a member (yet): to the
+    // address it asked from.
+    if (const auto* join = std::get_if<JoinResponse>(&envelope.message);
+        join != nullptr && !transport_->has_peer(envelope.to)) {
+      transport_->send_to_endpoint(join->reply_address, envelope);
+      return;
+    }
     transport_->send(envelope);
   }
+  void answer(AdminResult result) override { clients_->answer_admin(result); }
   void deliver(Delivery delivery) override {
     metrics_.delivered(delivery);
     clients_->deliver(delivery);
@@ -165,6 +246,13 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   void observe(const Event& event) override {
     if (event.kind == Event::Kind::kBecameLeader) {
       log::info("leader of term {}", node_->raft().term());
+    } else if (event.kind == Event::Kind::kRefusedByPeer && event.refusal) {
+      log::error("node {} refuses this daemon: {}", event.node, describe(*event.refusal, false));
+    } else if (event.kind == Event::Kind::kRefusedPeer && event.refusal) {
+      log::warn("refusing node {}: {}", event.node, describe(*event.refusal, true));
+    } else if (event.kind == Event::Kind::kConfigurationChanged) {
+      const raft::ConfState& conf = node_->raft().conf();
+      log::info("configuration: {} voters, {} learners", conf.voters.size(), conf.learners.size());
     } else {
       log::debug("event {} peer {}", static_cast<int>(event.kind), event.peer);
     }
@@ -202,7 +290,44 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     h.members = members();
     h.commit_index = raft.log().committed();
     h.max_message_bytes = max_message_bytes();
+    h.cluster_id = node_->registry().cluster_id();
+    h.problems = problems();
     return h;
+  }
+  protocol::Header cluster_list() override {
+    const raft::Raft& raft = node_->raft();
+    const ClusterRegistry& registry = node_->registry();
+    protocol::Header h;
+    h.cluster_id = registry.cluster_id();
+    if (raft.leader() != kNoNode) h.leader = raft.leader();
+    const auto& reachable = transport_->connections();
+    for (NodeId node : members()) {
+      protocol::ClusterNode n;
+      n.node = node;
+      n.role = raft.conf().is_voter(node) ? "voter" : "learner";
+      if (const MemberRecord* record = registry.member(node)) {
+        n.address = record->address;
+        n.identity_bound = record->identity != 0;
+        n.promote_when_caught_up = record->promote_when_caught_up;
+      } else if (auto it = fallback_peers_.find(node); it != fallback_peers_.end()) {
+        n.address = it->second;
+      }
+      if (node == options_.node_id) {
+        n.address = n.address.empty() ? options_.listen : n.address;
+        n.match_index = raft.log().last_index();
+      } else {
+        if (auto it = raft.progress().find(node); it != raft.progress().end()) {
+          n.match_index = it->second.match();
+        }
+        if (auto it = reachable.find(node); it != reachable.end()) n.reachable = it->second;
+      }
+      h.nodes.push_back(std::move(n));
+    }
+    return h;
+  }
+  void admin(std::uint64_t request_id, const AdminRequest& request) override {
+    log::info("cluster {} {} requested", admin_kind_name(request.kind), request.node);
+    node_->admin(request_id, request, round_);
   }
   std::vector<NodeId> members() override {
     const raft::ConfState& conf = node_->raft().conf();
@@ -251,6 +376,66 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   void apply() {
     node_->flush(round_);
     driver_->apply(round_);
+    sync_peers();
+  }
+
+  // The members to stay connected to: the committed configuration's (the registry), or, until
+  // this daemon has one (a joiner waiting for the log, a cluster of an earlier version), the
+  // addresses it started with.
+  void sync_peers() {
+    const ClusterRegistry& registry = node_->registry();
+    std::map<NodeId, std::string> wanted;
+    if (registry.cluster_id() != 0) {
+      for (const auto& [node, record] : registry.members()) {
+        if (node != options_.node_id && !record.address.empty()) wanted[node] = record.address;
+      }
+    } else {
+      for (const auto& [node, endpoint] : fallback_peers_) {
+        if (node != options_.node_id) wanted[node] = endpoint;
+      }
+    }
+    if (wanted != transport_->peers()) transport_->set_peers(wanted);
+  }
+
+  // What keeps this daemon from serving fully, for status.
+  std::vector<std::string> problems() const {
+    std::vector<std::string> out;
+    for (const auto& [node, refusal] : node_->admission().refused_by(node_->now_tick())) {
+      out.push_back("refused by node " + std::to_string(node) + ": " + describe(refusal, false));
+    }
+    for (const auto& [node, refusal] : node_->admission().refusing(node_->now_tick())) {
+      out.push_back("refusing node " + std::to_string(node) + ": " + describe(refusal, true));
+    }
+    return out;
+  }
+
+  // A refusal in words: what it means and what to do about it.
+  static std::string describe(const Refusal& refusal, bool we_refuse) {
+    switch (refusal.reason) {
+      case RefusalReason::kClusterMismatch:
+        return we_refuse ? "it belongs to another cluster (or was started with a different "
+                           "--peer list or --cluster-name)"
+                         : "this daemon belongs to another cluster (cluster " +
+                               fmt_hex(refusal.cluster_id) +
+                               "): a different --peer list or --cluster-name at bootstrap, or a "
+                               "data directory of another cluster";
+      case RefusalReason::kIdentityMismatch:
+        return we_refuse ? "its data directory is not the one the cluster knows for its node id"
+                         : "the cluster knows this node id with another data directory (was it "
+                           "wiped or copied, or does another daemon use this id?); remove the "
+                           "member (bcastctl cluster remove ID) and add it again, then start "
+                           "with --join";
+      case RefusalReason::kNotMember:
+        return we_refuse ? "it is not in the configuration"
+                         : "this daemon is not in the cluster's configuration (removed, or never "
+                           "added: bcastctl cluster add ID=tcp://IP:PORT, then start with --join)";
+    }
+    return "unknown reason";
+  }
+  static std::string fmt_hex(std::uint64_t value) {
+    char buffer[17];
+    std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(value));
+    return buffer;
   }
 
   // Writes the storage thread finished: what waited for them leaves, and the node learns they
@@ -319,6 +504,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<Driver> driver_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;
+  raft::ConfState legacy_conf_;                   // a data directory of an earlier version only
+  std::map<NodeId, std::string> fallback_peers_;  // addresses until the registry has them
   Outbox round_;  // effects of the current round, applied once at its end
   std::uint64_t malformed_logged_ = 0;
   Clock::time_point next_drop_report_ = Clock::now() + std::chrono::seconds(10);

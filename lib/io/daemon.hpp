@@ -29,8 +29,16 @@ enum class FsyncPolicy : std::uint8_t { kAlways, kNone };
 
 struct DaemonOptions {
   NodeId node_id = 1;
-  std::string listen;                   // tcp://IP:PORT for peers
-  std::map<NodeId, std::string> peers;  // the initial cluster (all voters), maybe incl. self
+  std::string listen;  // tcp://IP:PORT for peers
+  // The initial cluster (all voters, this daemon included): used once, to bootstrap a new data
+  // directory; afterwards the committed configuration is the truth and these only add
+  // addresses for members the registry does not know (a cluster made by an earlier version).
+  std::map<NodeId, std::string> peers;
+  std::string cluster_name = "bcast";  // part of the cluster id made at bootstrap
+  // tcp://IP:PORT of any member: a new data directory joins the running cluster through it
+  // (after `bcastctl cluster add`) instead of bootstrapping one.
+  std::string join;
+  std::uint32_t join_timeout_ms = 30000;
   std::string data_dir;
   std::string client_socket;  // a path; bound as ipc://PATH
   FsyncPolicy fsync = FsyncPolicy::kAlways;

@@ -10,8 +10,9 @@ using Seconds = std::chrono::duration<double>;
 constexpr Mode kModes[] = {Mode::kBestEffort, Mode::kReliable, Mode::kGossip};
 constexpr Order kOrders[] = {Order::kNone, Order::kFifo, Order::kCausal, Order::kTotal};
 // PeerMessage's alternatives, in variant order.
-constexpr const char* kPeerMessageTypes[] = {"raft",  "data",    "digest",
-                                             "hello", "welcome", "total_forward"};
+constexpr const char* kPeerMessageTypes[] = {
+    "raft",    "data",         "digest",        "hello",         "welcome",     "total_forward",
+    "refusal", "join_request", "join_response", "admin_forward", "admin_result"};
 static_assert(std::size(kPeerMessageTypes) == std::variant_size_v<PeerMessage>);
 
 std::size_t cell_index(Mode mode, Order order) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <array>
+#include <variant>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -96,8 +97,8 @@ class DaemonMetrics {
   Histogram& fsync_seconds_;
   Counter& untimed_;
   Counter* data_pushes_[3][3] = {};             // [mode][origin, relay, repair]
-  std::array<Counter*, 6> sent_by_type_{};      // by PeerMessage alternative
-  std::array<Counter*, 6> received_by_type_{};  //
+  std::array<Counter*, std::variant_size_v<PeerMessage>> sent_by_type_{};  // by alternative
+  std::array<Counter*, std::variant_size_v<PeerMessage>> received_by_type_{};
   std::array<Counter*, 3> digests_sent_{};      // by mode
   Counter& leader_changes_;
   Counter& peer_frames_dropped_;

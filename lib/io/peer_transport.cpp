@@ -1,6 +1,8 @@
 #include "io/peer_transport.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <zmq.hpp>
 
 namespace bcast::io {
@@ -20,17 +22,43 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
     listener_->set(zmq::sockopt::rcvhwm, options_.receive_queue);
     listener_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes));
     listener_->bind(listen_endpoint);
-    for (const auto& [node, endpoint] : peer_endpoints_) {
-      if (node == self_) continue;
-      // The control lane's connection stands for the peer's reachability.
-      outgoing_[node] = Outgoing{connect_lane(endpoint, node), connect_lane(endpoint, kNoNode)};
-      connected_[node] = false;
-    }
+    for (const auto& [node, endpoint] : peer_endpoints_) connect_peer(node, endpoint);
   } catch (const zmq::error_t& e) {
     return make_error(ErrorCode::kIo,
                       "cannot listen on " + listen_endpoint + " or connect to peers: " + e.what());
   }
   return {};
+}
+
+void PeerTransport::connect_peer(NodeId node, const std::string& endpoint) {
+  if (node == self_) return;
+  // The control lane's connection stands for the peer's reachability.
+  outgoing_[node] = Outgoing{connect_lane(endpoint, node), connect_lane(endpoint, kNoNode)};
+  connected_[node] = false;
+}
+
+void PeerTransport::set_peers(const std::map<NodeId, std::string>& peers) {
+  for (auto it = peer_endpoints_.begin(); it != peer_endpoints_.end();) {
+    auto wanted = peers.find(it->first);
+    if (wanted != peers.end() && wanted->second == it->second) {
+      ++it;
+      continue;
+    }
+    outgoing_.erase(it->first);
+    monitors_.erase(it->first);
+    connected_.erase(it->first);
+    it = peer_endpoints_.erase(it);
+  }
+  for (const auto& [node, endpoint] : peers) {
+    if (peer_endpoints_.contains(node)) continue;
+    peer_endpoints_[node] = endpoint;
+    try {
+      connect_peer(node, endpoint);
+    } catch (const zmq::error_t&) {
+      // A malformed address in the registry: the member stays unreachable (and counted).
+      outgoing_.erase(node);
+    }
+  }
 }
 
 Lane lane_of(const Envelope& envelope) {
@@ -51,7 +79,8 @@ std::unique_ptr<zmq::socket_t> PeerTransport::connect_lane(const std::string& en
   socket->set(zmq::sockopt::reconnect_ivl_max, 1000);
   if (monitored != kNoNode) {
     // The monitor must be attached before connecting, or the first event is missed.
-    const std::string monitor = "inproc://bcast-peer-monitor-" + std::to_string(monitored);
+    const std::string monitor = "inproc://bcast-peer-monitor-" + std::to_string(monitored) + "-" +
+                                std::to_string(++monitor_generation_);
     if (zmq_socket_monitor(socket->handle(), monitor.c_str(),
                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
       throw zmq::error_t();
@@ -71,6 +100,31 @@ void PeerTransport::send(const Envelope& envelope) {
     ++counters_.dropped;  // not a configured peer (e.g. removed from the cluster)
     return;
   }
+  send_on(lane_of(envelope) == Lane::kControl ? *it->second.control : *it->second.bulk, envelope);
+}
+
+void PeerTransport::send_to_endpoint(const std::string& endpoint, const Envelope& envelope) {
+  auto it = std::find_if(ad_hoc_.begin(), ad_hoc_.end(),
+                         [&](const auto& entry) { return entry.first == endpoint; });
+  if (it == ad_hoc_.end()) {
+    constexpr std::size_t kMaxAdHoc = 8;
+    if (ad_hoc_.size() >= kMaxAdHoc) ad_hoc_.erase(ad_hoc_.begin());
+    try {
+      auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+      socket->set(zmq::sockopt::linger, 0);
+      socket->set(zmq::sockopt::sndhwm, 16);
+      socket->connect(endpoint);
+      ad_hoc_.emplace_back(endpoint, std::move(socket));
+    } catch (const zmq::error_t&) {
+      ++counters_.dropped;  // a malformed address from a join request
+      return;
+    }
+    it = std::prev(ad_hoc_.end());
+  }
+  send_on(*it->second, envelope);
+}
+
+void PeerTransport::send_on(zmq::socket_t& socket, const Envelope& envelope) {
   // The frame moves into the ZeroMQ message instead of being copied: a push or append can hold
   // a 16 MiB payload, and every copy of it stalls the event loop.
   auto* frame = new std::string(codec::encode_envelope(envelope));
@@ -78,8 +132,6 @@ void PeerTransport::send(const Envelope& envelope) {
       frame->data(), frame->size(),
       [](void*, void* owner) { delete static_cast<std::string*>(owner); }, frame);
   try {
-    zmq::socket_t& socket =
-        lane_of(envelope) == Lane::kControl ? *it->second.control : *it->second.bulk;
     const auto sent = socket.send(message, zmq::send_flags::dontwait);
     ++(sent ? counters_.sent : counters_.dropped);
   } catch (const zmq::error_t&) {
@@ -106,7 +158,9 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
   auto envelope = codec::decode_envelope(frame.to_string_view(), limits_);
   if (!envelope.ok()) {
     ++counters_.malformed;
-  } else if (envelope.value().to != self_) {
+  } else if (envelope.value().to != self_ &&
+             !(envelope.value().to == kNoNode &&
+               std::holds_alternative<JoinRequest>(envelope.value().message))) {
     ++counters_.malformed;
     return Result<Envelope>(make_error(ErrorCode::kProtocol,
                                        "a message for node " + std::to_string(envelope.value().to) +

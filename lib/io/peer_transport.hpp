@@ -19,6 +19,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bcast/result.hpp"
 #include "codec/peer_codec.hpp"
@@ -57,7 +59,15 @@ class PeerTransport {
 
   // Binds the listening socket and connects to every peer.
   Result<void> start(const std::string& listen_endpoint);
+  // The members changed (the committed configuration is the truth): connects to new peers and
+  // to moved ones, and drops connections to peers that are gone.
+  void set_peers(const std::map<NodeId, std::string>& peers);
+  const std::map<NodeId, std::string>& peers() const { return peer_endpoints_; }
+  bool has_peer(NodeId node) const { return outgoing_.contains(node); }
   void send(const Envelope& envelope);
+  // To an endpoint that is not (yet) a peer: a join request to the member named by --join, or
+  // the answer to a daemon that asked to join. A few such connections are kept.
+  void send_to_endpoint(const std::string& endpoint, const Envelope& envelope);
   // The next frame if one is waiting: an envelope, or an error for a malformed frame (the
   // caller logs it; the frame is gone and the socket keeps serving).
   std::optional<Result<Envelope>> receive();
@@ -82,10 +92,14 @@ class PeerTransport {
   // A DEALER connected to `endpoint`; if `monitored` names a node, its connection events feed
   // connections().
   std::unique_ptr<zmq::socket_t> connect_lane(const std::string& endpoint, NodeId monitored);
+  void connect_peer(NodeId node, const std::string& endpoint);
+  void send_on(zmq::socket_t& socket, const Envelope& envelope);
 
   std::map<NodeId, Outgoing> outgoing_;
   std::map<NodeId, std::unique_ptr<zmq::socket_t>> monitors_;  // connect/disconnect events
   std::map<NodeId, bool> connected_;
+  std::uint64_t monitor_generation_ = 0;  // keeps a reconnected peer's monitor endpoint unique
+  std::vector<std::pair<std::string, std::unique_ptr<zmq::socket_t>>> ad_hoc_;  // oldest first
   TransportCounters counters_;
 };
 

@@ -6,7 +6,7 @@
 namespace bcast::io {
 namespace {
 
-constexpr std::uint8_t kMaxEntryType = static_cast<std::uint8_t>(raft::EntryType::kLeaderNoop);
+constexpr std::uint8_t kMaxEntryType = static_cast<std::uint8_t>(raft::EntryType::kMembership);
 
 void put_node_list(std::string& out, const std::vector<NodeId>& nodes) {
   put_le<std::uint32_t>(out, static_cast<std::uint32_t>(nodes.size()));

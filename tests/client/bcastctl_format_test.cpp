@@ -59,17 +59,40 @@ TEST(BcastctlFormatTest, ViewReceiptStatusJson) {
             R"({"type":"view","group":"chat","members":[1,2,3]})");
   EXPECT_EQ(receipt_json(Receipt{9, 4, std::nullopt}), R"({"seq":4,"gseq":null})");
   EXPECT_EQ(receipt_json(Receipt{9, 4, 12}), R"({"seq":4,"gseq":12})");
-  Status status{2, "follower", 5, 1, {1, 2, 3}, 40};
+  Status status{2, "follower", 5, 1, {1, 2, 3}, 40, 0xabc, {}};
   EXPECT_EQ(status_json(status),
             R"({"node_id":2,"role":"follower","term":5,"leader":1,"members":[1,2,3],)"
-            R"("commit_index":40})");
+            R"("commit_index":40,"cluster_id":"0000000000000abc","problems":[]})");
   status.leader.reset();
   status.role = "candidate";
+  status.problems = {"refused by node 3: x"};
   EXPECT_EQ(status_json(status),
             R"({"node_id":2,"role":"candidate","term":5,"leader":null,"members":[1,2,3],)"
-            R"("commit_index":40})");
+            R"("commit_index":40,"cluster_id":"0000000000000abc",)"
+            R"("problems":["refused by node 3: x"]})");
   EXPECT_EQ(members_json(status), "[1,2,3]");
   EXPECT_EQ(members_text(status), "1\n2\n3");
+}
+
+TEST(BcastctlFormatTest, ClusterJsonAndText) {
+  ClusterInfo info;
+  info.cluster_id = 0x1f;
+  info.leader = 1;
+  info.members = {{1, "tcp://10.0.0.1:7401", "voter", true, false, 12, std::nullopt},
+                  {4, "tcp://10.0.0.4:7401", "learner", false, true, std::nullopt, false}};
+  EXPECT_EQ(cluster_json(info),
+            R"({"cluster_id":"000000000000001f","leader":1,"members":[)"
+            R"({"node":1,"address":"tcp://10.0.0.1:7401","role":"voter","leader":true,)"
+            R"("identity_bound":true,"promote_when_caught_up":false,"match_index":12,)"
+            R"("reachable":null},)"
+            R"({"node":4,"address":"tcp://10.0.0.4:7401","role":"learner","leader":false,)"
+            R"("identity_bound":false,"promote_when_caught_up":true,"match_index":null,)"
+            R"("reachable":false}]})");
+  EXPECT_EQ(cluster_text(info),
+            "cluster 000000000000001f, leader 1\n"
+            "1  voter (leader)  tcp://10.0.0.1:7401  match 12\n"
+            "4  learner (promoted once caught up)  tcp://10.0.0.4:7401  UNREACHABLE  (identity "
+            "not yet recorded)");
 }
 
 TEST(BcastctlFormatTest, ReadableLines) {

@@ -152,7 +152,8 @@ class BcastctlTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.decode(),
                          '{"node_id":1,"role":"leader","term":4,"leader":null,'
-                         '"members":[1,2,3],"commit_index":17}\n')
+                         '"members":[1,2,3],"commit_index":17,'
+                         '"cluster_id":"0000000000000000","problems":[]}\n')
 
     def test_status_text_and_socket_from_environment(self):
         result = self.run_ctl("status", env_socket=True)

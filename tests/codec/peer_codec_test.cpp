@@ -135,10 +135,49 @@ void ExpectTotalForwardEq(const TotalForward& expected, const TotalForward& actu
   }
 }
 
+void ExpectRefusalEq(const Refusal& expected, const Refusal& actual) {
+  EXPECT_EQ(expected.reason, actual.reason);
+  EXPECT_EQ(expected.cluster_id, actual.cluster_id);
+  EXPECT_EQ(expected.known_identity, actual.known_identity);
+}
+
+void ExpectJoinRequestEq(const JoinRequest& expected, const JoinRequest& actual) {
+  EXPECT_EQ(expected.identity, actual.identity);
+  EXPECT_EQ(expected.address, actual.address);
+}
+
+void ExpectJoinResponseEq(const JoinResponse& expected, const JoinResponse& actual) {
+  EXPECT_EQ(expected.accepted, actual.accepted);
+  EXPECT_EQ(expected.reason, actual.reason);
+  EXPECT_EQ(expected.cluster_id, actual.cluster_id);
+  EXPECT_EQ(expected.incarnation_floor, actual.incarnation_floor);
+  EXPECT_EQ(expected.members, actual.members);
+  EXPECT_EQ(expected.reply_address, actual.reply_address);
+}
+
+void ExpectAdminForwardEq(const AdminForward& expected, const AdminForward& actual) {
+  EXPECT_EQ(expected.request_id, actual.request_id);
+  EXPECT_EQ(expected.request.kind, actual.request.kind);
+  EXPECT_EQ(expected.request.node, actual.request.node);
+  EXPECT_EQ(expected.request.address, actual.request.address);
+  EXPECT_EQ(expected.request.learner, actual.request.learner);
+}
+
+void ExpectAdminResultEq(const AdminResult& expected, const AdminResult& actual) {
+  EXPECT_EQ(expected.request_id, actual.request_id);
+  EXPECT_EQ(expected.ok, actual.ok);
+  if (!expected.ok) {
+    EXPECT_EQ(expected.code, actual.code);
+  }
+  EXPECT_EQ(expected.message, actual.message);
+}
+
 void ExpectEnvelopeEq(const Envelope& expected, const Envelope& actual) {
   EXPECT_EQ(expected.from, actual.from);
   EXPECT_EQ(expected.to, actual.to);
   EXPECT_EQ(expected.origin, actual.origin);
+  EXPECT_EQ(expected.cluster_id, actual.cluster_id);
+  EXPECT_EQ(expected.identity, actual.identity);
   ASSERT_EQ(expected.message.index(), actual.message.index()) << "different message kind";
   std::visit(
       [&](const auto& want) {
@@ -150,6 +189,11 @@ void ExpectEnvelopeEq(const Envelope& expected, const Envelope& actual) {
         if constexpr (std::is_same_v<T, Hello>) ExpectHelloEq(want, got);
         if constexpr (std::is_same_v<T, Welcome>) ExpectWelcomeEq(want, got);
         if constexpr (std::is_same_v<T, TotalForward>) ExpectTotalForwardEq(want, got);
+        if constexpr (std::is_same_v<T, Refusal>) ExpectRefusalEq(want, got);
+        if constexpr (std::is_same_v<T, JoinRequest>) ExpectJoinRequestEq(want, got);
+        if constexpr (std::is_same_v<T, JoinResponse>) ExpectJoinResponseEq(want, got);
+        if constexpr (std::is_same_v<T, AdminForward>) ExpectAdminForwardEq(want, got);
+        if constexpr (std::is_same_v<T, AdminResult>) ExpectAdminResultEq(want, got);
       },
       expected.message);
 }
@@ -254,14 +298,42 @@ TotalForward SampleTotalForward() {
   return f;
 }
 
+JoinResponse SampleJoinResponse() {
+  return JoinResponse{.accepted = true,
+                      .reason = "",
+                      .cluster_id = kMax64,
+                      .incarnation_floor = 0xfffffff0,
+                      .members = {{1, "tcp://10.0.0.1:7401"}, {kMaxNodeId, "tcp://[::1]:9"}},
+                      .reply_address = "tcp://10.0.0.4:7404"};
+}
+
+AdminForward SampleAdminForward() {
+  return AdminForward{
+      .request_id = kMax64,
+      .request = {AdminRequest::Kind::kRemove, kMaxNodeId, "tcp://h\xc3\xa9:1", true}};
+}
+
 Envelope Wrap(PeerMessage message) {
-  return Envelope{.from = 2, .to = kMaxNodeId, .message = std::move(message), .origin = 0xfffe0003};
+  return Envelope{.from = 2,
+                  .to = kMaxNodeId,
+                  .message = std::move(message),
+                  .origin = 0xfffe0003,
+                  .cluster_id = kMax64 - 3,
+                  .identity = 0x8000000000000001ULL};
 }
 
 std::vector<Envelope> SampleEnvelopes() {
-  return {Wrap(SampleRaft()),    Wrap(SampleDataPush()),
-          Wrap(SampleDigest()),  Wrap(Hello{.from = make_origin_id(kMaxNodeId, 0xffff)}),
-          Wrap(SampleWelcome()), Wrap(SampleTotalForward())};
+  return {Wrap(SampleRaft()),
+          Wrap(SampleDataPush()),
+          Wrap(SampleDigest()),
+          Wrap(Hello{.from = make_origin_id(kMaxNodeId, 0xffff)}),
+          Wrap(SampleWelcome()),
+          Wrap(SampleTotalForward()),
+          Wrap(Refusal{RefusalReason::kIdentityMismatch, kMax64, kMax64 - 1}),
+          Wrap(JoinRequest{kMax64, "tcp://127.0.0.1:65535"}),
+          Wrap(SampleJoinResponse()),
+          Wrap(SampleAdminForward()),
+          Wrap(AdminResult{7, false, ErrorCode::kNotFound, "node 9 is not a member"})};
 }
 
 Envelope RoundTrip(const Envelope& envelope, const DecodeLimits& limits = {}) {
@@ -446,12 +518,19 @@ TEST(PeerCodecRoundTrip, DefaultEnvelopeOfEveryKind) {
 // The wire layout is a contract with daemons built from other versions of this code: pin the
 // bytes of one frame so an accidental change to the layout or the kind numbers shows up.
 TEST(PeerCodecWire, HelloFrameBytesArePinned) {
-  const Envelope e{.from = 3, .to = 5, .message = Hello{.from = 0x00030002}, .origin = 0x00030002};
+  const Envelope e{.from = 3,
+                   .to = 5,
+                   .message = Hello{.from = 0x00030002},
+                   .origin = 0x00030002,
+                   .cluster_id = 0x1234,
+                   .identity = 7};
   const std::string expected =
-      "\x96"                  // array of 6: the frame
-      "\x01"                  // version 1
+      "\x98"                  // array of 8: the frame
+      "\x02"                  // version 2
       "\x03\x05"              // from 3, to 5
       "\xce\x00\x03\x00\x02"  // origin, uint32
+      "\xcd\x12\x34"          // cluster id, uint16
+      "\x07"                  // identity
       "\x03"                  // kind 3: hello
       "\x91"                  // array of 1: the body
       "\xce\x00\x03\x00\x02"s;
@@ -463,8 +542,8 @@ TEST(PeerCodecWire, KindsAreNumberedAsDocumented) {
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const std::string frame = encode_envelope(samples[i]);
     msgpack::object_handle handle = msgpack::unpack(frame.data(), frame.size());
-    ASSERT_EQ(handle.get().via.array.size, 6u);
-    EXPECT_EQ(handle.get().via.array.ptr[4].via.u64, i);  // raft, data_push, digest, hello, ...
+    ASSERT_EQ(handle.get().via.array.size, 8u);
+    EXPECT_EQ(handle.get().via.array.ptr[6].via.u64, i);  // raft, data_push, digest, hello, ...
   }
 }
 
@@ -534,100 +613,109 @@ TEST(PeerCodecReject, TrailingBytes) {
 
 TEST(PeerCodecReject, WrongVersion) {
   const Envelope hello = Wrap(Hello{.from = 1});
-  ExpectRejected(Replace(hello, {0}, 2u), "unsupported peer protocol version 2");
+  ExpectRejected(Replace(hello, {0}, 1u), "unsupported peer protocol version 1");
+  ExpectRejected(Replace(hello, {0}, 3u), "unsupported peer protocol version 3");
   ExpectRejected(Replace(hello, {0}, 0u), "unsupported peer protocol version 0");
   ExpectRejected(Replace(hello, {0}, kMax64), "unsupported peer protocol version");
   ExpectRejected(Replace(hello, {0}, -1), "protocol version is not an unsigned integer");
   // A later version may change the layout: the version is what the peer is told about.
-  ExpectRejected(Packed([](auto& p) { p.pack_array(2).pack(2).pack(0); }),
-                 "unsupported peer protocol version 2");
+  ExpectRejected(Packed([](auto& p) { p.pack_array(2).pack(3).pack(0); }),
+                 "unsupported peer protocol version 3");
+  // A daemon of the previous version (6 fields) is told which version it speaks.
+  ExpectRejected(Packed([](auto& p) {
+                   p.pack_array(6).pack(1).pack(1).pack(2).pack(3).pack(3);
+                   p.pack_array(1).pack(4);
+                 }),
+                 "unsupported peer protocol version 1");
 }
 
 TEST(PeerCodecReject, UnknownKind) {
   const Envelope hello = Wrap(Hello{.from = 1});
-  ExpectRejected(Replace(hello, {4}, 6u), "unknown message kind 6");
-  ExpectRejected(Replace(hello, {4}, 256u), "unknown message kind 256");
-  ExpectRejected(Replace(hello, {4}, "hello"), "message kind is not an unsigned integer");
+  ExpectRejected(Replace(hello, {6}, 11u), "unknown message kind 11");
+  ExpectRejected(Replace(hello, {6}, 256u), "unknown message kind 256");
+  ExpectRejected(Replace(hello, {6}, "hello"), "message kind is not an unsigned integer");
 }
 
 TEST(PeerCodecReject, OutOfRangeEnums) {
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 0}, 10u), "raft message type 10 is out of range");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 7, 1, 2}, 3u),
-                 "raft entry type 3 is out of range");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 4}, 3u), "mode 3 is out of range");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 5}, 4u), "order 4 is out of range");
-  ExpectRejected(Replace(Wrap(SampleDigest()), {5, 1}, 3u), "digest mode 3 is out of range");
-  ExpectRejected(Replace(Wrap(SampleTotalForward()), {5, 0, 2, 5}, 1ull << 40),
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 0}, 10u), "raft message type 10 is out of range");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 7, 1, 2}, 4u),
+                 "raft entry type 4 is out of range");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 4}, 3u), "mode 3 is out of range");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 5}, 4u), "order 4 is out of range");
+  ExpectRejected(Replace(Wrap(SampleDigest()), {7, 1}, 3u), "digest mode 3 is out of range");
+  ExpectRejected(Replace(Wrap(SampleTotalForward()), {7, 0, 2, 5}, 1ull << 40),
                  "order 1099511627776 is out of range");
 }
 
 TEST(PeerCodecReject, WrongArity) {
-  ExpectRejected(DropLast(Wrap(SampleRaft()), {}), "frame has 5 fields, expected 6");
-  ExpectRejected(DropLast(Wrap(SampleRaft()), {5}), "raft message has 12 fields, expected 13");
-  ExpectRejected(DropLast(Wrap(SampleRaft()), {5, 7, 0}), "raft entry has 3 fields");
-  ExpectRejected(DropLast(Wrap(SampleRaft()), {5, 12}), "raft snapshot has 1 fields");
-  ExpectRejected(DropLast(Wrap(SampleRaft()), {5, 12, 0}), "raft snapshot meta has 2 fields");
-  ExpectRejected(DropLast(Wrap(SampleRaft()), {5, 12, 0, 2}), "raft conf state has 1 fields");
-  ExpectRejected(DropLast(Wrap(SampleDataPush()), {5}), "data push has 2 fields");
-  ExpectRejected(DropLast(Wrap(SampleDataPush()), {5, 0}), "broadcast message has 8 fields");
-  ExpectRejected(DropLast(Wrap(SampleDataPush()), {5, 0, 7, 0}), "causal clock entry has 1");
-  ExpectRejected(DropLast(Wrap(SampleDigest()), {5}), "digest has 3 fields");
-  ExpectRejected(DropLast(Wrap(SampleDigest()), {5, 2, 0}), "stream position has 7 fields");
-  ExpectRejected(DropLast(Wrap(Hello{.from = 1}), {5}), "hello has 0 fields");
-  ExpectRejected(DropLast(Wrap(SampleWelcome()), {5}), "welcome has 5 fields");
-  ExpectRejected(DropLast(Wrap(SampleTotalForward()), {5}), "total forward has 0 fields");
+  ExpectRejected(DropLast(Wrap(SampleRaft()), {}), "frame has 7 fields, expected 8");
+  ExpectRejected(DropLast(Wrap(SampleRaft()), {7}), "raft message has 12 fields, expected 13");
+  ExpectRejected(DropLast(Wrap(SampleRaft()), {7, 7, 0}), "raft entry has 3 fields");
+  ExpectRejected(DropLast(Wrap(SampleRaft()), {7, 12}), "raft snapshot has 1 fields");
+  ExpectRejected(DropLast(Wrap(SampleRaft()), {7, 12, 0}), "raft snapshot meta has 2 fields");
+  ExpectRejected(DropLast(Wrap(SampleRaft()), {7, 12, 0, 2}), "raft conf state has 1 fields");
+  ExpectRejected(DropLast(Wrap(SampleDataPush()), {7}), "data push has 2 fields");
+  ExpectRejected(DropLast(Wrap(SampleDataPush()), {7, 0}), "broadcast message has 8 fields");
+  ExpectRejected(DropLast(Wrap(SampleDataPush()), {7, 0, 7, 0}), "causal clock entry has 1");
+  ExpectRejected(DropLast(Wrap(SampleDigest()), {7}), "digest has 3 fields");
+  ExpectRejected(DropLast(Wrap(SampleDigest()), {7, 2, 0}), "stream position has 7 fields");
+  ExpectRejected(DropLast(Wrap(Hello{.from = 1}), {7}), "hello has 0 fields");
+  ExpectRejected(DropLast(Wrap(SampleWelcome()), {7}), "welcome has 5 fields");
+  ExpectRejected(DropLast(Wrap(SampleTotalForward()), {7}), "total forward has 0 fields");
   // One field too many.
   ExpectRejected(Packed([](auto& p) {
-                   p.pack_array(7).pack(1).pack(1).pack(2).pack(3).pack(3);
+                   p.pack_array(9).pack(2).pack(1).pack(2).pack(3).pack(0).pack(0).pack(3);
                    p.pack_array(1).pack(4);
                    p.pack(0);
                  }),
-                 "frame has 7 fields, expected 6");
+                 "frame has 9 fields, expected 8");
   ExpectRejected(Packed([](auto& p) {
-                   p.pack_array(6).pack(1).pack(1).pack(2).pack(3).pack(3);
+                   p.pack_array(8).pack(2).pack(1).pack(2).pack(3).pack(0).pack(0).pack(3);
                    p.pack_array(2).pack(4).pack(5);
                  }),
                  "hello has 2 fields, expected 1");
 }
 
 TEST(PeerCodecReject, WrongFieldTypes) {
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 3}, "term"), "raft message term is not an");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 3}, -5), "raft message term is not an");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 3}, 1.5), "raft message term is not an");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 8}, 1u), "raft message reject is not a boolean");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 7}, 1u), "raft message entries is not an array");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 7, 0, 3}, "text"), "raft entry data is not a bin");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 12}, 1u), "raft snapshot is not an array");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 12, 1}, "text"), "snapshot data is neither");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 3}, 7u), "group is not a str");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 8}, "text"), "payload is neither");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 2}, 0u), "data push repair is not a boolean");
-  ExpectRejected(Replace(Wrap(SampleDigest()), {5, 2, 0, 6, 0}, true), "missing is not an");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 3}, "term"), "raft message term is not an");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 3}, -5), "raft message term is not an");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 3}, 1.5), "raft message term is not an");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 8}, 1u), "raft message reject is not a boolean");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 7}, 1u), "raft message entries is not an array");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 7, 0, 3}, "text"), "raft entry data is not a bin");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12}, 1u), "raft snapshot is not an array");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12, 1}, "text"), "snapshot data is neither");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 3}, 7u), "group is not a str");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 8}, "text"), "payload is neither");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 2}, 0u), "data push repair is not a boolean");
+  ExpectRejected(Replace(Wrap(SampleDigest()), {7, 2, 0, 6, 0}, true), "missing is not an");
 }
 
 TEST(PeerCodecReject, IntegersTooWideForTheirField) {
   ExpectRejected(Replace(Wrap(Hello{.from = 1}), {3}, 1ull << 32), "envelope origin 4294967296");
-  ExpectRejected(Replace(Wrap(Hello{.from = 1}), {5, 0}, 1ull << 32), "hello from 4294967296");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 1}, 256u), "hops 256 does not fit in 8 bits");
-  ExpectRejected(Replace(Wrap(SampleWelcome()), {5, 2}, 1ull << 32), "welcome epoch");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 7, 0, 0}, 1ull << 32),
+  ExpectRejected(Replace(Wrap(Hello{.from = 1}), {4}, -1), "envelope cluster_id is not an");
+  ExpectRejected(Replace(Wrap(Hello{.from = 1}), {5}, "x"), "envelope identity is not an");
+  ExpectRejected(Replace(Wrap(Hello{.from = 1}), {7, 0}, 1ull << 32), "hello from 4294967296");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 1}, 256u), "hops 256 does not fit in 8 bits");
+  ExpectRejected(Replace(Wrap(SampleWelcome()), {7, 2}, 1ull << 32), "welcome epoch");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 7, 0, 0}, 1ull << 32),
                  "causal clock origin");
 }
 
 TEST(PeerCodecReject, NodeIdsOutOfRange) {
   ExpectRejected(Replace(Wrap(Hello{.from = 1}), {1}, kMaxNodeId + 1), "envelope from 65536");
   ExpectRejected(Replace(Wrap(Hello{.from = 1}), {2}, kMax64), "envelope to");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 1}, kMaxNodeId + 1), "raft message from");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 12, 0, 2, 0, 0}, 0u), "raft conf voters holds 0");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 1}, kMaxNodeId + 1), "raft message from");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12, 0, 2, 0, 0}, 0u), "raft conf voters holds 0");
 }
 
 TEST(PeerCodecReject, BrokenInvariantsOfCoreTypes) {
   // CausalClock: sorted by origin, no zero counts.
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 7, 1, 0}, 0u), "not sorted by origin");
-  ExpectRejected(Replace(Wrap(SampleDataPush()), {5, 0, 7, 1, 1}, 0u), "zero count");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 7, 1, 0}, 0u), "not sorted by origin");
+  ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 7, 1, 1}, 0u), "zero count");
   // ConfState: sorted, unique, disjoint.
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 12, 0, 2, 0, 1}, 1u), "voters are not sorted");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {5, 12, 0, 2, 1, 0}, 5u), "is voter and learner");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12, 0, 2, 0, 1}, 1u), "voters are not sorted");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12, 0, 2, 1, 0}, 5u), "is voter and learner");
   // StreamPosition reports at most kMaxMissingReported missing messages.
   Digest d = SampleDigest();
   d.streams[0].missing.assign(kMaxMissingReported + 1, 3);

@@ -11,7 +11,8 @@ import msgpack
 import zmq
 
 # What the document's "Daemon -> client" table lists, per type: key -> (required, kind).
-UINT, OPT_UINT, STR, OPT_STR, NODE, OPT_NODE, NODES, SENDER, CODE, OPT_VERSIONS = range(10)
+(UINT, OPT_UINT, STR, OPT_STR, NODE, OPT_NODE, NODES, SENDER, CODE, OPT_VERSIONS, OPT_STRS,
+ CLUSTER_NODES) = range(12)
 DAEMON_TYPES = {
     "welcome": {"id": (True, UINT), "sender": (True, SENDER), "node_id": (True, NODE),
                 "version": (True, UINT), "max_message_bytes": (True, UINT)},
@@ -19,7 +20,10 @@ DAEMON_TYPES = {
     "receipt": {"id": (True, UINT), "seq": (True, UINT), "gseq": (True, OPT_UINT)},
     "status_reply": {"id": (True, UINT), "node_id": (True, NODE), "role": (True, STR),
                      "term": (True, UINT), "leader": (True, OPT_NODE), "members": (True, NODES),
-                     "commit_index": (True, UINT)},
+                     "commit_index": (True, UINT), "cluster_id": (False, UINT),
+                     "problems": (False, OPT_STRS)},
+    "cluster_reply": {"id": (True, UINT), "cluster_id": (True, UINT), "leader": (False, OPT_NODE),
+                      "nodes": (True, CLUSTER_NODES)},
     "delivery": {"group": (True, STR), "sender": (True, SENDER), "seq": (True, UINT),
                  "gseq": (True, OPT_UINT), "mode": (True, STR), "order": (True, STR)},
     "view": {"group": (True, STR), "members": (True, NODES)},
@@ -44,8 +48,20 @@ def _check_kind(type_name, key, kind, value):
     def bad(what):
         raise ProtocolViolation(f"{type_name}.{key} = {value!r}: {what}")
 
-    if kind in (OPT_UINT, OPT_NODE, OPT_STR, OPT_VERSIONS) and value is None:
+    if kind in (OPT_UINT, OPT_NODE, OPT_STR, OPT_VERSIONS, OPT_STRS) and value is None:
         return
+    if kind == OPT_STRS and not (isinstance(value, list) and all(isinstance(s, str) for s in value)):
+        bad("not a list of str")
+    if kind == CLUSTER_NODES:
+        keys = {"node", "address", "role", "identity_bound", "promote_when_caught_up",
+                "match_index", "reachable"}
+        if not isinstance(value, list) or not all(isinstance(n, dict) and keys <= set(n)
+                                                  for n in value):
+            bad("not a list of cluster node maps")
+        for n in value:
+            if n["role"] not in ("voter", "learner") or not (_is_uint(n["node"]) and
+                                                            1 <= n["node"] <= 65535):
+                bad("a node map with a bad node or role")
     if kind in (UINT, OPT_UINT) and not _is_uint(value):
         bad("not an unsigned integer")
     if kind in (NODE, OPT_NODE) and not (_is_uint(value) and 1 <= value <= 65535):

@@ -63,8 +63,19 @@ std::string describe(const Envelope& envelope) {
           return "Hello" + route;
         } else if constexpr (std::is_same_v<T, Welcome>) {
           return "Welcome" + route + " epoch " + std::to_string(m.epoch);
-        } else {
+        } else if constexpr (std::is_same_v<T, TotalForward>) {
           return "TotalForward" + route + " n=" + std::to_string(m.messages.size());
+        } else if constexpr (std::is_same_v<T, Refusal>) {
+          return std::string("Refusal") + route + " " + refusal_reason_name(m.reason);
+        } else if constexpr (std::is_same_v<T, AdminForward>) {
+          return std::string("AdminForward") + route + " " + admin_kind_name(m.request.kind) + " " +
+                 std::to_string(m.request.node);
+        } else if constexpr (std::is_same_v<T, AdminResult>) {
+          return "AdminResult" + route + (m.ok ? " ok" : " " + m.message);
+        } else if constexpr (std::is_same_v<T, JoinRequest>) {
+          return "JoinRequest" + route;
+        } else {
+          return "JoinResponse" + route + (m.accepted ? " accepted" : " refused");
         }
       },
       envelope.message);

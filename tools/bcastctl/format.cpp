@@ -1,6 +1,7 @@
 #include "format.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace bcast::ctl {
@@ -11,6 +12,12 @@ using Json = nlohmann::ordered_json;
 
 Json optional_number(const std::optional<std::uint64_t>& value) {
   return value ? Json(*value) : Json(nullptr);
+}
+
+std::string hex_id(std::uint64_t id) {
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(id));
+  return buffer;
 }
 
 std::string optional_text(const std::optional<std::uint64_t>& value) {
@@ -33,6 +40,12 @@ std::string readable_payload(std::string_view payload) {
   for (unsigned char c : payload) plain = plain && (c >= 0x20 || c == '\t') && c != 0x7f;
   if (plain) return std::string(payload);
   return "(" + std::to_string(payload.size()) + " bytes, base64) " + base64(payload);
+}
+
+std::string problems_text(const std::vector<std::string>& problems) {
+  std::string text;
+  for (const std::string& problem : problems) text += "\nPROBLEM: " + problem;
+  return text;
 }
 
 }  // namespace
@@ -141,7 +154,45 @@ std::string status_json(const Status& status) {
   line["leader"] = optional_number(status.leader);
   line["members"] = status.members;
   line["commit_index"] = status.commit_index;
+  line["cluster_id"] = hex_id(status.cluster_id);
+  line["problems"] = status.problems;
   return line.dump();
+}
+
+std::string cluster_json(const ClusterInfo& info) {
+  Json out;
+  out["cluster_id"] = hex_id(info.cluster_id);
+  out["leader"] = optional_number(info.leader);
+  Json members = Json::array();
+  for (const ClusterMember& m : info.members) {
+    Json member;
+    member["node"] = m.node;
+    member["address"] = m.address;
+    member["role"] = m.role;
+    member["leader"] = info.leader && *info.leader == m.node;
+    member["identity_bound"] = m.identity_bound;
+    member["promote_when_caught_up"] = m.promote_when_caught_up;
+    member["match_index"] = optional_number(m.match_index);
+    member["reachable"] = m.reachable ? Json(*m.reachable) : Json(nullptr);
+    members.push_back(std::move(member));
+  }
+  out["members"] = std::move(members);
+  return out.dump();
+}
+
+std::string cluster_text(const ClusterInfo& info) {
+  std::string text =
+      "cluster " + hex_id(info.cluster_id) + ", leader " + optional_text(info.leader);
+  for (const ClusterMember& m : info.members) {
+    text += "\n" + std::to_string(m.node) + "  " + m.role;
+    if (info.leader && *info.leader == m.node) text += " (leader)";
+    if (m.promote_when_caught_up) text += " (promoted once caught up)";
+    text += "  " + (m.address.empty() ? std::string("(no address)") : m.address);
+    if (m.match_index) text += "  match " + std::to_string(*m.match_index);
+    if (m.reachable) text += *m.reachable ? "  reachable" : "  UNREACHABLE";
+    if (!m.identity_bound) text += "  (identity not yet recorded)";
+  }
+  return text;
 }
 
 std::string members_json(const Status& status) { return Json(status.members).dump(); }
@@ -162,7 +213,9 @@ std::string status_text(const Status& status) {
   return "node " + std::to_string(status.node_id) + ": " + status.role + ", term " +
          std::to_string(status.term) + "\nleader: " + optional_text(status.leader) +
          "\nmembers: " + node_list(status.members) +
-         "\ncommit index: " + std::to_string(status.commit_index);
+         "\ncommit index: " + std::to_string(status.commit_index) +
+         "\ncluster: " + hex_id(status.cluster_id) +
+         (status.problems.empty() ? std::string() : problems_text(status.problems));
 }
 
 std::string members_text(const Status& status) {

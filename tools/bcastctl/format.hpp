@@ -23,8 +23,15 @@ std::string message_json(const Delivery& delivery);
 std::string view_json(const View& view);
 // {"seq":N,"gseq":N|null}
 std::string receipt_json(const Receipt& receipt);
-// {"node_id":N,"role":R,"term":N,"leader":N|null,"members":[...],"commit_index":N}
+// {"node_id":N,"role":R,"term":N,"leader":N|null,"members":[...],"commit_index":N,
+//  "cluster_id":"HEX","problems":[TEXT...]}
 std::string status_json(const Status& status);
+// {"cluster_id":"HEX","leader":N|null,"members":[{"node":N,"address":A,"role":"voter"|"learner",
+//  "leader":B,"identity_bound":B,"promote_when_caught_up":B,"match_index":N|null,
+//  "reachable":B|null}...]}
+std::string cluster_json(const ClusterInfo& info);
+// One line per member.
+std::string cluster_text(const ClusterInfo& info);
 // [N,...]
 std::string members_json(const Status& status);
 

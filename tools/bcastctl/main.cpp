@@ -4,6 +4,9 @@
 //   bcastctl [--socket PATH] [--timeout MS] pub GROUP [--mode M] [--order O] [--json] [MSG...]
 //   bcastctl [--socket PATH] [--timeout MS] status [--json]
 //   bcastctl [--socket PATH] [--timeout MS] members [--json]
+//   bcastctl [--socket PATH] [--timeout MS] cluster list [--json]
+//   bcastctl [--socket PATH] [--timeout MS] cluster add ID=tcp://IP:PORT [--learner]
+//   bcastctl [--socket PATH] [--timeout MS] cluster promote|remove|transfer-leader ID
 //
 // Output lines are flushed one by one, since scripts and tests read them as they come. Exit
 // status: 0 success (sub also on SIGINT/SIGTERM), 1 failure (no daemon, a refused message, a
@@ -47,6 +50,7 @@ struct CommandLine {
   std::string command;
   std::vector<std::string> positional;
   bool json = false;
+  bool learner = false;
   std::optional<std::uint64_t> count;
   std::optional<bcast::Mode> mode;
   std::optional<bcast::Order> order;
@@ -68,6 +72,12 @@ constexpr CommandSpec kCommands[] = {
      "      none); --json prints {\"seq\":N,\"gseq\":N|null} per message once acknowledged"},
     {"status", "status [--json]", "the local daemon's view of the cluster"},
     {"members", "members [--json]", "the daemons of the cluster, one per line"},
+    {"cluster",
+     "cluster list [--json] | add ID=tcp://IP:PORT [--learner] | promote ID | remove ID |\n"
+     "            transfer-leader ID",
+     "the committed configuration, and run-time membership: add a daemon (a learner, promoted\n"
+     "      once caught up unless --learner; then start it with --join), promote a learner,\n"
+     "      remove a member, move the leadership. Each change returns once committed"},
 };
 
 po::options_description global_options() {
@@ -90,12 +100,16 @@ po::options_description global_options() {
 po::options_description command_options(const std::string& command) {
   po::options_description o("command options");
   const bool any = command.empty();
-  if (any || command == "sub" || command == "pub" || command == "status" || command == "members") {
+  if (any || command == "sub" || command == "pub" || command == "status" || command == "members" ||
+      command == "cluster") {
     o.add_options()("json", po::bool_switch(), "one JSON object per line");
   }
   if (any || command == "sub") {
     o.add_options()("count", po::value<std::string>()->value_name("N"),
                     "sub: exit after N messages");
+  }
+  if (any || command == "cluster") {
+    o.add_options()("learner", po::bool_switch(), "cluster add: stay a learner (no promotion)");
   }
   if (any || command == "pub") {
     o.add_options()("mode", po::value<std::string>()->value_name("M"),
@@ -201,6 +215,7 @@ CommandLine parse(int argc, char** argv) {
     line.timeout = std::chrono::milliseconds(*ms);
   }
   line.json = vm.count("json") && vm["json"].as<bool>();
+  line.learner = vm.count("learner") && vm["learner"].as<bool>();
   if (vm.count("count")) {
     const auto n = parse_number(vm["count"].as<std::string>());
     if (!n || *n == 0) usage_error("--count needs a positive number");
@@ -530,6 +545,53 @@ int run_status(const CommandLine& line, bool members_only) {
   return 0;
 }
 
+// ---- cluster ----
+
+bcast::NodeId parse_node(const std::string& text) {
+  const auto id = parse_number(text);
+  if (!id || *id == 0 || *id > bcast::kMaxNodeId) usage_error("'" + text + "' is not a node id");
+  return *id;
+}
+
+int run_cluster(const CommandLine& line) {
+  if (line.positional.empty())
+    usage_error("cluster needs list, add, promote, remove or transfer-leader");
+  const std::string& op = line.positional[0];
+  const auto argument = [&]() -> const std::string& {
+    if (line.positional.size() != 2) usage_error("cluster " + op + " needs exactly one argument");
+    return line.positional[1];
+  };
+  // Changes wait for the commit, which may span a leader election: a longer default.
+  Client client = connect_daemon(line, op == "list" ? 5000ms : 15000ms);
+  const auto timeout = line.timeout.value_or(15000ms);
+  bcast::Result<void> done;
+  if (op == "list") {
+    if (line.positional.size() != 1) usage_error("cluster list takes no argument");
+    auto info = client.cluster_list();
+    if (!info) fail("cluster list: " + describe(info.error()));
+    print_line(line.json ? bcast::ctl::cluster_json(info.value())
+                         : bcast::ctl::cluster_text(info.value()));
+    return 0;
+  } else if (op == "add") {
+    const std::string& spec = argument();
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos) usage_error("cluster add needs ID=tcp://IP:PORT");
+    done = client.cluster_add(parse_node(spec.substr(0, eq)), spec.substr(eq + 1), line.learner,
+                              timeout);
+  } else if (op == "promote") {
+    done = client.cluster_promote(parse_node(argument()), timeout);
+  } else if (op == "remove") {
+    done = client.cluster_remove(parse_node(argument()), timeout);
+  } else if (op == "transfer-leader") {
+    done = client.transfer_leadership(parse_node(argument()), timeout);
+  } else {
+    usage_error("unknown cluster operation " + op);
+  }
+  if (!done) fail("cluster " + op + ": " + describe(done.error()));
+  if (line.json) print_line("{\"ok\":true}");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -538,5 +600,6 @@ int main(int argc, char** argv) {
   if (line.command == "pub") return run_pub(line);
   if (line.command == "status") return run_status(line, false);
   if (line.command == "members") return run_status(line, true);
+  if (line.command == "cluster") return run_cluster(line);
   usage_error("unknown command " + line.command);
 }

@@ -72,7 +72,8 @@ Raft::Raft(const RaftOptions& options, Rng rng, const ConfState& initial_conf, R
   // The stored commit index may lag (it is not synced) but never lead what the log holds.
   log_.commit_to(std::min(std::max(state.hard_state.commit, log_.committed()), log_.last_index()));
   persisted_hard_state_ = hard_state();
-  if (term_ == 0) ticks_since_leader_contact_ = UINT32_MAX;
+  // Term 1 is the bootstrap term (core/membership/bootstrap.hpp): no leader exists in it.
+  if (term_ == 0 || (term_ == 1 && vote_ == kNoNode)) ticks_since_leader_contact_ = UINT32_MAX;
   announced_conf_ = log_.conf();
   randomize_election_timeout();
 }
@@ -110,8 +111,15 @@ void Raft::step(const Message& m, Outbox& out) {
 }
 
 Result<LogIndex> Raft::propose(std::string data, Outbox& out) {
+  return propose_entry(EntryType::kNormal, std::move(data), out);
+}
+
+Result<LogIndex> Raft::propose_entry(EntryType type, std::string data, Outbox& out) {
+  if (type == EntryType::kConfChange || type == EntryType::kLeaderNoop) {
+    return make_error(ErrorCode::kInvalidArgument, "configuration changes use propose_conf_change");
+  }
   if (auto check = check_can_propose(data.size()); !check) return check.error();
-  append_as_leader(EntryType::kNormal, std::move(data));
+  append_as_leader(type, std::move(data));
   finish(out, /*send_appends=*/false);
   return log_.last_index();
 }

@@ -109,6 +109,8 @@ class Raft {
   // proposals made together travel together. Returns its index; the command is acknowledged
   // once an entry with this index and the current term is committed.
   Result<LogIndex> propose(std::string data, Outbox& out);
+  // The same for an entry of another type that Raft treats as opaque (kMembership).
+  Result<LogIndex> propose_entry(EntryType type, std::string data, Outbox& out);
   Result<LogIndex> propose_conf_change(const ConfChange& change, Outbox& out);
   Result<void> transfer_leadership(NodeId target, Outbox& out);
   // Starts an election now (PreVote first when enabled), as if the election timer fired.
@@ -209,7 +211,8 @@ class Raft {
   std::uint32_t randomized_election_timeout_ = 0;
   // Ticks since the leader was last heard from. A restarted node starts at 0 and so waits an
   // election timeout before voting: it may have acknowledged a heartbeat that a leader's lease
-  // counts on. A brand-new node (term 0) has acknowledged nothing and starts out of contact.
+  // counts on. A brand-new node (term 0, or the bootstrap term 1 without a vote) has
+  // acknowledged nothing and starts out of contact.
   std::uint32_t ticks_since_leader_contact_ = 0;
 
   std::map<NodeId, bool> votes_;         // candidate: responses received this campaign

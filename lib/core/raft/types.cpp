@@ -27,11 +27,15 @@ std::string encode_conf_change(const ConfChange& change) {
   std::string out(9, '\0');
   out[0] = static_cast<char>(change.type);
   for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>((change.node >> (8 * i)) & 0xff);
+  if (!change.address.empty() || change.promote_when_caught_up) {
+    out.push_back(static_cast<char>(change.promote_when_caught_up ? 1 : 0));
+    out.append(change.address);
+  }
   return out;
 }
 
 std::optional<ConfChange> decode_conf_change(std::string_view data) {
-  if (data.size() != 9) return std::nullopt;
+  if (data.size() < 9) return std::nullopt;
   const auto type = static_cast<std::uint8_t>(data[0]);
   if (type > static_cast<std::uint8_t>(ConfChangeType::kRemoveNode)) return std::nullopt;
   ConfChange change;
@@ -40,6 +44,12 @@ std::optional<ConfChange> decode_conf_change(std::string_view data) {
     change.node |= static_cast<NodeId>(static_cast<std::uint8_t>(data[1 + i])) << (8 * i);
   }
   if (change.node == kNoNode) return std::nullopt;
+  if (data.size() > 9) {
+    const auto flags = static_cast<std::uint8_t>(data[9]);
+    if (flags > 1) return std::nullopt;
+    change.promote_when_caught_up = flags == 1;
+    change.address.assign(data.substr(10));
+  }
   return change;
 }
 

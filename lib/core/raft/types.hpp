@@ -17,6 +17,8 @@ enum class EntryType : std::uint8_t {
   kNormal = 0,      // an application command, opaque to Raft
   kConfChange = 1,  // a single-server membership change (data holds an encoded ConfChange)
   kLeaderNoop = 2,  // appended by every new leader so it can commit entries of earlier terms
+  kMembership = 3,  // a record for the cluster registry (core/membership/cluster_registry.hpp):
+                    // the cluster's id, a member's identity and boot count; opaque to Raft
 };
 
 struct Entry {
@@ -59,12 +61,18 @@ enum class ConfChangeType : std::uint8_t {
 struct ConfChange {
   ConfChangeType type = ConfChangeType::kAddVoter;
   NodeId node = kNoNode;
+  // Not Raft's business, carried along so that one committed entry makes a member and says how
+  // to reach it (the cluster registry keeps them): the peer endpoint of an added node, and
+  // whether a learner is to be promoted by the leader once it has caught up.
+  std::string address;
+  bool promote_when_caught_up = false;
 
   bool operator==(const ConfChange&) const = default;
 };
 
-// ConfChange entries carry a fixed 9-byte encoding (type, then node id little-endian) so the
-// core needs no serialization library.
+// ConfChange entries: type (1 byte), node id (8 bytes, little-endian), then optionally flags
+// (1 byte: bit 0 promote_when_caught_up) and the address (the rest). The core needs no
+// serialization library for it.
 std::string encode_conf_change(const ConfChange& change);
 std::optional<ConfChange> decode_conf_change(std::string_view data);
 

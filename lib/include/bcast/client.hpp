@@ -98,6 +98,25 @@ struct Status {
   std::optional<NodeId> leader;
   std::vector<NodeId> members;
   LogIndex commit_index = 0;
+  std::uint64_t cluster_id = 0;       // 0 for a cluster made by a bcastd without cluster ids
+  std::vector<std::string> problems;  // e.g. "refused by node 2: ...": empty when all is well
+};
+
+// One member of the cluster's committed configuration (Client::cluster_list).
+struct ClusterMember {
+  NodeId node = kNoNode;
+  std::string address;                  // its peer endpoint, tcp://IP:PORT
+  std::string role;                     // "voter" or "learner"
+  bool identity_bound = false;          // the cluster knows which data directory it is
+  bool promote_when_caught_up = false;  // a learner the leader promotes once caught up
+  std::optional<LogIndex> match_index;  // log it holds; known by the leader (and self)
+  std::optional<bool> reachable;        // the local daemon's connection to it
+};
+
+struct ClusterInfo {
+  std::uint64_t cluster_id = 0;
+  std::optional<NodeId> leader;
+  std::vector<ClusterMember> members;
 };
 
 class Client {
@@ -139,6 +158,24 @@ class Client {
   // Asks the daemon for its view of the cluster (waits for the reply).
   Result<Status> status();
 
+  // Run-time membership (docs/operations.md). The local daemon forwards a change to the leader;
+  // it returns once the change is committed (a transfer: once started), or with the reason it
+  // was refused: invalid_argument (not allowed in the configuration: already a member, not a
+  // learner, last voter), not_found (no such member), busy (another change is in progress),
+  // unavailable / not_leader / timeout (no leader, or the leadership changed: check
+  // cluster_list() and retry).
+  Result<ClusterInfo> cluster_list();
+  // Adds node `node`, reachable at `address` (tcp://IP:PORT), as a learner; the leader promotes
+  // it to voter once it has caught up, unless `learner`. Start the new daemon with --join.
+  Result<void> cluster_add(NodeId node, std::string_view address, bool learner = false,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Result<void> cluster_promote(NodeId node,
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Result<void> cluster_remove(NodeId node,
+                              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Result<void> transfer_leadership(NodeId node,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
   // For an external event loop: the ZeroMQ socket's ZMQ_FD. It becomes readable when the socket
   // *may* have something; it is edge-triggered, so on readability (and after any call that
   // sends) call next_event(0ms) until it returns no event, and only then wait on fd() again.
@@ -155,6 +192,8 @@ class Client {
  private:
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
+  Result<void> change_membership(std::string_view op, NodeId node, std::string_view address,
+                                 bool learner, std::chrono::milliseconds timeout);
   std::unique_ptr<Impl> impl_;
 };
 

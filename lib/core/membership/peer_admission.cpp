@@ -1,0 +1,130 @@
+#include "core/membership/peer_admission.hpp"
+
+#include <variant>
+
+namespace bcast {
+
+bool incarnation_newer(std::uint32_t a, std::uint32_t b) {
+  const auto ahead = static_cast<std::uint16_t>((a & 0xffff) - (b & 0xffff));
+  return ahead != 0 && ahead < 0x8000;
+}
+
+bool PeerAdmission::admit(const Envelope& envelope, const ClusterRegistry& registry,
+                          const raft::ConfState& conf, std::uint64_t now_tick, Outbox& out) {
+  if (std::holds_alternative<Refusal>(envelope.message)) return true;  // always worth hearing
+  if (envelope.cluster_id != cluster_id_) {
+    refuse(envelope, Refusal{RefusalReason::kClusterMismatch, cluster_id_, 0}, now_tick, out);
+    return false;
+  }
+  // The answer to a membership change may come from a leader that has just removed itself.
+  const bool from_former_leader = std::holds_alternative<AdminResult>(envelope.message);
+  const bool knows_conf = !conf.voters.empty();
+  if (knows_conf && !conf.contains(envelope.from) && !from_former_leader) {
+    refuse(envelope, Refusal{RefusalReason::kNotMember, cluster_id_, 0}, now_tick, out);
+    return false;
+  }
+  const MemberRecord* member = registry.member(envelope.from);
+  if (member != nullptr && member->identity != 0 && member->identity != envelope.identity) {
+    refuse(envelope, Refusal{RefusalReason::kIdentityMismatch, cluster_id_, member->identity},
+           now_tick, out);
+    return false;
+  }
+  refusing_.erase(envelope.from);
+  if (member != nullptr) {
+    const std::uint32_t incarnation = envelope.origin & 0xffff;
+    if (member->identity == 0 || incarnation_newer(incarnation, member->incarnation)) {
+      note_sighting(envelope.from, envelope.identity, incarnation);
+    }
+  }
+  return true;
+}
+
+void PeerAdmission::refuse(const Envelope& envelope, Refusal refusal, std::uint64_t now_tick,
+                           Outbox& out) {
+  const NodeId from = envelope.from;
+  auto known = refusing_.find(from);
+  const bool first = known == refusing_.end() || !recent(known->second, now_tick) ||
+                     known->second.refusal.reason != refusal.reason;
+  refusing_[from] = Refused{refusal, now_tick};
+  auto [last, inserted] = last_refusal_tick_.try_emplace(from, now_tick);
+  if (!inserted && now_tick - last->second < refusal_interval_ticks_) return;
+  last->second = now_tick;
+  if (from != kNoNode && from != self_) send_to(out, self_, from, refusal);
+  if (first) {
+    Event event{Event::Kind::kRefusedPeer};
+    event.node = from;
+    event.refusal = refusal;
+    out.events.push_back(event);
+  }
+}
+
+void PeerAdmission::on_refusal(NodeId from, const Refusal& refusal, std::uint64_t now_tick,
+                               Outbox& out) {
+  auto [it, inserted] = refused_by_.try_emplace(from, Refused{refusal, now_tick});
+  const bool changed =
+      inserted || it->second.refusal.reason != refusal.reason || !recent(it->second, now_tick);
+  it->second = Refused{refusal, now_tick};
+  if (changed) {
+    Event event{Event::Kind::kRefusedByPeer};
+    event.node = from;
+    event.refusal = refusal;
+    out.events.push_back(event);
+  }
+}
+
+namespace {
+
+template <typename Map>
+std::map<NodeId, Refusal> recent_only(const Map& refusals, const auto& is_recent) {
+  std::map<NodeId, Refusal> out;
+  for (const auto& [node, refused] : refusals) {
+    if (is_recent(refused)) out.emplace(node, refused.refusal);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::map<NodeId, Refusal> PeerAdmission::refused_by(std::uint64_t now_tick) const {
+  return recent_only(refused_by_, [&](const Refused& r) { return recent(r, now_tick); });
+}
+
+std::map<NodeId, Refusal> PeerAdmission::refusing(std::uint64_t now_tick) const {
+  return recent_only(refusing_, [&](const Refused& r) { return recent(r, now_tick); });
+}
+
+void PeerAdmission::note_sighting(NodeId node, std::uint64_t identity, std::uint32_t incarnation) {
+  Sighting& s = sightings_[node];
+  if (s.identity != identity || incarnation_newer(incarnation, s.incarnation)) {
+    s = Sighting{identity, incarnation, 0, false};
+  }
+}
+
+void PeerAdmission::saw_self(std::uint64_t identity, std::uint32_t incarnation) {
+  note_sighting(self_, identity, incarnation);
+}
+
+std::vector<MemberSeenRecord> PeerAdmission::take_sightings(const ClusterRegistry& registry,
+                                                            std::uint64_t now_tick) {
+  std::vector<MemberSeenRecord> out;
+  for (auto it = sightings_.begin(); it != sightings_.end();) {
+    const auto& [node, s] = *it;
+    const MemberRecord* member = registry.member(node);
+    const bool recorded =
+        member == nullptr || (member->identity != 0 && member->identity != s.identity) ||
+        (member->identity == s.identity && !incarnation_newer(s.incarnation, member->incarnation));
+    if (recorded) {
+      it = sightings_.erase(it);
+      continue;
+    }
+    if (!it->second.proposed || now_tick - it->second.proposed_tick >= refusal_interval_ticks_) {
+      it->second.proposed = true;
+      it->second.proposed_tick = now_tick;
+      out.push_back(MemberSeenRecord{node, s.identity, s.incarnation});
+    }
+    ++it;
+  }
+  return out;
+}
+
+}  // namespace bcast
