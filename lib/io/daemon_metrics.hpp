@@ -15,7 +15,6 @@
 #pragma once
 
 #include <array>
-#include <variant>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -23,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 
 #include "core/node.hpp"
 #include "io/client_server.hpp"
@@ -96,10 +96,10 @@ class DaemonMetrics {
   std::array<Cell, 12> cells_{};
   Histogram& fsync_seconds_;
   Counter& untimed_;
-  Counter* data_pushes_[3][3] = {};             // [mode][origin, relay, repair]
+  Counter* data_pushes_[3][3] = {};  // [mode][origin, relay, repair]
   std::array<Counter*, std::variant_size_v<PeerMessage>> sent_by_type_{};  // by alternative
   std::array<Counter*, std::variant_size_v<PeerMessage>> received_by_type_{};
-  std::array<Counter*, 3> digests_sent_{};      // by mode
+  std::array<Counter*, 3> digests_sent_{};  // by mode
   Counter& leader_changes_;
   Counter& peer_frames_dropped_;
   Counter& peer_frames_malformed_;
