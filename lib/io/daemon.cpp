@@ -10,6 +10,8 @@
 #include "core/driver.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
+#include "io/descriptor_budget.hpp"
+#include "io/listener_guard.hpp"
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
@@ -43,6 +45,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   explicit DaemonImpl(const DaemonOptions& options) : options_(options) {}
 
   Result<void> open() {
+    auto descriptors = raise_descriptor_limit();
+    if (!descriptors) return descriptors.error();
     if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
     auto incarnation = next_incarnation(fs_, options_.data_dir);
     if (!incarnation) return incarnation.error();
@@ -72,15 +76,50 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     transport_ = std::make_unique<PeerTransport>(context_, options_.node_id, options_.peers,
                                                  transport_options);
     if (auto started = transport_->start(options_.listen); !started) return started.error();
-    clients_ = std::make_unique<ClientServer>(context_, *this, ClientServerOptions{});
+    auto log_line = [this](const std::string& line) { log("%s", line.c_str()); };
+    ListenerGuardOptions peer_guard_options;
+    peer_guard_options.what = "peer-port connections";
+    peer_guard_ = std::make_unique<ListenerGuard>(context_, transport_->listening_socket(),
+                                                  peer_guard_options, log_line);
+    if (auto watched = peer_guard_->watch(options_.listen); !watched) return watched.error();
+    ClientServerOptions client_options;
+    client_options.max_clients = options_.max_clients;
+    client_options.client_queue_bytes = options_.client_queue_bytes;
+    clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
+    if (auto shared = share_descriptors(descriptors.value(), conf.voters.size()); !shared) {
+      return shared.error();
+    }
     log("started: incarnation %u, %zu voters, listening on %s, clients on ipc://%s, fsync %s",
         incarnation.value(), conf.voters.size(), options_.listen.c_str(),
         options_.client_socket.c_str(), fsync_policy_name(options_.fsync));
     return {};
   }
 
+  // Caps the connections each socket accepts so that they can never use up the descriptors
+  // (descriptor_budget.hpp).
+  Result<void> share_descriptors(const DescriptorLimit& limit, std::size_t cluster_size) {
+    auto in_use = open_descriptors();
+    if (!in_use) return in_use.error();
+    auto budget = plan_descriptors(limit.soft, in_use.value(), cluster_size, options_.max_clients);
+    if (!budget) return budget.error();
+    const DescriptorBudget& b = budget.value();
+    peer_guard_->set_max_connections(b.max_peer_connections);
+    clients_->set_limits(b.max_clients, b.max_client_connections);
+    log("file descriptors: limit %llu (was %llu), %llu in use; at most %zu peer-port and %zu "
+        "client connections, %zu clients",
+        static_cast<unsigned long long>(limit.soft), static_cast<unsigned long long>(limit.was),
+        static_cast<unsigned long long>(in_use.value()), b.max_peer_connections,
+        b.max_client_connections, b.max_clients);
+    if (b.max_clients < options_.max_clients) {
+      log("warning: --max-clients %zu lowered to %zu to fit the file descriptor limit",
+          options_.max_clients, b.max_clients);
+    }
+    return {};
+  }
+
   Result<void> run(const std::atomic<bool>& stop) override {
+    stop_ = &stop;
     const auto tick = std::chrono::milliseconds(options_.tick_ms);
     auto next_tick = Clock::now() + tick;
     while (!stop.load()) {
@@ -89,16 +128,18 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       zmq::pollitem_t items[] = {
           {transport_->listening_socket().handle(), 0, ZMQ_POLLIN, 0},
           {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+          {clients_->monitor().handle(), 0, ZMQ_POLLIN, 0},
+          {peer_guard_->monitor().handle(), 0, ZMQ_POLLIN, 0},
       };
       try {
-        zmq::poll(items, 2, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, 4, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
         continue;  // a signal: look at `stop`
       }
+      peer_guard_->poll_events();
       if (items[0].revents & ZMQ_POLLIN) read_peers();
-      if (items[1].revents & ZMQ_POLLIN) clients_->on_readable();
-      clients_->flush_backlogs();
+      if ((items[1].revents | items[2].revents) & ZMQ_POLLIN) clients_->on_readable();
       // Ticks keep their pace even after a long round; a stall is caught up at once.
       for (int due = 0; Clock::now() >= next_tick && due < 100; ++due) {
         node_->tick(round_);
@@ -106,19 +147,34 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       }
       if (Clock::now() >= next_tick) next_tick = Clock::now() + tick;
       apply();
+      if (waited_for_disk_) {
+        // The node stood still while the disk was full; its clock resumes from now rather than
+        // catching up (which would only start an election at once).
+        waited_for_disk_ = false;
+        next_tick = Clock::now() + tick;
+      }
+      clients_->flush();
       report_drops();
     }
     apply();
+    if (auto closed = storage_->close(); !closed) {
+      log("storage could not record the log's end at stop: %s", closed.error().message.c_str());
+    }
     log("stopped");
     return {};
   }
 
   // --- DriverIo ---------------------------------------------------------------------------------
   void persist(const PersistRequest& request) override {
-    if (auto stored = storage_->persist(request); !stored) {
-      // The disk can no longer be trusted: stop rather than promise what is not stored.
-      log("FATAL: storage failed: %s", stored.error().message.c_str());
-      std::_Exit(70);
+    auto stored = storage_->persist(request);
+    if (!stored && is_disk_full(stored.error())) stored = wait_for_disk(stored.error());
+    if (!stored) {
+      stop_on_storage_failure(
+          "storage failed: " + stored.error().message +
+          ". The disk can no longer be trusted (a failed fsync may have dropped writes, and "
+          "retrying could report them stored), so continuing could acknowledge what is not "
+          "stored. Everything acknowledged so far is on disk; restart once the disk is "
+          "repaired: recovery reads back exactly what was stored");
     }
   }
   void send(Envelope envelope) override { transport_->send(envelope); }
@@ -130,6 +186,84 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     } else if (options_.verbose) {
       log("event %d peer %u", static_cast<int>(event.kind), static_cast<unsigned>(event.peer));
     }
+  }
+
+  // A full disk: the round being applied is held (none of its messages, deliveries or receipts
+  // goes out before its entries and hard state are stored) and the node stands still, exactly
+  // as if the process were paused in this call, which Raft tolerates: other nodes time this one
+  // out (a leader is replaced, a follower is caught up later). Clients are still served:
+  // publishes are refused with a clear `io` error, and publishes waiting for a receipt are
+  // answered with it too. Storage is retried every second; the round goes on once it is stored.
+  Result<void> wait_for_disk(const Error& full) {
+    const auto started = Clock::now();
+    log("disk full: %s. Holding this round until it is stored: nothing of it is sent, "
+        "delivered or acknowledged before; publishes are refused meanwhile; retrying every "
+        "second",
+        full.message.c_str());
+    const Error refusal = make_error(
+        ErrorCode::kIo, "disk full on bcastd node " + std::to_string(options_.node_id) + " (" +
+                            full.message + "): this publish was not accepted; retry later");
+    clients_->refuse_publishes(refusal);
+    clients_->fail_pending_publishes(make_error(
+        ErrorCode::kIo, "disk full on bcastd node " + std::to_string(options_.node_id) + " (" +
+                            full.message +
+                            "): this publish was not acknowledged, and may or may not be "
+                            "delivered once space returns"));
+    auto next_try = Clock::now() + std::chrono::seconds(1);
+    auto next_report = Clock::now() + std::chrono::seconds(30);
+    Result<void> stored = full;
+    while (!stored && is_disk_full(stored.error())) {
+      if (stop_ != nullptr && stop_->load()) {
+        stop_on_storage_failure(
+            "stopped on request while the disk was full: the round being applied was never "
+            "stored, and nothing of it was sent or acknowledged");
+      }
+      serve_clients_until(std::min(next_try, Clock::now() + std::chrono::milliseconds(100)));
+      if (Clock::now() < next_try) continue;
+      stored = storage_->resume();
+      next_try = Clock::now() + std::chrono::seconds(1);
+      if (!stored && Clock::now() >= next_report) {
+        next_report = Clock::now() + std::chrono::seconds(30);
+        log("disk still full: %s", stored.error().message.c_str());
+      }
+    }
+    clients_->refuse_publishes(std::nullopt);
+    if (stored) {
+      waited_for_disk_ = true;
+      const auto waited =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+      log("disk space returned: the held round is stored after %.1f s; resuming",
+          static_cast<double>(waited.count()) / 1000.0);
+    }
+    return stored;
+  }
+
+  // Requests, connection events and queued replies, but nothing that steps the node.
+  void serve_clients_until(Clock::time_point deadline) {
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    zmq::pollitem_t items[] = {
+        {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+        {clients_->monitor().handle(), 0, ZMQ_POLLIN, 0},
+    };
+    try {
+      zmq::poll(items, 2, std::max(wait, std::chrono::milliseconds(0)));
+    } catch (const zmq::error_t&) {
+      return;  // a signal: the caller looks at `stop`
+    }
+    if ((items[0].revents | items[1].revents) & ZMQ_POLLIN) clients_->on_readable();
+    clients_->flush();
+  }
+
+  // Tells every client why (publishes awaiting a receipt get an `io` error, then everyone is
+  // told they are disconnected), gives ZeroMQ a moment to write that, and exits with 70.
+  [[noreturn]] void stop_on_storage_failure(const std::string& why) {
+    log("FATAL: %s", why.c_str());
+    const std::string told = "bcastd node " + std::to_string(options_.node_id) + " is stopping: " + why;
+    clients_->fail_pending_publishes(make_error(ErrorCode::kIo, told));
+    clients_->disconnect_all(told);
+    clients_->drain(std::chrono::seconds(1));
+    clients_.reset();  // removes the socket file
+    std::_Exit(70);
   }
 
   // --- ClientHandler
@@ -225,6 +359,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<Node> node_;
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;
+  std::unique_ptr<ListenerGuard> peer_guard_;  // caps the connections on the peer port
+  const std::atomic<bool>* stop_ = nullptr;
+  bool waited_for_disk_ = false;
   Outbox round_;  // effects of the current round, applied once at its end
   std::uint64_t malformed_logged_ = 0;
   Clock::time_point next_drop_report_ = Clock::now() + std::chrono::seconds(10);
