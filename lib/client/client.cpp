@@ -64,8 +64,9 @@ Result<void> check_listening(const std::string& endpoint) {
   ::close(fd);
   if (connect_errno == ENOENT) {
     return make_error(ErrorCode::kUnavailable, "no bcastd is listening on " + endpoint + ": " +
-                                                   path + " does not exist (is bcastd running "
-                                                          "with this --client-socket?)");
+                                                   path +
+                                                   " does not exist (is bcastd running "
+                                                   "with this --client-socket?)");
   }
   if (connect_errno == ECONNREFUSED) {
     return make_error(ErrorCode::kUnavailable,

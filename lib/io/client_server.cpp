@@ -149,9 +149,9 @@ void ClientServer::hello(const std::string& identity, int fd, const Header& requ
                                    std::to_string(options_.max_clients) + ", --max-clients)"));
     return;
   }
-  auto [it, inserted] = clients_.try_emplace(identity, options_.client_queue_bytes,
-                                             std::min(options_.zmq_budget_bytes,
-                                                      options_.client_queue_bytes));
+  auto [it, inserted] =
+      clients_.try_emplace(identity, options_.client_queue_bytes,
+                           std::min(options_.zmq_budget_bytes, options_.client_queue_bytes));
   Client& client = it->second;
   client.fd = fd;
   client.sender = handler_.open_sender();
@@ -310,8 +310,7 @@ void ClientServer::fail_pending_publishes(const Error& error) {
 }
 
 void ClientServer::send(const std::string& identity, const Header& header) {
-  ClientQueue::Message message{protocol::encode_header(header), nullptr,
-                               ClientQueue::Kind::kReply};
+  ClientQueue::Message message{protocol::encode_header(header), nullptr, ClientQueue::Kind::kReply};
   auto client = clients_.find(identity);
   if (client != clients_.end()) {
     enqueue(identity, client->second, std::move(message));
@@ -327,8 +326,8 @@ void ClientServer::enqueue(const std::string& identity, Client& client,
   ClientQueue& queue = client.queue;
   // In order: a message may go straight to ZeroMQ only when nothing waits before it.
   const std::uint64_t in_zmq = queue.in_zmq_bytes();
-  if (queue.empty() && (in_zmq == 0 || in_zmq + ClientQueue::cost_bytes(message) <=
-                                           options_.zmq_budget_bytes)) {
+  if (queue.empty() &&
+      (in_zmq == 0 || in_zmq + ClientQueue::cost_bytes(message) <= options_.zmq_budget_bytes)) {
     switch (hand_over(identity, message, queue)) {
       case HandOver::kSent:
         return;
@@ -375,8 +374,8 @@ ClientServer::HandOver ClientServer::hand_over(const std::string& identity,
     // The last frame goes without a copy; ZeroMQ releases its ticket once it has written it.
     ClientQueue::Ticket* ticket = accounting.make_ticket(std::move(message));
     const std::string& last = has_payload ? *ticket->payload : ticket->header;
-    zmq::message_t frame(const_cast<char*>(last.data()), last.size(),
-                         &ClientQueue::release_ticket, ticket);
+    zmq::message_t frame(const_cast<char*>(last.data()), last.size(), &ClientQueue::release_ticket,
+                         ticket);
     socket_->send(frame, zmq::send_flags::none);
     return HandOver::kSent;
   } catch (const zmq::error_t& e) {
@@ -395,8 +394,8 @@ void ClientServer::report_dropped(const std::string& identity, Client& client) {
           "more than " + mib_text(client.queue.bound_bytes()) +
           " waiting for it, --client-queue-bytes)");
   const HandOver result = hand_over(
-      identity, ClientQueue::Message{protocol::encode_header(report), nullptr,
-                                     ClientQueue::Kind::kReply},
+      identity,
+      ClientQueue::Message{protocol::encode_header(report), nullptr, ClientQueue::Kind::kReply},
       client.queue);
   if (result == HandOver::kSent) (void)client.queue.take_dropped();
   if (result == HandOver::kGone) forget(identity);
@@ -414,10 +413,9 @@ void ClientServer::disconnect(const std::string& identity, const std::string& re
   client.pending.clear();
   if (!keep_queued) client.queue.discard();
   // id 0 and `unavailable`: the protocol's "this connection is closed; you are forgotten".
-  ClientQueue::Message notice{
-      protocol::encode_header(
-          protocol::error_reply(0, ErrorCode::kUnavailable, "disconnected: " + reason)),
-      nullptr, ClientQueue::Kind::kReply};
+  ClientQueue::Message notice{protocol::encode_header(protocol::error_reply(
+                                  0, ErrorCode::kUnavailable, "disconnected: " + reason)),
+                              nullptr, ClientQueue::Kind::kReply};
   if (client.queue.empty()) {
     // Small, and the last message: it need not wait for room in the byte budget.
     const HandOver result = hand_over(identity, notice, client.queue);

@@ -66,8 +66,8 @@ class ClientHandler {
 
 struct ClientServerOptions {
   std::size_t max_header_bytes = 64 * 1024;
-  std::size_t max_clients = 1024;       // clients that said hello; beyond, hello is busy
-  std::size_t max_connections = 1280;   // open connections; beyond, none are accepted
+  std::size_t max_clients = 1024;                  // clients that said hello; beyond, hello is busy
+  std::size_t max_connections = 1280;              // open connections; beyond, none are accepted
   std::uint64_t client_queue_bytes = 64ULL << 20;  // per client, see ClientQueue
   // Of that, what may be handed to ZeroMQ at a time (the rest can still be dropped).
   std::uint64_t zmq_budget_bytes = 4ULL << 20;
@@ -160,7 +160,7 @@ class ClientServer {
   std::unique_ptr<ListenerGuard> guard_;
   std::string path_;
   std::optional<std::pair<std::uint64_t, std::uint64_t>> bound_file_;  // (device, inode)
-  std::map<std::string, Client> clients_;  // by ZeroMQ identity
+  std::map<std::string, Client> clients_;                              // by ZeroMQ identity
   std::map<SenderId, std::string> identity_of_;
   // Clients told they are disconnected, kept (by identity) only until ZeroMQ has written what
   // they were sent, the notice last, or until their connection closes.

@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "core/driver.hpp"
+#include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
 #include "io/descriptor_budget.hpp"
@@ -106,11 +107,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     const DescriptorBudget& b = budget.value();
     peer_guard_->set_max_connections(b.max_peer_connections);
     clients_->set_limits(b.max_clients, b.max_client_connections);
+    set_accept_ceiling(b.accept_ceiling);
     log("file descriptors: limit %llu (was %llu), %llu in use; at most %zu peer-port and %zu "
-        "client connections, %zu clients",
+        "client connections, %zu clients; no connection above descriptor %d",
         static_cast<unsigned long long>(limit.soft), static_cast<unsigned long long>(limit.was),
         static_cast<unsigned long long>(in_use.value()), b.max_peer_connections,
-        b.max_client_connections, b.max_clients);
+        b.max_client_connections, b.max_clients, b.accept_ceiling);
     if (b.max_clients < options_.max_clients) {
       log("warning: --max-clients %zu lowered to %zu to fit the file descriptor limit",
           options_.max_clients, b.max_clients);
@@ -240,7 +242,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
 
   // Requests, connection events and queued replies, but nothing that steps the node.
   void serve_clients_until(Clock::time_point deadline) {
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto wait =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     zmq::pollitem_t items[] = {
         {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
         {clients_->monitor().handle(), 0, ZMQ_POLLIN, 0},
@@ -258,7 +261,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   // told they are disconnected), gives ZeroMQ a moment to write that, and exits with 70.
   [[noreturn]] void stop_on_storage_failure(const std::string& why) {
     log("FATAL: %s", why.c_str());
-    const std::string told = "bcastd node " + std::to_string(options_.node_id) + " is stopping: " + why;
+    const std::string told =
+        "bcastd node " + std::to_string(options_.node_id) + " is stopping: " + why;
     clients_->fail_pending_publishes(make_error(ErrorCode::kIo, told));
     clients_->disconnect_all(told);
     clients_->drain(std::chrono::seconds(1));

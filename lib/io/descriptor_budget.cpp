@@ -11,6 +11,8 @@ namespace bcast::io {
 namespace {
 
 constexpr std::uint64_t kMinReserve = 48;
+// Never taken by a connection: enough for storage's few files at a time and ZeroMQ's needs.
+constexpr std::uint64_t kHardReserve = 24;
 constexpr std::size_t kMinClientConnections = 8;
 // Connections beyond max_clients: clients between connect and hello, refused hellos.
 constexpr std::size_t kUnhelloedConnections = 256;
@@ -40,7 +42,8 @@ Result<DescriptorLimit> raise_descriptor_limit() {
 Result<std::uint64_t> open_descriptors() {
   DIR* dir = ::opendir("/proc/self/fd");
   if (dir == nullptr) {
-    return make_error(ErrorCode::kIo, std::string("opendir /proc/self/fd: ") + std::strerror(errno));
+    return make_error(ErrorCode::kIo,
+                      std::string("opendir /proc/self/fd: ") + std::strerror(errno));
   }
   std::uint64_t count = 0;
   while (const dirent* entry = ::readdir(dir)) {
@@ -53,6 +56,9 @@ Result<std::uint64_t> open_descriptors() {
 Result<DescriptorBudget> plan_descriptors(std::uint64_t limit, std::uint64_t in_use,
                                           std::size_t cluster_size, std::size_t max_clients) {
   DescriptorBudget budget;
+  constexpr std::uint64_t kMaxCeiling = 1u << 30;  // descriptor numbers are ints
+  budget.accept_ceiling =
+      static_cast<int>(std::min(limit > kHardReserve ? limit - kHardReserve : 1, kMaxCeiling));
   const std::uint64_t available = limit > in_use ? limit - in_use : 0;
   budget.reserve = std::max<std::uint64_t>(kMinReserve, available / 8);
   const std::uint64_t usable = available > budget.reserve ? available - budget.reserve : 0;
@@ -64,8 +70,7 @@ Result<DescriptorBudget> plan_descriptors(std::uint64_t limit, std::uint64_t in_
       std::min<std::uint64_t>(for_clients, max_clients + kUnhelloedConnections));
   if (budget.max_peer_connections < cluster_size ||
       budget.max_client_connections < kMinClientConnections) {
-    const std::uint64_t needed =
-        in_use + kMinReserve + 4 * (cluster_size + kMinClientConnections);
+    const std::uint64_t needed = in_use + kMinReserve + 4 * (cluster_size + kMinClientConnections);
     return make_error(ErrorCode::kInvalidArgument,
                       "the file descriptor limit (" + std::to_string(limit) +
                           ", RLIMIT_NOFILE) is too low: raise it to at least " +
@@ -74,8 +79,8 @@ Result<DescriptorBudget> plan_descriptors(std::uint64_t limit, std::uint64_t in_
   // Keep room for connections that have not said hello yet, so that a refused hello can still
   // be answered; at least a few clients.
   const std::size_t room = budget.max_client_connections / 8;
-  budget.max_clients = std::max(
-      std::min(max_clients, budget.max_client_connections - room), kMinClientConnections / 2);
+  budget.max_clients = std::max(std::min(max_clients, budget.max_client_connections - room),
+                                kMinClientConnections / 2);
   return budget;
 }
 

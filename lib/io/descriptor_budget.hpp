@@ -3,11 +3,12 @@
 //
 // Every accepted connection (a client on the ipc socket, a peer or anything else on the TCP
 // port) costs one descriptor, and libzmq aborts the process when an accept fails for lack of one
-// (listener_guard.hpp). So the connections of each listening socket are capped, together well
+// (accept_ceiling.hpp). So the connections of each listening socket are capped, together well
 // below the limit: what the daemon already holds at start (ZeroMQ's own descriptors, storage,
 // outgoing peer connections) plus a reserve for what it opens later (segment files, the
 // temporary files of atomic replacements, directory syncs) and for accepts that happen before a
-// cap takes effect.
+// cap takes effect. Beneath the caps, the accept ceiling keeps the last descriptors free
+// whatever happens.
 #pragma once
 
 #include <cstddef>
@@ -31,10 +32,13 @@ Result<DescriptorLimit> raise_descriptor_limit();
 Result<std::uint64_t> open_descriptors();
 
 struct DescriptorBudget {
-  std::uint64_t reserve = 0;            // kept free
-  std::size_t max_peer_connections = 0;   // accepted on the peer port
-  std::size_t max_client_connections = 0; // accepted on the client socket
-  std::size_t max_clients = 0;            // that said hello: at most the requested number
+  std::uint64_t reserve = 0;  // kept free
+  // Connections never get a descriptor at or above this (accept_ceiling.hpp): the last few stay
+  // free whatever floods the sockets.
+  int accept_ceiling = 0;
+  std::size_t max_peer_connections = 0;    // accepted on the peer port
+  std::size_t max_client_connections = 0;  // accepted on the client socket
+  std::size_t max_clients = 0;             // that said hello: at most the requested number
 };
 
 // Shares `limit - in_use` out. Peers get room for every daemon of the cluster several times

@@ -88,7 +88,9 @@ void ListenerGuard::poll_events(const std::function<void(int fd)>& on_closed) {
       std::erase(accepted, fd);
       if (on_closed) on_closed(fd);
     } else if (id == ZMQ_EVENT_ACCEPT_FAILED) {
-      log_("accepting " + options_.what + " on " + endpoint_ + " failed: " + zmq_strerror(fd));
+      // Mostly the accept ceiling at work (ECONNABORTED): counted, reported with the refusals.
+      ++accept_failures_;
+      last_accept_error_ = static_cast<int>(value);
     }
   }
   refuse_excess(accepted);
@@ -105,11 +107,20 @@ void ListenerGuard::refuse_excess(const std::vector<int>& accepted) {
       ++refused_total_;
     }
   }
-  if (refused_total_ > refused_reported_ && now_ms() >= next_report_ms_) {
-    log_("refused " + std::to_string(refused_total_ - refused_reported_) + " " + options_.what +
-         " on " + endpoint_ + ": " + std::to_string(open_.size() - refused_.size()) +
-         " open, the limit is " + std::to_string(options_.max_connections));
+  const bool news = refused_total_ > refused_reported_ || accept_failures_ > failures_reported_;
+  if (news && now_ms() >= next_report_ms_) {
+    std::string line = "refused " + std::to_string(refused_total_ - refused_reported_) + " " +
+                       options_.what + " on " + endpoint_ + " (" +
+                       std::to_string(open_.size() - refused_.size()) + " open, the limit is " +
+                       std::to_string(options_.max_connections) + ")";
+    if (accept_failures_ > failures_reported_) {
+      line += "; " + std::to_string(accept_failures_ - failures_reported_) +
+              " accepts failed (last: " + zmq_strerror(last_accept_error_) +
+              "; near the file descriptor limit new connections are closed at once)";
+    }
+    log_(line);
     refused_reported_ = refused_total_;
+    failures_reported_ = accept_failures_;
     next_report_ms_ = now_ms() + kReportIntervalMs;
   }
 }

@@ -42,7 +42,7 @@ namespace bcast::io {
 
 struct ListenerGuardOptions {
   std::size_t max_connections = 1024;
-  int handshake_timeout_ms = 5000;  // ZMQ_HANDSHAKE_IVL
+  int handshake_timeout_ms = 5000;   // ZMQ_HANDSHAKE_IVL
   std::string what = "connections";  // for log lines: "client connections", "peer connections"
 };
 
@@ -89,6 +89,9 @@ class ListenerGuard {
   std::set<int> refused_;  // of those, the ones shut down for being beyond the cap
   std::uint64_t refused_total_ = 0;
   std::uint64_t refused_reported_ = 0;
+  std::uint64_t accept_failures_ = 0;  // ZMQ_EVENT_ACCEPT_FAILED
+  std::uint64_t failures_reported_ = 0;
+  int last_accept_error_ = 0;
   std::int64_t next_report_ms_ = 0;  // steady clock, for rate-limited log lines
 };
 

@@ -74,8 +74,7 @@ std::optional<SegmentHeader> decode_segment_header(std::string_view payload, std
     why = "segment header of " + std::to_string(payload.size()) + " bytes, expected 24";
     return std::nullopt;
   }
-  if ((version != kSegmentFormatVersion && version != kSegmentFormatWithoutMark) ||
-      reserved != 0) {
+  if ((version != kSegmentFormatVersion && version != kSegmentFormatWithoutMark) || reserved != 0) {
     why = "unsupported segment format version " + std::to_string(version);
     return std::nullopt;
   }

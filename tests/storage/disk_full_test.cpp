@@ -81,9 +81,8 @@ TEST_F(DiskFullTest, AppendWaitsForRoomAndLosesNothing) {
   EXPECT_FALSE(storage->interrupted());
   persist(*storage, append_request(make_entries(11, 11, 1)));
   const raft::RaftState state = reopen_after_power_loss(storage, 1);
-  EXPECT_EQ(state.entries,
-            joined(joined(make_entries(1, 5, 1), make_entries(6, 10, 1, 200)),
-                   make_entries(11, 11, 1)));
+  EXPECT_EQ(state.entries, joined(joined(make_entries(1, 5, 1), make_entries(6, 10, 1, 200)),
+                                  make_entries(11, 11, 1)));
 }
 
 TEST_F(DiskFullTest, CrashWhileFullKeepsEverythingSynced) {
@@ -121,9 +120,8 @@ TEST_F(DiskFullTest, FullDiskWhileStartingASegmentLeavesNoEmptySegment) {
   ASSERT_TRUE(storage->resume().ok());
   persist(*storage, append_request(make_entries(7, 7, 1)));
   const raft::RaftState state = reopen_after_power_loss(storage, 7);
-  EXPECT_EQ(state.entries,
-            joined(joined(make_entries(1, 3, 1, 100), make_entries(4, 6, 1, 100)),
-                   make_entries(7, 7, 1)));
+  EXPECT_EQ(state.entries, joined(joined(make_entries(1, 3, 1, 100), make_entries(4, 6, 1, 100)),
+                                  make_entries(7, 7, 1)));
 }
 
 TEST_F(DiskFullTest, FullDiskWhileReplacingASuffixResumesTheReplacement) {
