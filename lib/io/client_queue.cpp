@@ -7,7 +7,7 @@ namespace bcast::io {
 
 ClientQueue::ClientQueue(std::uint64_t bound_bytes, std::uint64_t zmq_budget_bytes)
     : bound_bytes_(bound_bytes),
-      zmq_budget_bytes_(zmq_budget_bytes),
+      zmq_budget_bytes_(std::min(zmq_budget_bytes, bound_bytes)),
       in_zmq_bytes_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
 
 std::uint64_t ClientQueue::cost_bytes(const Message& message) {
@@ -56,6 +56,12 @@ void ClientQueue::discard() {
   queue_.clear();
   queued_bytes_ = 0;
   best_effort_queued_ = 0;
+}
+
+bool ClientQueue::may_go_now(std::uint64_t cost) const {
+  if (!queue_.empty()) return false;
+  const std::uint64_t in_zmq = in_zmq_bytes();
+  return in_zmq == 0 || in_zmq + cost <= zmq_budget_bytes_;
 }
 
 bool ClientQueue::front_may_go() const {

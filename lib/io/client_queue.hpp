@@ -62,6 +62,9 @@ class ClientQueue {
   // Drops every queued message (the client is being disconnected); not counted as dropped.
   void discard();
   bool empty() const { return queue_.empty(); }
+  // A message of `cost` bytes may skip the queue and go to ZeroMQ at once: nothing waits before
+  // it and ZeroMQ's budget has room (or ZeroMQ holds nothing).
+  bool may_go_now(std::uint64_t cost) const;
   const Message& front() const { return queue_.front(); }
   // The front message may be handed to ZeroMQ now (its budget has room, or ZeroMQ holds none).
   bool front_may_go() const;

@@ -150,8 +150,7 @@ void ClientServer::hello(const std::string& identity, int fd, const Header& requ
     return;
   }
   auto [it, inserted] =
-      clients_.try_emplace(identity, options_.client_queue_bytes,
-                           std::min(options_.zmq_budget_bytes, options_.client_queue_bytes));
+      clients_.try_emplace(identity, options_.client_queue_bytes, options_.zmq_budget_bytes);
   Client& client = it->second;
   client.fd = fd;
   client.sender = handler_.open_sender();
@@ -325,9 +324,7 @@ void ClientServer::enqueue(const std::string& identity, Client& client,
                            ClientQueue::Message message) {
   ClientQueue& queue = client.queue;
   // In order: a message may go straight to ZeroMQ only when nothing waits before it.
-  const std::uint64_t in_zmq = queue.in_zmq_bytes();
-  if (queue.empty() &&
-      (in_zmq == 0 || in_zmq + ClientQueue::cost_bytes(message) <= options_.zmq_budget_bytes)) {
+  if (queue.may_go_now(ClientQueue::cost_bytes(message))) {
     switch (hand_over(identity, message, queue)) {
       case HandOver::kSent:
         return;

@@ -77,10 +77,9 @@ Result<DescriptorBudget> plan_descriptors(std::uint64_t limit, std::uint64_t in_
                           std::to_string(needed));
   }
   // Keep room for connections that have not said hello yet, so that a refused hello can still
-  // be answered; at least a few clients.
+  // be answered.
   const std::size_t room = budget.max_client_connections / 8;
-  budget.max_clients = std::max(std::min(max_clients, budget.max_client_connections - room),
-                                kMinClientConnections / 2);
+  budget.max_clients = std::min(max_clients, budget.max_client_connections - room);
   return budget;
 }
 

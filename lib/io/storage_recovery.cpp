@@ -17,9 +17,9 @@ constexpr std::uint64_t kMaxHardStateFileBytes = 4096;
 // Why starting anyway would be wrong, and what to do instead.
 constexpr std::string_view kRefusalAdvice =
     "Refusing to start: this node would hand out again log positions (gseqs) that may already "
-    "have been acknowledged. Restore the data directory from a backup; or, if the other members "
-    "of the cluster hold the log, remove this node's data directory so that it catches up "
-    "from them.";
+    "have been acknowledged. Restore the data directory from a backup, or replace this node by "
+    "a new one; do not just delete the directory (the node would forget its votes and its boot "
+    "count).";
 
 std::string not_torn_suffix(const std::optional<std::uint64_t>& next_valid_offset) {
   if (!next_valid_offset) return {};
