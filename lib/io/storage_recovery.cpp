@@ -291,13 +291,15 @@ class Recovery {
     // The hard state's commit index is written only once the entries it covers are durable
     // (raft_storage.cpp), so a log that ends before it lost committed entries.
     if (recovered_.stored_hard_state.commit > last_index) {
-      return make_error(
-          ErrorCode::kCorrupt,
-          join_path(dir_, std::string(kHardStateFileName)) + " records commit index " +
-              std::to_string(recovered_.stored_hard_state.commit) + ", but the log ends at " +
-              std::to_string(last_index) +
-              ": committed entries are missing (a segment was removed or cut short). " +
-              std::string(kRefusalAdvice));
+      // The commit index is the hard state record's third field.
+      constexpr std::uint64_t kCommitOffset = kRecordHeaderBytes + 16;
+      return corruption_error(join_path(dir_, std::string(kHardStateFileName)), kCommitOffset,
+                              "the hard state records commit index " +
+                                  std::to_string(recovered_.stored_hard_state.commit) +
+                                  ", but the log ends at " + std::to_string(last_index) +
+                                  ": committed entries are missing (a segment was removed or cut "
+                                  "short). " +
+                                  std::string(kRefusalAdvice));
     }
     const Term last_term = state.entries.empty() ? snapshot_term_ : state.entries.back().term;
     recovered_.stored_commit = std::max(recovered_.stored_hard_state.commit, max_commit_);
