@@ -42,6 +42,13 @@ po::options_description describe_options() {
       ("heartbeat-ticks", po::value<unsigned>()->default_value(2), "leader heartbeat interval")
       ("max-message-bytes", po::value<std::uint64_t>()->default_value(1 << 20),
        "largest payload accepted (up to 64 MiB); larger publishes get a too_large error")
+      ("max-clients", po::value<std::size_t>()->default_value(1024),
+       "clients served at once (more are refused as busy); lowered to fit the file "
+       "descriptor limit")
+      ("client-queue-bytes", po::value<std::uint64_t>()->default_value(64ULL << 20),
+       "what the daemon holds for one client that reads too slowly; beyond it, best-effort "
+       "deliveries are dropped (oldest first, the client is told) and for any other the client "
+       "is disconnected (and told why)")
       ("verbose,v", po::bool_switch(), "log membership events too (same as --log-level debug)")
       ("log-level", po::value<std::string>(), "debug | info (default) | warn | error")
       ("log-format", po::value<std::string>()->default_value("text"),
@@ -159,6 +166,14 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   }
   o.node.raft.max_append_bytes =
       std::max<std::uint64_t>(o.node.raft.max_append_bytes, o.node.max_message_bytes + 4096);
+  o.max_clients = vm["max-clients"].as<std::size_t>();
+  if (o.max_clients == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "--max-clients must be at least 1");
+  }
+  o.client_queue_bytes = vm["client-queue-bytes"].as<std::uint64_t>();
+  if (o.client_queue_bytes < (64u << 10)) {
+    return make_error(ErrorCode::kInvalidArgument, "--client-queue-bytes must be at least 64 KiB");
+  }
   o.verbose = vm["verbose"].as<bool>();
   if (vm.count("http")) {
     o.http = vm["http"].as<std::string>();

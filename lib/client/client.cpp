@@ -1,6 +1,9 @@
 #include "bcast/client.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include <cerrno>
@@ -40,6 +43,39 @@ std::string missing_socket_hint(const std::string& socket_path) {
   return "";
 }
 
+// With ZeroMQ, connecting where nobody listens does not fail: it waits. So before that, a plain
+// connect(2) to the ipc path tells at once whether anything listens there: no file (ENOENT), or
+// a file left behind by a daemon that is gone (ECONNREFUSED). Anything else is left to ZeroMQ.
+Result<void> check_listening(const std::string& endpoint) {
+  constexpr std::string_view kIpc = "ipc://";
+  if (!endpoint.starts_with(kIpc)) return {};
+  const std::string path = endpoint.substr(kIpc.size());
+  sockaddr_un address{};
+  if (path.empty() || path.size() >= sizeof address.sun_path) return {};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  int rc = 0;
+  do {
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);
+  } while (rc != 0 && errno == EINTR);
+  const int connect_errno = rc == 0 ? 0 : errno;
+  ::close(fd);
+  if (connect_errno == ENOENT) {
+    return make_error(ErrorCode::kUnavailable, "no bcastd is listening on " + endpoint + ": " +
+                                                   path +
+                                                   " does not exist (is bcastd running "
+                                                   "with this --client-socket?)");
+  }
+  if (connect_errno == ECONNREFUSED) {
+    return make_error(ErrorCode::kUnavailable,
+                      "no bcastd is listening on " + endpoint + ": connection refused (" + path +
+                          " is left over from a daemon that is no longer running)");
+  }
+  return {};
+}
+
 std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 }  // namespace
@@ -56,6 +92,7 @@ struct Client::Impl {
   zmq::socket_t monitor{context, zmq::socket_type::pair};
   std::string endpoint;
   bool lost = false;
+  std::string lost_reason;  // what the daemon said when it closed this client, if it did
   std::uint64_t next_id = 1;
   SenderId sender = 0;
   NodeId node_id = kNoNode;
@@ -91,8 +128,10 @@ struct Client::Impl {
   }
 
   Error lost_error() const {
-    return make_error(ErrorCode::kUnavailable, "the connection to bcastd at " + endpoint +
-                                                   " was lost (the daemon stopped or closed it)");
+    return make_error(ErrorCode::kUnavailable,
+                      "the connection to bcastd at " + endpoint + " was lost (" +
+                          (lost_reason.empty() ? "the daemon stopped or closed it" : lost_reason) +
+                          ")");
   }
 
   Result<void> send(const Header& header, const std::string_view* payload) {
@@ -195,6 +234,12 @@ struct Client::Impl {
         events.emplace_back(View{std::move(header.group), std::move(header.members)});
         return;
       case MessageType::kError:
+        if (header.id == 0 && header.code == ErrorCode::kUnavailable) {
+          // The daemon closed this client (it fell too far behind, or the daemon is stopping):
+          // the event says why, and every later call fails.
+          lost = true;
+          lost_reason = header.message;
+        }
         events.emplace_back(
             RequestError{header.id, make_error(header.code, std::move(header.message))});
         return;
@@ -288,6 +333,7 @@ Result<Client> Client::connect(const ClientOptions& options) {
   impl->options = options;
   impl->endpoint = endpoint_of(options.socket_path);
   const std::string& endpoint = impl->endpoint;
+  if (auto listening = check_listening(endpoint); !listening) return listening.error();
   try {
     impl->start_monitor();
     // Closing must never wait for unsent messages: the daemon owns their fate once sent, and

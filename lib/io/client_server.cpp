@@ -1,8 +1,10 @@
 #include "io/client_server.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <zmq.hpp>
 
 namespace bcast::io {
@@ -10,13 +12,35 @@ namespace bcast::io {
 using protocol::Header;
 using protocol::MessageType;
 
-ClientServer::ClientServer(zmq::context_t& context, ClientHandler& handler,
-                           const ClientServerOptions& options)
-    : context_(context), handler_(handler), options_(options) {}
+namespace {
 
-ClientServer::~ClientServer() = default;
+// Messages to connections that are not clients are few and small; their count is only watched
+// so that drain() knows when they are written.
+constexpr std::uint64_t kUnboundedBytes = ~std::uint64_t{0};
+
+std::string mib_text(std::uint64_t bytes) {
+  if (bytes % (1 << 20) == 0) return std::to_string(bytes >> 20) + " MiB";
+  return std::to_string(bytes) + " bytes";
+}
+
+}  // namespace
+
+ClientServer::ClientServer(zmq::context_t& context, ClientHandler& handler,
+                           const ClientServerOptions& options, Log log)
+    : context_(context),
+      handler_(handler),
+      options_(options),
+      log_(log ? std::move(log) : Log([](const std::string&) {})),
+      unattached_(kUnboundedBytes, kUnboundedBytes) {}
+
+ClientServer::~ClientServer() {
+  guard_.reset();
+  socket_.reset();
+  remove_socket_file();
+}
 
 Result<void> ClientServer::start(const std::string& path) {
+  path_ = path;
   try {
     socket_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::router);
     socket_->set(zmq::sockopt::linger, 0);
@@ -26,18 +50,46 @@ Result<void> ClientServer::start(const std::string& path) {
     // only an absurd frame closes the connection.
     const std::uint64_t max_frame = 2 * handler_.max_message_bytes() + options_.max_header_bytes;
     socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(max_frame));
-    ::unlink(path.c_str());  // a stale socket file of a dead daemon would make bind fail
-    socket_->bind("ipc://" + path);
   } catch (const zmq::error_t& e) {
-    return make_error(ErrorCode::kIo,
-                      "cannot bind the client socket ipc://" + path + ": " + e.what());
+    return make_error(ErrorCode::kIo, std::string("cannot create the client socket: ") + e.what());
+  }
+  ListenerGuardOptions guard_options;
+  guard_options.max_connections = options_.max_connections;
+  guard_options.what = "client connections";
+  guard_ = std::make_unique<ListenerGuard>(context_, *socket_, guard_options, log_);
+  ::unlink(path.c_str());  // a stale socket file of a dead daemon would make bind fail
+  if (auto bound = guard_->bind("ipc://" + path); !bound) {
+    return make_error(ErrorCode::kIo, "cannot bind the client socket: " + bound.error().message);
+  }
+  struct stat info {};
+  if (::stat(path.c_str(), &info) == 0) {
+    bound_file_ = std::pair<std::uint64_t, std::uint64_t>(info.st_dev, info.st_ino);
   }
   return {};
 }
 
+void ClientServer::remove_socket_file() {
+  // Only the file this server bound: a newer daemon may have taken the path over since.
+  if (!bound_file_) return;
+  struct stat info {};
+  if (::stat(path_.c_str(), &info) != 0) return;
+  if (std::pair<std::uint64_t, std::uint64_t>(info.st_dev, info.st_ino) == *bound_file_) {
+    ::unlink(path_.c_str());
+  }
+}
+
+void ClientServer::set_limits(std::size_t max_clients, std::size_t max_connections) {
+  options_.max_clients = max_clients;
+  options_.max_connections = max_connections;
+  if (guard_) guard_->set_max_connections(max_connections);
+}
+
 zmq::socket_t& ClientServer::socket() { return *socket_; }
+zmq::socket_t& ClientServer::monitor() { return guard_->monitor(); }
 
 void ClientServer::on_readable() {
+  auto on_closed = [this](int fd) { on_connection_closed(fd); };
+  guard_->poll_events(on_closed);
   for (;;) {
     std::vector<zmq::message_t> frames;
     zmq::message_t frame;
@@ -52,18 +104,24 @@ void ClientServer::on_readable() {
     }
     const std::string identity = frames.front().to_string();
     frames.erase(frames.begin());
-    handle(identity, frames);
+    // The descriptor of the connection the message came on; see listener_guard.hpp for why the
+    // monitor is read after the message and before acting on it.
+    const int fd = frames.empty() ? -1 : frames.front().get(ZMQ_SRCFD);
+    guard_->poll_events(on_closed);
+    handle(identity, fd, frames);
   }
 }
 
-void ClientServer::handle(const std::string& identity, std::vector<zmq::message_t>& frames) {
+void ClientServer::handle(const std::string& identity, int fd,
+                          std::vector<zmq::message_t>& frames) {
   // Every refusal answers the request by its id whenever that much can be read, so a client
   // waiting on the id learns its fate.
   const auto refuse = [&](ErrorCode code, const std::string& message) {
-    const std::uint64_t id = protocol::peek_request_id(frames[0].to_string_view());
+    const std::uint64_t id =
+        frames.empty() ? 0 : protocol::peek_request_id(frames[0].to_string_view());
     send(identity, protocol::error_reply(id, code, message));
   };
-  if (frames.size() > 2) {
+  if (frames.empty() || frames.size() > 2) {
     refuse(ErrorCode::kProtocol, "a request is a header frame and at most one payload frame; got " +
                                      std::to_string(frames.size()) + " frames");
     return;
@@ -79,7 +137,7 @@ void ClientServer::handle(const std::string& identity, std::vector<zmq::message_
                                      " takes no payload frame; only publish does");
     return;
   }
-  handle_request(identity, header.value(), frames);
+  handle_request(identity, fd, header.value(), frames);
 }
 
 std::optional<Error> ClientServer::invalid_group(const std::string& group) const {
@@ -89,39 +147,50 @@ std::optional<Error> ClientServer::invalid_group(const std::string& group) const
       "group name must be 1 to " + std::to_string(handler_.max_group_bytes()) + " bytes");
 }
 
-void ClientServer::handle_request(const std::string& identity, const Header& request,
-                                  std::vector<zmq::message_t>& frames) {
-  auto found = clients_.find(identity);
-  if (request.type == MessageType::kHello) {
-    if (request.version != protocol::kVersion) {
-      // Refused, the connection is not connected, even if an earlier hello had succeeded.
-      if (found != clients_.end()) forget(identity);
-      Header refusal = protocol::error_reply(request.id, ErrorCode::kProtocol,
-                                             "protocol version " + std::to_string(request.version) +
-                                                 " is not supported; this daemon speaks " +
-                                                 std::to_string(protocol::kVersion));
-      refusal.supported_versions = {protocol::kVersion};
-      send(identity, refusal);
-      return;
-    }
-    if (found == clients_.end() && clients_.size() >= options_.max_clients) {
-      send(identity,
-           protocol::error_reply(request.id, ErrorCode::kBusy, "too many clients connected"));
-      return;
-    }
-    if (found != clients_.end()) forget(identity);  // a second hello starts over
-    Client& client = clients_[identity];
-    client.sender = handler_.open_sender();
-    identity_of_[client.sender] = identity;
-    Header welcome;
-    welcome.type = MessageType::kWelcome;
-    welcome.id = request.id;
-    welcome.sender = client.sender;
-    welcome.node_id = handler_.node_id();
-    welcome.max_message_bytes = handler_.max_message_bytes();
-    send(identity, welcome);
+void ClientServer::hello(const std::string& identity, int fd, const Header& request) {
+  if (request.version != protocol::kVersion) {
+    // Refused, the connection is not connected, even if an earlier hello had succeeded.
+    forget(identity);
+    Header refusal = protocol::error_reply(request.id, ErrorCode::kProtocol,
+                                           "protocol version " + std::to_string(request.version) +
+                                               " is not supported; this daemon speaks " +
+                                               std::to_string(protocol::kVersion));
+    refusal.supported_versions = {protocol::kVersion};
+    send(identity, refusal);
     return;
   }
+  // A second hello starts over; a connection told it was disconnected may start over too.
+  forget(identity);
+  closing_.erase(identity);
+  if (clients_.size() >= options_.max_clients) {
+    send(identity,
+         protocol::error_reply(request.id, ErrorCode::kBusy,
+                               "too many clients connected (the limit is " +
+                                   std::to_string(options_.max_clients) + ", --max-clients)"));
+    return;
+  }
+  auto [it, inserted] =
+      clients_.try_emplace(identity, options_.client_queue_bytes, options_.zmq_budget_bytes);
+  Client& client = it->second;
+  client.fd = fd;
+  client.sender = handler_.open_sender();
+  identity_of_[client.sender] = identity;
+  Header welcome;
+  welcome.type = MessageType::kWelcome;
+  welcome.id = request.id;
+  welcome.sender = client.sender;
+  welcome.node_id = handler_.node_id();
+  welcome.max_message_bytes = handler_.max_message_bytes();
+  send(identity, welcome);
+}
+
+void ClientServer::handle_request(const std::string& identity, int fd, const Header& request,
+                                  std::vector<zmq::message_t>& frames) {
+  if (request.type == MessageType::kHello) {
+    hello(identity, fd, request);
+    return;
+  }
+  auto found = clients_.find(identity);
   if (found == clients_.end()) {
     send(identity, protocol::error_reply(request.id, ErrorCode::kProtocol,
                                          std::string("say hello before ") +
@@ -224,6 +293,10 @@ void ClientServer::answer_admin(const AdminResult& result) {
 
 void ClientServer::publish(const std::string& identity, Client& client, const Header& request,
                            std::vector<zmq::message_t>& frames) {
+  if (refusal_) {
+    send(identity, protocol::error_reply(request.id, refusal_->code, refusal_->message));
+    return;
+  }
   PublishRequest publish;
   publish.sender = client.sender;
   publish.group = request.group;
@@ -253,20 +326,19 @@ void ClientServer::deliver(const Delivery& delivery) {
   header.gseq = delivery.gseq;
   header.mode = delivery.mode;
   header.order = delivery.order;
-  static const std::string kEmpty;
-  const std::string& payload = delivery.payload ? *delivery.payload : kEmpty;
+  static const auto kEmpty = std::make_shared<const std::string>();
+  const std::shared_ptr<const std::string> payload = delivery.payload ? delivery.payload : kEmpty;
   const std::string encoded = protocol::encode_header(header);  // once for every reader
+  const auto kind = delivery.mode == Mode::kBestEffort ? ClientQueue::Kind::kBestEffortDelivery
+                                                       : ClientQueue::Kind::kDelivery;
   std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
   for (const auto& [identity, client] : clients_) {
     if (client.groups.contains(delivery.group)) readers.push_back(identity);
   }
   for (const std::string& identity : readers) {
-    // Deliveries lost to a full queue are reported before the next one gets through.
-    const bool sent = report_dropped(identity) && try_send(identity, encoded, &payload);
-    if (!sent && clients_.contains(identity)) {
-      ++clients_[identity].dropped;
-      ++deliveries_dropped_total_;
-    }
+    auto client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    enqueue(identity, client->second, ClientQueue::Message{encoded, payload, kind});
   }
 }
 
@@ -275,26 +347,13 @@ ClientServerStats ClientServer::stats() const {
   stats.clients = clients_.size();
   stats.deliveries_dropped_total = deliveries_dropped_total_;
   for (const auto& [identity, client] : clients_) {
-    stats.backlog_replies += client.backlog.size();
-    stats.max_backlog_replies = std::max(stats.max_backlog_replies, client.backlog.size());
+    stats.deliveries_dropped_total += client.queue.dropped();  // not yet reported
+    const std::size_t waiting = client.queue.queued_messages();
+    stats.backlog_replies += waiting;
+    stats.max_backlog_replies = std::max(stats.max_backlog_replies, waiting);
     for (const std::string& group : client.groups) ++stats.group_clients[group];
   }
   return stats;
-}
-
-bool ClientServer::report_dropped(const std::string& identity) {
-  auto it = clients_.find(identity);
-  if (it == clients_.end()) return false;
-  const std::uint64_t dropped = it->second.dropped;
-  if (dropped == 0) return true;
-  if (!send(identity, protocol::error_reply(0, ErrorCode::kBusy,
-                                            std::to_string(dropped) +
-                                                " deliveries dropped: this client reads too "
-                                                "slowly"))) {
-    return false;
-  }
-  clients_.at(identity).dropped -= dropped;
-  return true;
 }
 
 void ClientServer::acknowledge(const Receipt& receipt) {
@@ -303,7 +362,7 @@ void ClientServer::acknowledge(const Receipt& receipt) {
   const std::string identity = who->second;
   Client& client = clients_.at(identity);
   auto pending = client.pending.find(receipt.seq);
-  if (pending == client.pending.end()) return;
+  if (pending == client.pending.end()) return;  // already answered (e.g. refused at a full disk)
   const std::uint64_t id = pending->second;
   client.pending.erase(pending);
   if (receipt.error) {
@@ -318,60 +377,190 @@ void ClientServer::acknowledge(const Receipt& receipt) {
   send(identity, reply);
 }
 
-bool ClientServer::send(const std::string& identity, const Header& header,
-                        const std::string* payload) {
-  auto client = clients_.find(identity);
-  std::string encoded = protocol::encode_header(header);
-  const bool droppable = header.type == MessageType::kDelivery ||
-                         (header.type == MessageType::kError && header.id == 0);
-  if (client == clients_.end() || droppable) return try_send(identity, encoded, payload);
-  // Replies are never dropped: behind a full queue they wait, in order, for the next round.
-  Client& c = client->second;
-  if (c.backlog.empty() && try_send(identity, encoded, payload)) return true;
-  if (!clients_.contains(identity)) return false;  // it went away
-  if (c.backlog.size() >= options_.max_backlog) {
-    forget(identity);  // it has not read for a long time
-    return false;
+void ClientServer::fail_pending_publishes(const Error& error) {
+  std::vector<std::string> identities;
+  for (const auto& [identity, client] : clients_) {
+    if (!client.pending.empty()) identities.push_back(identity);
   }
-  c.backlog.push_back(Reply{std::move(encoded), payload ? std::optional(*payload) : std::nullopt});
-  return true;
+  for (const std::string& identity : identities) {
+    auto client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    const auto pending = std::exchange(client->second.pending, {});
+    for (const auto& [seq, id] : pending) {
+      send(identity, protocol::error_reply(id, error.code, error.message));
+    }
+  }
 }
 
-bool ClientServer::try_send(const std::string& identity, const std::string& encoded,
-                            const std::string* payload) {
+void ClientServer::send(const std::string& identity, const Header& header) {
+  ClientQueue::Message message{protocol::encode_header(header), nullptr, ClientQueue::Kind::kReply};
+  auto client = clients_.find(identity);
+  if (client != clients_.end()) {
+    enqueue(identity, client->second, std::move(message));
+  } else {
+    // Not a client (an error before hello, a refused hello): sent if ZeroMQ has room, since
+    // nothing is kept for a connection that never became a client.
+    (void)hand_over(identity, std::move(message), unattached_);
+  }
+}
+
+void ClientServer::enqueue(const std::string& identity, Client& client,
+                           ClientQueue::Message message) {
+  ClientQueue& queue = client.queue;
+  // In order: a message may go straight to ZeroMQ only when nothing waits before it.
+  if (queue.may_go_now(ClientQueue::cost_bytes(message))) {
+    switch (hand_over(identity, message, queue)) {
+      case HandOver::kSent:
+        return;
+      case HandOver::kGone:
+        forget(identity);
+        return;
+      case HandOver::kNoRoom:
+        break;
+    }
+  }
+  switch (queue.push(std::move(message))) {
+    case ClientQueue::Admission::kQueued:
+    case ClientQueue::Admission::kDropped:  // reported by flush(), this round
+      return;
+    case ClientQueue::Admission::kOverflow:
+      disconnect(identity,
+                 "this client fell more than " + mib_text(queue.bound_bytes()) +
+                     " behind (--client-queue-bytes) on messages that may not be dropped; "
+                     "connect again",
+                 /*keep_queued=*/false);
+      return;
+  }
+}
+
+ClientServer::HandOver ClientServer::pump(const std::string& identity, Client& client) {
+  while (!client.queue.empty() && client.queue.front_may_go()) {
+    const HandOver result = hand_over(identity, client.queue.front(), client.queue);
+    if (result != HandOver::kSent) return result;
+    (void)client.queue.pop_front();
+  }
+  return HandOver::kSent;
+}
+
+ClientServer::HandOver ClientServer::hand_over(const std::string& identity,
+                                               ClientQueue::Message message,
+                                               ClientQueue& accounting) {
   try {
     if (!socket_->send(zmq::buffer(identity),
                        zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      return false;  // the client's queue is full
+      return HandOver::kNoRoom;  // the client's ZeroMQ queue is full (ZMQ_SNDHWM)
     }
-    socket_->send(zmq::buffer(encoded), payload ? zmq::send_flags::sndmore : zmq::send_flags::none);
-    if (payload) socket_->send(zmq::buffer(*payload), zmq::send_flags::none);
-    return true;
+    const bool has_payload = message.payload != nullptr;
+    if (has_payload) socket_->send(zmq::buffer(message.header), zmq::send_flags::sndmore);
+    // The last frame goes without a copy; ZeroMQ releases its ticket once it has written it.
+    ClientQueue::Ticket* ticket = accounting.make_ticket(std::move(message));
+    const std::string& last = has_payload ? *ticket->payload : ticket->header;
+    zmq::message_t frame(const_cast<char*>(last.data()), last.size(), &ClientQueue::release_ticket,
+                         ticket);
+    socket_->send(frame, zmq::send_flags::none);
+    return HandOver::kSent;
   } catch (const zmq::error_t& e) {
-    if (e.num() == EHOSTUNREACH) forget(identity);  // the client disconnected
-    return false;
+    if (e.num() == EHOSTUNREACH) return HandOver::kGone;  // the client disconnected
+    return HandOver::kNoRoom;
   }
 }
 
-void ClientServer::flush_backlogs() {
-  std::vector<std::string> waiting;
-  std::vector<std::string> dropped;
-  for (const auto& [identity, client] : clients_) {
-    if (!client.backlog.empty()) waiting.push_back(identity);
-    if (client.dropped > 0) dropped.push_back(identity);
-  }
-  // Drops are reported as soon as there is room, not only before a next delivery: after the
-  // last one of a burst there may be none.
-  for (const std::string& identity : dropped) (void)report_dropped(identity);
-  for (const std::string& identity : waiting) {
-    for (;;) {
-      auto client = clients_.find(identity);
-      if (client == clients_.end() || client->second.backlog.empty()) break;
-      const Reply& next = client->second.backlog.front();
-      if (!try_send(identity, next.header, next.payload ? &*next.payload : nullptr)) break;
-      clients_.at(identity).backlog.pop_front();
+void ClientServer::report_dropped(const std::string& identity, Client& client) {
+  const std::uint64_t dropped = client.queue.dropped();
+  if (dropped == 0) return;
+  // Not behind the queue: the client learns of the loss as soon as it reads.
+  const Header report = protocol::error_reply(
+      0, ErrorCode::kBusy,
+      std::to_string(dropped) + " best-effort deliveries dropped: this client reads too slowly (" +
+          "more than " + mib_text(client.queue.bound_bytes()) +
+          " waiting for it, --client-queue-bytes)");
+  const HandOver result = hand_over(
+      identity,
+      ClientQueue::Message{protocol::encode_header(report), nullptr, ClientQueue::Kind::kReply},
+      client.queue);
+  if (result == HandOver::kSent) deliveries_dropped_total_ += client.queue.take_dropped();
+  if (result == HandOver::kGone) forget(identity);
+}
+
+void ClientServer::disconnect(const std::string& identity, const std::string& reason,
+                              bool keep_queued) {
+  auto node = clients_.extract(identity);
+  if (node.empty()) return;
+  Client& client = node.mapped();
+  log_("disconnected client " + std::to_string(client.sender) + ": " + reason);
+  handler_.close_sender(client.sender);
+  identity_of_.erase(client.sender);
+  client.groups.clear();
+  client.pending.clear();
+  if (!keep_queued) client.queue.discard();
+  // id 0 and `unavailable`: the protocol's "this connection is closed; you are forgotten".
+  ClientQueue::Message notice{protocol::encode_header(protocol::error_reply(
+                                  0, ErrorCode::kUnavailable, "disconnected: " + reason)),
+                              nullptr, ClientQueue::Kind::kReply};
+  if (client.queue.empty()) {
+    // Small, and the last message: it need not wait for room in the byte budget.
+    const HandOver result = hand_over(identity, notice, client.queue);
+    if (result == HandOver::kGone) return;
+    if (result == HandOver::kSent) {
+      closing_.erase(identity);
+      if (client.queue.in_zmq_bytes() > 0) closing_.insert(std::move(node));
+      return;
     }
   }
+  client.queue.push_unbounded(std::move(notice));
+  closing_.erase(identity);
+  auto it = closing_.insert(std::move(node)).position;
+  if (pump(identity, it->second) == HandOver::kGone) closing_.erase(it);
+}
+
+void ClientServer::disconnect_all(const std::string& reason) {
+  std::vector<std::string> identities;
+  for (const auto& [identity, client] : clients_) identities.push_back(identity);
+  for (const std::string& identity : identities) disconnect(identity, reason, true);
+}
+
+void ClientServer::flush() {
+  guard_->poll_events([this](int fd) { on_connection_closed(fd); });
+  std::vector<std::string> busy;
+  for (const auto& [identity, client] : clients_) {
+    if (!client.queue.empty() || client.queue.dropped() > 0) busy.push_back(identity);
+  }
+  for (const std::string& identity : busy) {
+    auto client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    report_dropped(identity, client->second);
+    client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    if (pump(identity, client->second) == HandOver::kGone) forget(identity);
+  }
+  for (auto it = closing_.begin(); it != closing_.end();) {
+    const HandOver result = pump(it->first, it->second);
+    const bool done = it->second.queue.empty() && it->second.queue.in_zmq_bytes() == 0;
+    it = (result == HandOver::kGone || done) ? closing_.erase(it) : std::next(it);
+  }
+}
+
+bool ClientServer::drain(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    flush();
+    bool held = unattached_.in_zmq_bytes() > 0 || !closing_.empty();
+    for (const auto& [identity, client] : clients_) {
+      held = held || client.queue.held_bytes() > 0;
+    }
+    if (!held) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
+void ClientServer::on_connection_closed(int fd) {
+  std::vector<std::string> gone;
+  for (const auto& [identity, client] : clients_) {
+    if (client.fd == fd) gone.push_back(identity);
+  }
+  for (const std::string& identity : gone) forget(identity);
+  std::erase_if(closing_, [fd](const auto& entry) { return entry.second.fd == fd; });
 }
 
 void ClientServer::forget(const std::string& identity) {

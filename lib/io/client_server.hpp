@@ -7,15 +7,28 @@
 // every client that joined the message's group.
 //
 // Bad input costs only the sender: a malformed header, an unknown type, a request before hello,
-// an oversized payload each get an error reply, and the daemon goes on serving everyone. Sends
-// to clients never block: a client whose queue (ZMQ_SNDHWM) is full loses deliveries, which are
-// counted and reported to it as an error event once it reads again, while replies (receipts,
-// errors, acknowledgements) wait in a per-client backlog and are never lost; a client that went
-// away is forgotten at the first send that finds it gone.
+// an oversized payload each get an error reply, and the daemon goes on serving everyone.
+//
+// Connections. A ListenerGuard (listener_guard.hpp) watches the socket's connections: a client
+// whose connection closes is forgotten at once (its sender closed, its groups, pending receipts
+// and queued messages dropped), so clients that come and go never use up the `max_clients`
+// slots; and at `max_connections` open connections the socket stops accepting until some
+// close, so connections can never exhaust the daemon's file descriptors.
+//
+// Sends to clients never block. Each client has a ClientQueue (client_queue.hpp) bounded in
+// bytes (`client_queue_bytes`): replies, events and deliveries wait there, in order, for room
+// in ZeroMQ. At the bound, the oldest best-effort deliveries are dropped and the client is told
+// at once (an error event, id 0, `busy`, saying how many); a reliable, gossip or total-order
+// delivery or a reply that does not fit disconnects the client: it is told why (an error event,
+// id 0, `unavailable`, the protocol's "you are disconnected") and forgotten.
+// TODO([replay]): give that event the client's resume position (the gseq it has seen up to), so
+// a client can reconnect with `--from` and lose nothing.
+//
+// The socket file is removed when the server stops (if it is still the one it bound).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +39,8 @@
 #include "bcast/result.hpp"
 #include "codec/client_protocol.hpp"
 #include "core/node.hpp"
+#include "io/client_queue.hpp"
+#include "io/listener_guard.hpp"
 
 namespace zmq {
 class context_t;
@@ -66,77 +81,119 @@ struct ClientServerStats {
 };
 
 struct ClientServerOptions {
-  int send_queue = 100000;  // ZMQ_SNDHWM per client
   std::size_t max_header_bytes = 64 * 1024;
-  std::size_t max_clients = 1024;
-  // A client with this many replies waiting has stopped reading: it is disconnected.
-  std::size_t max_backlog = 1000000;
+  std::size_t max_clients = 1024;                  // clients that said hello; beyond, hello is busy
+  std::size_t max_connections = 1280;              // open connections; beyond, none are accepted
+  std::uint64_t client_queue_bytes = 64ULL << 20;  // per client, see ClientQueue
+  // Of that, what may be handed to ZeroMQ at a time (the rest can still be dropped).
+  std::uint64_t zmq_budget_bytes = 4ULL << 20;
+  int send_queue = 100000;  // ZMQ_SNDHWM per client: a count bound beside the byte bound
 };
 
 class ClientServer {
  public:
-  ClientServer(zmq::context_t& context, ClientHandler& handler, const ClientServerOptions& options);
+  using Log = ListenerGuard::Log;
+
+  ClientServer(zmq::context_t& context, ClientHandler& handler, const ClientServerOptions& options,
+               Log log = {});
   ~ClientServer();
   ClientServer(const ClientServer&) = delete;
   ClientServer& operator=(const ClientServer&) = delete;
 
   // Binds ipc://path, replacing a stale socket file left by a daemon that died.
   Result<void> start(const std::string& path);
-  // Handles every request waiting on the socket.
+  // Handles connection events and every request waiting on the socket.
   void on_readable();
   void deliver(const Delivery& delivery);
   void acknowledge(const Receipt& receipt);
   // The outcome of a membership change a client asked for.
   void answer_admin(const AdminResult& result);
-  // Sends replies that waited for room, and reports deliveries a full queue cost a client once
-  // there is room for the report; the daemon calls it every round.
-  void flush_backlogs();
+  // Hands waiting messages to ZeroMQ, reports drops, notices closed connections; the daemon
+  // calls it every round.
+  void flush();
+
+  // Lowers (or raises) the limits of the options, e.g. to fit the descriptor budget.
+  void set_limits(std::size_t max_clients, std::size_t max_connections);
+
+  // While set, every publish is refused with this error (e.g. the disk is full) instead of
+  // reaching the handler.
+  void refuse_publishes(std::optional<Error> reason) { refusal_ = std::move(reason); }
+  // Answers every publish still awaiting its receipt with `error` (its fate is then unknown to
+  // the client: it may still be delivered); their receipts, should they come, are dropped.
+  void fail_pending_publishes(const Error& error);
+  // Tells every client it is disconnected, with `reason`, after what is already queued for it,
+  // and forgets them all.
+  void disconnect_all(const std::string& reason);
+  // Flushes until ZeroMQ has written everything queued to the connections (true), or `timeout`
+  // passed (false). For a daemon about to exit without closing ZeroMQ.
+  bool drain(std::chrono::milliseconds timeout);
+
+  // For zmq::poll: the socket, and the monitor of its connections.
   zmq::socket_t& socket();
+  zmq::socket_t& monitor();
   std::size_t clients() const { return clients_.size(); }
   ClientServerStats stats() const;
+  std::size_t open_connections() const { return guard_ ? guard_->open_connections() : 0; }
 
  private:
-  struct Reply {
-    std::string header;  // encoded
-    std::optional<std::string> payload;
-  };
   struct Client {
+    Client(std::uint64_t bound_bytes, std::uint64_t zmq_budget_bytes)
+        : queue(bound_bytes, zmq_budget_bytes) {}
     SenderId sender = 0;
+    int fd = -1;  // the connection's descriptor (ZMQ_SRCFD), matched against closed ones
     std::set<std::string> groups;
     std::uint64_t next_seq = 1;
     std::map<std::uint64_t, std::uint64_t> pending;  // seq -> request id awaiting its receipt
-    std::uint64_t dropped = 0;  // deliveries lost to a full queue, not yet reported
-    std::deque<Reply> backlog;  // replies waiting for room in the client's queue
+    ClientQueue queue;
   };
-
-  void handle(const std::string& identity, std::vector<zmq::message_t>& frames);
+  void handle(const std::string& identity, int fd, std::vector<zmq::message_t>& frames);
   void cluster(const std::string& identity, const protocol::Header& request);
   // Why `group` is not a name publish would accept, if it is not.
   std::optional<Error> invalid_group(const std::string& group) const;
-  void handle_request(const std::string& identity, const protocol::Header& request,
+  void handle_request(const std::string& identity, int fd, const protocol::Header& request,
                       std::vector<zmq::message_t>& frames);
+  void hello(const std::string& identity, int fd, const protocol::Header& request);
   void publish(const std::string& identity, Client& client, const protocol::Header& request,
                std::vector<zmq::message_t>& frames);
-  // Deliveries and error events are dropped when the client's queue is full (false); replies
-  // wait in the client's backlog instead. False also if the client is gone (it is forgotten).
-  bool send(const std::string& identity, const protocol::Header& header,
-            const std::string* payload = nullptr);
-  bool try_send(const std::string& identity, const std::string& encoded,
-                const std::string* payload);
-  // Tells a client how many deliveries its full queue cost it; false if that could not be sent.
-  bool report_dropped(const std::string& identity);
+  // Queues a reply or event for a client (or, for a connection that is not a client, sends it
+  // if ZeroMQ has room). A reply that does not fit disconnects the client.
+  void send(const std::string& identity, const protocol::Header& header);
+  void enqueue(const std::string& identity, Client& client, ClientQueue::Message message);
+  enum class HandOver : std::uint8_t { kSent, kNoRoom, kGone };
+  // Hands `client`'s waiting messages to ZeroMQ while its budget allows.
+  HandOver pump(const std::string& identity, Client& client);
+  // Sends one message, counting it in `accounting` until ZeroMQ has written it. kGone: the
+  // connection is gone (the caller forgets the client).
+  HandOver hand_over(const std::string& identity, ClientQueue::Message message,
+                     ClientQueue& accounting);
+  void report_dropped(const std::string& identity, Client& client);
+  // Tells the client why it is disconnected and forgets it. Its queued messages are discarded
+  // first unless `keep_queued`; the notice goes out after whatever is still queued.
+  void disconnect(const std::string& identity, const std::string& reason, bool keep_queued);
+  void on_connection_closed(int fd);
   void forget(const std::string& identity);
+  void remove_socket_file();
 
   zmq::context_t& context_;
   ClientHandler& handler_;
   ClientServerOptions options_;
+  Log log_;
   std::unique_ptr<zmq::socket_t> socket_;
-  std::map<std::string, Client> clients_;  // by ZeroMQ identity
+  std::unique_ptr<ListenerGuard> guard_;
+  std::string path_;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> bound_file_;  // (device, inode)
+  std::map<std::string, Client> clients_;                              // by ZeroMQ identity
   std::map<SenderId, std::string> identity_of_;
   // Membership changes under way: daemon request id -> (client identity, the client's id).
   std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> pending_admin_;
   std::uint64_t next_admin_id_ = 1;
   std::uint64_t deliveries_dropped_total_ = 0;
+  // Clients told they are disconnected, kept (by identity) only until ZeroMQ has written what
+  // they were sent, the notice last, or until their connection closes.
+  std::map<std::string, Client> closing_;
+  // Counts what is handed to ZeroMQ for connections that are not clients (errors before hello).
+  ClientQueue unattached_;
+  std::optional<Error> refusal_;
 };
 
 }  // namespace bcast::io

@@ -9,11 +9,14 @@
 
 #include "core/driver.hpp"
 #include "core/membership/bootstrap.hpp"
+#include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
 #include "io/daemon_metrics.hpp"
+#include "io/descriptor_budget.hpp"
 #include "io/http_server.hpp"
 #include "io/join_cluster.hpp"
+#include "io/listener_guard.hpp"
 #include "io/log.hpp"
 #include "io/node_identity.hpp"
 #include "io/peer_transport.hpp"
@@ -55,6 +58,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   ~DaemonImpl() override { http_.reset(); }  // joins the HTTP threads before anything goes
 
   Result<void> open() {
+    auto descriptors = raise_descriptor_limit();
+    if (!descriptors) return descriptors.error();
     if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
     StorageOptions storage_options;
     storage_options.fsync = options_.fsync != FsyncPolicy::kNone;
@@ -93,8 +98,22 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     });
     sync_peers();
 
-    clients_ = std::make_unique<ClientServer>(context_, *this, ClientServerOptions{});
+    auto log_line = [](const std::string& line) { log::info("{}", line); };
+    ListenerGuardOptions peer_guard_options;
+    peer_guard_options.what = "peer-port connections";
+    peer_guard_ = std::make_unique<ListenerGuard>(context_, transport_->listening_socket(),
+                                                  peer_guard_options, log_line);
+    if (auto watched = peer_guard_->watch(options_.listen); !watched) return watched.error();
+    ClientServerOptions client_options;
+    client_options.max_clients = options_.max_clients;
+    client_options.client_queue_bytes = options_.client_queue_bytes;
+    clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
+    const std::size_t cluster_size =
+        std::max<std::size_t>(options_.peers.size(), node_->raft().conf().voters.size());
+    if (auto shared = share_descriptors(descriptors.value(), cluster_size); !shared) {
+      return shared.error();
+    }
     if (auto started = start_http(); !started) return started.error();
     log::info(
         "started: cluster {:016x}, incarnation {}, listening on {}, clients on ipc://{}, fsync "
@@ -169,6 +188,29 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     return identity;
   }
 
+  // Caps the connections each socket accepts so that they can never use up the descriptors
+  // (descriptor_budget.hpp).
+  Result<void> share_descriptors(const DescriptorLimit& limit, std::size_t cluster_size) {
+    auto in_use = open_descriptors();
+    if (!in_use) return in_use.error();
+    auto budget = plan_descriptors(limit.soft, in_use.value(), cluster_size, options_.max_clients);
+    if (!budget) return budget.error();
+    const DescriptorBudget& b = budget.value();
+    peer_guard_->set_max_connections(b.max_peer_connections);
+    clients_->set_limits(b.max_clients, b.max_client_connections);
+    set_accept_ceiling(b.accept_ceiling);
+    log::info(
+        "file descriptors: limit {} (was {}), {} in use; at most {} peer-port and {} client "
+        "connections, {} clients; no connection above descriptor {}",
+        limit.soft, limit.was, in_use.value(), b.max_peer_connections, b.max_client_connections,
+        b.max_clients, b.accept_ceiling);
+    if (b.max_clients < options_.max_clients) {
+      log::warn("--max-clients {} lowered to {} to fit the file descriptor limit",
+                options_.max_clients, b.max_clients);
+    }
+    return {};
+  }
+
   Result<void> run(const std::atomic<bool>& stop) override {
     const auto tick = std::chrono::milliseconds(options_.tick_ms);
     auto next_tick = Clock::now() + tick;
@@ -180,19 +222,21 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       zmq::pollitem_t items[] = {
           {transport_->listening_socket().handle(), 0, ZMQ_POLLIN, 0},
           {clients_->socket().handle(), 0, ZMQ_POLLIN, 0},
+          {clients_->monitor().handle(), 0, ZMQ_POLLIN, 0},
+          {peer_guard_->monitor().handle(), 0, ZMQ_POLLIN, 0},
           {nullptr, writer_->completion_fd(), ZMQ_POLLIN, 0},
       };
       try {
-        zmq::poll(items, 3, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, 5, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
         continue;  // a signal: look at `stop`
       }
       round_start_ = Clock::now();
-      if (items[2].revents & ZMQ_POLLIN) complete_writes();
+      peer_guard_->poll_events();
+      if (items[4].revents & ZMQ_POLLIN) complete_writes();
       if (items[0].revents & ZMQ_POLLIN) read_peers();
-      if (items[1].revents & ZMQ_POLLIN) clients_->on_readable();
-      clients_->flush_backlogs();
+      if ((items[1].revents | items[2].revents) & ZMQ_POLLIN) clients_->on_readable();
       // At most one tick per round. After a long round the ticks owed run one per round, with
       // the input that queued meanwhile read in between (the poll does not wait while a tick is
       // due): caught up all at once, they would let a leader check its quorum twice without
@@ -204,6 +248,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         if (Clock::now() - next_tick > std::chrono::seconds(1)) next_tick = Clock::now();
       }
       apply();
+      clients_->flush();
       report_drops();
       observe_round();
     }
@@ -216,7 +261,11 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     writer_->wait_idle();
     complete_writes();
     apply();
-    writer_->wait_idle();
+    if (auto stopped = writer_->stop(); !stopped) {
+      log::error("stopping without storing every write: {}", stopped.error().message);
+    } else if (auto closed = storage_->close(); !closed) {
+      log::warn("storage could not record the log's end at stop: {}", closed.error().message);
+    }
     log::info("stopped");
     return {};
   }
@@ -256,6 +305,25 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     } else {
       log::debug("event {} peer {}", static_cast<int>(event.kind), event.peer);
     }
+  }
+
+  // A full disk: the round being applied is held (none of its messages, deliveries or receipts
+  // goes out before its entries and hard state are stored) and the node stands still, exactly
+  // as if the process were paused in this call, which Raft tolerates: other nodes time this one
+  // out (a leader is replaced, a follower is caught up later). Clients are still served:
+  // publishes are refused with a clear `io` error, and publishes waiting for a receipt are
+  // answered with it too. Storage is retried every second; the round goes on once it is stored.
+  // Tells every client why (publishes awaiting a receipt get an `io` error, then everyone is
+  // told they are disconnected), gives ZeroMQ a moment to write that, and exits with 70.
+  [[noreturn]] void stop_on_storage_failure(const std::string& why) {
+    log::error("FATAL: {}", why);
+    const std::string told =
+        "bcastd node " + std::to_string(options_.node_id) + " is stopping: " + why;
+    clients_->fail_pending_publishes(make_error(ErrorCode::kIo, told));
+    clients_->disconnect_all(told);
+    clients_->drain(std::chrono::seconds(1));
+    clients_.reset();  // removes the socket file
+    std::_Exit(70);
   }
 
   // --- ClientHandler
@@ -443,11 +511,48 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   void complete_writes() {
     auto completed = writer_->take_completed();
     if (!completed) {
-      // The disk can no longer be trusted: stop rather than promise what is not stored.
-      log::error("FATAL: storage failed: {}", completed.error().message);
-      std::_Exit(70);
+      stop_on_storage_failure(
+          "storage failed: " + completed.error().message +
+          ". The disk can no longer be trusted (a failed fsync may have dropped writes, and "
+          "retrying could report them stored), so continuing could acknowledge what is not "
+          "stored. Everything acknowledged so far is on disk; restart once the disk is "
+          "repaired: recovery reads back exactly what was stored");
     }
     for (std::size_t i = 0; i < completed.value(); ++i) driver_->complete_oldest_write(round_);
+    watch_disk();
+  }
+
+  // While the disk is full the storage thread waits for space and this daemon holds back what
+  // depends on its writes (its acknowledgements and votes), so the cluster carries on without
+  // it. Its own clients are told: publishes are refused, and those awaiting a receipt learn that
+  // their fate is unknown. What a full disk makes it hold is bounded: beyond kMaxHeldBytes it
+  // stops instead.
+  void watch_disk() {
+    static constexpr std::uint64_t kMaxHeldBytes = 256ULL << 20;
+    const std::optional<Error> full = writer_->disk_full();
+    if (full && !disk_full_) {
+      log::error(
+          "disk full: {}. Writes wait for space (retried every second); nothing that depends on "
+          "them is sent or acknowledged meanwhile; publishes are refused",
+          full->message);
+      const std::string where = "disk full on bcastd node " + std::to_string(options_.node_id) +
+                                " (" + full->message + ")";
+      clients_->refuse_publishes(
+          make_error(ErrorCode::kIo, where + ": this publish was not accepted; retry later"));
+      clients_->fail_pending_publishes(make_error(
+          ErrorCode::kIo, where + ": this publish was not acknowledged, and may or may not be "
+                                  "delivered once space returns"));
+    } else if (!full && disk_full_) {
+      log::info("disk space returned: the held writes are stored; resuming");
+      clients_->refuse_publishes(std::nullopt);
+    }
+    disk_full_ = full;
+    if (disk_full_ && writer_->pending_bytes() > kMaxHeldBytes) {
+      stop_on_storage_failure(
+          "the disk stayed full while more than 256 MiB of log waited to be written; nothing of "
+          "it was acknowledged. Free space and restart: recovery reads back exactly what was "
+          "stored");
+    }
   }
 
   static DaemonMetricsOptions metrics_options(const DaemonOptions& options) {
@@ -506,7 +611,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<ClientServer> clients_;
   raft::ConfState legacy_conf_;                   // a data directory of an earlier version only
   std::map<NodeId, std::string> fallback_peers_;  // addresses until the registry has them
-  Outbox round_;  // effects of the current round, applied once at its end
+  std::unique_ptr<ListenerGuard> peer_guard_;     // caps the connections on the peer port
+  std::optional<Error> disk_full_;  // the storage thread waits for space (see complete_writes)
+  Outbox round_;                    // effects of the current round, applied once at its end
   std::uint64_t malformed_logged_ = 0;
   Clock::time_point next_drop_report_ = Clock::now() + std::chrono::seconds(10);
   std::uint64_t reported_dropped_ = 0;

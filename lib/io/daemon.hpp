@@ -43,8 +43,10 @@ struct DaemonOptions {
   std::string client_socket;  // a path; bound as ipc://PATH
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::uint32_t tick_ms = 10;
-  NodeOptions node;      // protocol tuning; node.raft.id is set from node_id
-  bool verbose = false;  // log every leader change and membership event
+  NodeOptions node;                // protocol tuning; node.raft.id is set from node_id
+  std::size_t max_clients = 1024;  // clients that said hello
+  std::uint64_t client_queue_bytes = 64ULL << 20;  // held per client (ClientQueue)
+  bool verbose = false;                            // log every leader change and membership event
   // "IP:PORT" of the HTTP endpoint (metrics, health, status page; lib/io/http_server.hpp), or
   // empty for none. Only a loopback address unless http_allow_remote.
   std::string http;

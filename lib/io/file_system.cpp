@@ -1,9 +1,12 @@
 #include "io/file_system.hpp"
 
+#include <cerrno>
 #include <cstring>
 
 namespace bcast::io {
 namespace {
+
+constexpr std::string_view kDiskFullPrefix = "disk full: ";
 
 // strerror_r comes in two shapes (GNU returns the message, XSI fills the buffer and returns an
 // error number); these overloads accept whichever the C library provides.
@@ -48,7 +51,13 @@ Result<std::string> read_whole_file(FileSystem& fs, const std::string& path,
 Error io_error(std::string_view operation, const std::string& path, int errno_value) {
   char buffer[256] = {};
   const char* reason = strerror_message(strerror_r(errno_value, buffer, sizeof buffer), buffer);
-  return make_error(ErrorCode::kIo, std::string(operation) + " " + path + ": " + reason);
+  const bool full = errno_value == ENOSPC || errno_value == EDQUOT;
+  return make_error(ErrorCode::kIo, (full ? std::string(kDiskFullPrefix) : std::string()) +
+                                        std::string(operation) + " " + path + ": " + reason);
+}
+
+bool is_disk_full(const Error& error) {
+  return error.code == ErrorCode::kIo && error.message.starts_with(kDiskFullPrefix);
 }
 
 }  // namespace bcast::io

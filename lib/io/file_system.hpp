@@ -10,7 +10,8 @@
 //    write may survive only in part (a prefix of it).
 //
 // Every failure is an Error with ErrorCode::kIo whose message names the operation, the path and
-// the operating system's reason.
+// the operating system's reason; a write refused for lack of space is recognisable by
+// is_disk_full().
 #pragma once
 
 #include <cstdint>
@@ -75,6 +76,11 @@ Result<std::string> read_whole_file(FileSystem& fs, const std::string& path,
                                     std::uint64_t max_bytes);
 
 // An kIo error for `operation` on `path` with the operating system's description of `errno_value`.
+// ENOSPC and EDQUOT give a disk-full error: its message starts with "disk full: ".
 Error io_error(std::string_view operation, const std::string& path, int errno_value);
+
+// True for a disk-full error (io_error of ENOSPC or EDQUOT): nothing is damaged, and the write
+// may succeed once there is room.
+bool is_disk_full(const Error& error);
 
 }  // namespace bcast::io

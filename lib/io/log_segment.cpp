@@ -32,6 +32,15 @@ Result<SegmentScan> scan_segment(File& file, bool stop_after_header) {
       if (!scan.header) scan.damage = SegmentScan::Damage{0, "empty segment file", std::nullopt};
       break;
     }
+    const bool at_mark = scan.header && scan.header->format_version == kSegmentFormatVersion &&
+                         offset == kDurableMarkOffset;
+    if (record.status == Status::kDamaged && at_mark &&
+        reader.file_bytes() >= kDurableMarkOffset + kDurableMarkRecordBytes) {
+      // A torn in-place rewrite of the mark: no claim, and no damage to the log.
+      offset = kDurableMarkOffset + kDurableMarkRecordBytes;
+      scan.valid_bytes = offset;
+      continue;
+    }
     if (record.status == Status::kDamaged) {
       auto next_valid = reader.find_valid_record(record.next_offset);
       if (!next_valid) return next_valid.error();
@@ -46,6 +55,12 @@ Result<SegmentScan> scan_segment(File& file, bool stop_after_header) {
       }
       scan.header = decode_segment_header(record.payload, why);
       if (!scan.header) return corruption_error(file.path(), offset, why);
+    } else if (at_mark) {
+      if (record.kind != RecordKind::kDurableMark) {
+        return corruption_error(file.path(), offset, "segment lacks its durable mark");
+      }
+      scan.mark = decode_durable_mark(record.payload, why);
+      if (!scan.mark) return corruption_error(file.path(), offset, why);
     } else if (record.kind == RecordKind::kEntry) {
       auto entry = decode_entry(record.payload, why);
       if (!entry) return corruption_error(file.path(), offset, why);

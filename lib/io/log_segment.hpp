@@ -1,6 +1,6 @@
-// A log segment file: a kSegmentHeader record, then kEntry records with consecutive indices
-// (the first equal to the header's first_index, the index in the file name) and, between them,
-// kCommit records.
+// A log segment file: a kSegmentHeader record, in format 2 a kDurableMark record (rewritten in
+// place, see storage_records.hpp), then kEntry records with consecutive indices (the first equal
+// to the header's first_index, the index in the file name) and, between them, kCommit records.
 //
 // Storage keeps a SegmentInfo per segment: where each entry's record starts, so that a suffix
 // can be cut off at a record boundary without reading the file again.
@@ -28,6 +28,8 @@ struct SegmentInfo {
   LogIndex last_index = 0;  // first_index - 1 while the segment holds no entry
   std::uint64_t size_bytes = 0;
   std::vector<std::uint64_t> entry_offsets;  // entry_offsets[i]: record of entry first_index + i
+  bool has_mark = true;                      // format 2
+  std::uint64_t marked_bytes = 0;            // what its durable mark on disk claims
 
   bool empty() const { return last_index < first_index; }
 };
@@ -35,6 +37,9 @@ struct SegmentInfo {
 // What reading a segment found. Records are read up to the first damaged one.
 struct SegmentScan {
   std::optional<SegmentHeader> header;  // absent if the first record is damaged
+  // Format 2: the durable mark, absent if it was damaged (an in-place rewrite torn by a crash
+  // tells nothing, and is skipped).
+  std::optional<DurableMark> mark;
   std::vector<raft::Entry> entries;
   std::vector<std::uint64_t> entry_offsets;
   LogIndex max_commit = 0;        // the largest kCommit value read

@@ -36,18 +36,48 @@ class DiskRaftStorage final : public RaftStorage {
       snapshot_term_ = recovered_.snapshot->meta.term;
     }
     for (const raft::Entry& entry : recovered_.entries) terms_.append(entry.index, entry.term);
+    // What recovery read may still be only in the page cache (the previous process may have
+    // died between a write and its sync): sync it before a durable mark claims it.
+    active_unsynced_ = active_ != nullptr;
   }
 
   raft::RaftState take_recovered() override { return std::move(recovered_); }
 
   Result<void> persist(const PersistRequest& request) override {
     if (failed_) return *failed_;
+    if (unfinished_) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "a request interrupted by a full disk must be resumed first");
+    }
+    if (closed_) return make_error(ErrorCode::kInvalidArgument, "the storage is closed");
     if (auto valid = validate(request); !valid) return valid;
-    auto result = apply(request);
-    // After a failed write the files and this object's picture of them may disagree; refuse
-    // everything from now on rather than write on a guess.
-    if (!result) failed_ = result.error();
-    return result;
+    return carry_out(request);
+  }
+
+  Result<void> resume() override {
+    if (failed_) return *failed_;
+    if (!unfinished_) return {};
+    PersistRequest request = std::move(*unfinished_);
+    unfinished_.reset();
+    if (auto valid = validate(request); !valid) {
+      failed_ = valid.error();  // cannot happen: the remainder of a valid request
+      return valid;
+    }
+    return carry_out(request);
+  }
+
+  bool interrupted() const override { return unfinished_.has_value(); }
+
+  Result<void> close() override {
+    if (failed_) return *failed_;
+    if (unfinished_) return {};  // what was not written stays unwritten; nothing to record
+    if (closed_ || !options_.fsync) return {};
+    closed_ = true;
+    // Everything written is made durable and recorded as such: after a clean stop, a log cut
+    // short anywhere is refused at the next start, not only one cut below an earlier mark.
+    auto recorded = record_durable_end();
+    if (!recorded) failed_ = recorded.error();
+    return recorded;
   }
 
  private:
@@ -115,20 +145,65 @@ class DiskRaftStorage final : public RaftStorage {
     return {};
   }
 
-  Result<void> apply(const PersistRequest& request) {
+  // How far apply() got with a request: what a full disk interrupted is resumed from here.
+  struct Progress {
+    bool snapshot_stored = false;
+    // Set once the entries' stored suffix was replaced: entries up to here are written.
+    std::optional<LogIndex> entries_written_through;
+    bool entries_done = false;
+  };
+
+  Result<void> carry_out(const PersistRequest& request) {
+    Progress progress;
+    auto result = apply(request, progress);
+    if (result) return result;
+    if (is_disk_full(result.error())) {
+      // apply() left the files and this object agreeing on a prefix of the request (every
+      // write that failed for lack of space was undone); the rest waits for resume().
+      unfinished_ = remainder(request, progress);
+      return result;
+    }
+    // After any other failure the files and this object's picture of them may disagree;
+    // refuse everything from now on rather than write on a guess.
+    failed_ = result.error();
+    return result;
+  }
+
+  static PersistRequest remainder(const PersistRequest& request, const Progress& progress) {
+    PersistRequest rest;
+    if (!progress.snapshot_stored && request.snapshot) {
+      rest.snapshot = request.snapshot;
+      rest.snapshot_resets_log = request.snapshot_resets_log;
+    }
+    if (!progress.entries_done) {
+      for (const raft::Entry& entry : request.entries) {
+        if (!progress.entries_written_through || entry.index > *progress.entries_written_through) {
+          rest.entries.push_back(entry);
+        }
+      }
+    }
+    rest.hard_state = request.hard_state;
+    rest.sync = request.sync;
+    return rest;
+  }
+
+  Result<void> apply(const PersistRequest& request, Progress& progress) {
     if (request.snapshot) {
       auto stored = store_snapshot(*request.snapshot, request.snapshot_resets_log);
       if (!stored) return stored;
     }
+    progress.snapshot_stored = true;
     // The commit index travels in the same write as the entries (a record after them), so
     // keeping it current costs no extra write or sync.
     const LogIndex commit = request.hard_state ? request.hard_state->commit : commit_;
     auto first_live = std::find_if(request.entries.begin(), request.entries.end(),
                                    [&](const raft::Entry& e) { return e.index > snapshot_index_; });
     if (first_live != request.entries.end()) {
-      auto appended = append_entries(std::span(first_live, request.entries.end()), commit);
+      auto appended = append_entries(std::span(first_live, request.entries.end()), commit,
+                                     progress.entries_written_through);
       if (!appended) return appended;
     }
+    progress.entries_done = true;
     if (request.hard_state) {
       auto stored = store_hard_state(*request.hard_state);
       if (!stored) return stored;
@@ -179,39 +254,62 @@ class DiskRaftStorage final : public RaftStorage {
 
   // --- Entries ---------------------------------------------------------------------------------
 
-  Result<void> append_entries(std::span<const raft::Entry> entries, LogIndex commit) {
+  Result<void> append_entries(std::span<const raft::Entry> entries, LogIndex commit,
+                              std::optional<LogIndex>& written_through) {
     if (entries.front().index <= last_index()) {
       if (auto cut = truncate_from(entries.front().index); !cut) return cut;
     }
+    written_through = entries.front().index - 1;
     // All records bound for one segment go out in one write. Together with syncing a segment
     // before writing it again (write_active), a segment never holds more than one unsynced
     // write, so a power loss can tear only its tail, never leave a hole before valid records.
-    std::string batch;
-    for (const raft::Entry& entry : entries) {
-      if (segments_.empty() || segment_full(segments_.back(), batch.size())) {
-        if (auto started = start_segment(entry.index, batch); !started) return started;
+    // Nothing about a batch is recorded here before its write succeeded, so a write refused for
+    // lack of space can be undone (undo_batch) and the entries written again later.
+    std::size_t next = 0;
+    while (next < entries.size()) {
+      const bool new_segment = segments_.empty() || segment_full(segments_.back(), 0, false);
+      std::string batch;
+      if (new_segment) {
+        if (auto started = start_segment(entries[next].index, batch); !started) return started;
       }
       SegmentInfo& segment = segments_.back();
-      segment.entry_offsets.push_back(segment.size_bytes + batch.size());
-      segment.last_index = entry.index;
-      terms_.append(entry.index, entry.term);
-      append_entry_record(batch, entry);
+      std::vector<std::uint64_t> offsets;
+      std::size_t end = next;
+      while (end < entries.size() &&
+             !segment_full(segment, batch.size(), /*batch_has_entries=*/end > next)) {
+        offsets.push_back(segment.size_bytes + batch.size());
+        append_entry_record(batch, entries[end]);
+        ++end;
+      }
+      const bool last_batch = end == entries.size();
+      const bool records_commit = last_batch && commit > recorded_commit_;
+      if (records_commit) append_commit_record(batch, commit);
+      if (auto written = write_active(batch); !written) {
+        if (!is_disk_full(written.error())) return written;
+        if (auto undone = undo_batch(new_segment); !undone) return undone;
+        return written;
+      }
+      segment.entry_offsets.insert(segment.entry_offsets.end(), offsets.begin(), offsets.end());
+      for (std::size_t i = next; i < end; ++i) terms_.append(entries[i].index, entries[i].term);
+      segment.last_index = entries[end - 1].index;
+      if (records_commit) recorded_commit_ = commit;
+      written_through = entries[end - 1].index;
+      next = end;
     }
-    if (commit > recorded_commit_) {
-      append_commit_record(batch, commit);
-      recorded_commit_ = commit;
-    }
-    return write_active(batch);
+    return {};
   }
 
-  bool segment_full(const SegmentInfo& segment, std::uint64_t pending_bytes) const {
-    return !segment.empty() && segment.size_bytes + pending_bytes >= options_.segment_bytes;
+  // A segment is full once it holds entries (or the batch does) and reached segment_bytes.
+  bool segment_full(const SegmentInfo& segment, std::uint64_t pending_bytes,
+                    bool batch_has_entries) const {
+    return (!segment.empty() || batch_has_entries) &&
+           segment.size_bytes + pending_bytes >= options_.segment_bytes;
   }
 
-  // Seals the current segment and starts a new one whose header goes out with `batch`.
+  // Seals the current segment and starts a new one, whose header (and durable mark) `batch`
+  // then begins with.
   Result<void> start_segment(LogIndex first_index, std::string& batch) {
     if (active_) {
-      if (auto written = write_active(batch); !written) return written;
       // Only the newest segment may have a torn tail at recovery, so an older one must be
       // wholly durable, its name included, before a newer one can exist on disk.
       if (auto synced = sync_pending(); !synced) return synced;
@@ -228,10 +326,13 @@ class DiskRaftStorage final : public RaftStorage {
     segment.last_index = first_index - 1;
     segments_.push_back(std::move(segment));
     append_segment_header_record(batch, SegmentHeader{generation_, first_index});
+    append_durable_mark_record(batch, DurableMark{0, first_index - 1});
     return {};
   }
 
   // Writes `batch` at the end of the newest segment, syncing first any write still unsynced.
+  // With fsync on, the segment's durable mark is brought up to what that sync made durable, in
+  // the same round of writes (one more small write, no more syncs).
   Result<void> write_active(std::string& batch) {
     if (batch.empty()) return {};
     if (active_unsynced_ && options_.fsync) {
@@ -239,10 +340,48 @@ class DiskRaftStorage final : public RaftStorage {
       active_unsynced_ = false;
     }
     SegmentInfo& segment = segments_.back();
+    if (options_.fsync && segment.has_mark && segment.size_bytes > segment.marked_bytes) {
+      if (auto marked = write_mark(segment, segment.size_bytes, segment.last_index); !marked) {
+        return marked;
+      }
+    }
     if (auto written = active_->write_at(segment.size_bytes, batch); !written) return written;
     segment.size_bytes += batch.size();
     active_unsynced_ = true;
     batch.clear();
+    return {};
+  }
+
+  // Rewrites the newest segment's durable mark in place; the caller knows that many bytes to be
+  // durable. Unsynced, like the write it goes with: a crash may keep the old mark,
+  // the new one or a torn one, and each of them claims no more than is durable.
+  Result<void> write_mark(SegmentInfo& segment, std::uint64_t durable_bytes,
+                          LogIndex durable_last_index) {
+    std::string mark;
+    append_durable_mark_record(mark, DurableMark{durable_bytes, durable_last_index});
+    if (auto written = active_->write_at(kDurableMarkOffset, mark); !written) return written;
+    segment.marked_bytes = durable_bytes;
+    active_unsynced_ = true;
+    return {};
+  }
+
+  // Undoes a batch whose write failed for lack of space: the bytes it may have left past the
+  // segment's recorded end are cut off, and a segment created for it is removed again. Storage
+  // and the files then agree on the state before the batch.
+  Result<void> undo_batch(bool new_segment) {
+    if (new_segment) {
+      close_active();
+      if (auto removed = fs_.remove(segments_.back().path); !removed) return removed;
+      segments_.pop_back();
+      if (segments_.empty()) return {};
+      // The previous segment was sealed (synced) before the new one was created.
+      auto file = fs_.open_file(segments_.back().path, OpenMode::kExisting);
+      if (!file) return file.error();
+      active_ = std::move(file.value());
+      return {};
+    }
+    if (auto cut = active_->truncate(segments_.back().size_bytes); !cut) return cut;
+    active_unsynced_ = true;
     return {};
   }
 
@@ -269,6 +408,11 @@ class DiskRaftStorage final : public RaftStorage {
       if (auto synced = active_->sync(); !synced) return synced;
     }
     const std::uint64_t cut = segment.entry_offsets[index - segment.first_index];
+    if (segment.has_mark && segment.marked_bytes > cut && options_.fsync) {
+      // The mark must never claim more than the file holds: lower it, durably, first.
+      if (auto marked = write_mark(segment, cut, index - 1); !marked) return marked;
+      if (auto synced = active_->sync(); !synced) return synced;
+    }
     if (auto truncated = active_->truncate(cut); !truncated) return truncated;
     segment.size_bytes = cut;
     segment.entry_offsets.resize(index - segment.first_index);
@@ -294,6 +438,14 @@ class DiskRaftStorage final : public RaftStorage {
     if (hard_state.term == stored_hard_state_.term && hard_state.vote == stored_hard_state_.vote) {
       return {};
     }
+    return write_hard_state(hard_state);
+  }
+
+  Result<void> write_hard_state(const raft::HardState& hard_state) {
+    // The hard state's commit index must never be durable before the entries it covers:
+    // recovery refuses a log that ends before it. So the entries written so far are synced
+    // first (with Raft's synced requests this only moves the request's one sync earlier).
+    if (auto synced = sync_pending(); !synced) return synced;
     std::string record;
     append_hard_state_record(record, hard_state);
     auto written = replace_file_atomically(fs_, dir_, std::string(kHardStateFileName), {record},
@@ -302,6 +454,26 @@ class DiskRaftStorage final : public RaftStorage {
     stored_hard_state_ = hard_state;
     recorded_commit_ = std::max(recorded_commit_, hard_state.commit);
     return {};
+  }
+
+  // For close(): everything durable, the newest segment's mark at its end, and the commit index
+  // in the hard state.
+  Result<void> record_durable_end() {
+    if (auto synced = sync_pending(); !synced) return synced;
+    if (!segments_.empty() && active_) {
+      SegmentInfo& segment = segments_.back();
+      if (segment.has_mark && segment.size_bytes > segment.marked_bytes) {
+        if (auto marked = write_mark(segment, segment.size_bytes, segment.last_index); !marked) {
+          return marked;
+        }
+        if (auto synced = sync_pending(); !synced) return synced;
+      }
+    }
+    const LogIndex commit = std::min(commit_, last_index());
+    if (commit <= stored_hard_state_.commit) return {};
+    raft::HardState hard_state = stored_hard_state_;
+    hard_state.commit = commit;
+    return write_hard_state(hard_state);
   }
 
   // --- Syncing ---------------------------------------------------------------------------------
@@ -343,6 +515,8 @@ class DiskRaftStorage final : public RaftStorage {
   LogIndex recorded_commit_ = 0;       // the largest commit index written anywhere
 
   std::optional<Error> failed_;
+  std::optional<PersistRequest> unfinished_;  // what a full disk interrupted, for resume()
+  bool closed_ = false;
 };
 
 }  // namespace

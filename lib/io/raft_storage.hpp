@@ -11,7 +11,9 @@
 //   snapshot-<index, 20 digits>.snap   the latest snapshot, written the same way
 //
 // Recovery truncates a torn tail (the incomplete last records of the newest segment) and refuses
-// to open, with a message naming the file and offset, if anything else is damaged.
+// to open, with a message naming the file and offset, if anything else is damaged, or if the
+// log is shorter than what was recorded as durable (a segment's durable mark, the commit index
+// in the hard state): a log cut short would make the node hand out positions again.
 //
 // docs/storage.md describes the record format, the fsync discipline, the recovery rules and
 // exactly what survives a crash.
@@ -48,9 +50,28 @@ class RaftStorage {
 
   // Carries out a request: snapshot, then entries (replacing any stored suffix from the first
   // new index), then hard state. If request.sync and fsync is enabled, everything written is
-  // durable when this returns. An error means the disk can no longer be trusted; the caller
-  // must stop the node.
+  // durable when this returns.
+  //
+  // Errors. A full disk (a write refused with ENOSPC or EDQUOT: is_disk_full(error)) is not
+  // damage: storage undoes the refused write, keeps the files and itself agreeing on a prefix of
+  // the request, and resume() carries out the rest once there is room; until then nothing else
+  // may be persisted, and nothing depending on the request may be sent or acknowledged. Any
+  // other error (an I/O error, a failed fsync) means the disk can no longer be trusted: every
+  // later call returns it, and the caller must stop the node. A failed fsync is never retried:
+  // the kernel may already have dropped the writes it failed to make durable, so a retry could
+  // succeed without them. kInvalidArgument: a malformed request, refused before any write.
   virtual Result<void> persist(const PersistRequest& request) = 0;
+
+  // Finishes the request a full disk interrupted (nothing to do if none was); the same
+  // disk-full error while there is still no room.
+  virtual Result<void> resume() = 0;
+  // True while a request interrupted by a full disk awaits resume().
+  virtual bool interrupted() const = 0;
+
+  // At a clean stop: makes everything durable and records where the log ends (the newest
+  // segment's durable mark, the commit index in the hard state), so that the next open refuses
+  // a log cut short anywhere. Nothing may be persisted after it. Does nothing without fsync.
+  virtual Result<void> close() = 0;
 };
 
 }  // namespace bcast::io

@@ -33,6 +33,7 @@ enum class RecordKind : std::uint16_t {
   kCommit = 3,         // the commit index as known when written (never synced on its own)
   kHardState = 4,      // the whole content of the hardstate file
   kSnapshot = 5,       // the whole content of a snapshot file
+  kDurableMark = 6,    // in a log segment, rewritten in place: how much of it is known durable
 };
 
 inline constexpr std::uint64_t kRecordHeaderBytes = 32;

@@ -27,7 +27,7 @@ bool read_node_list(ByteReader& reader, std::vector<NodeId>& nodes) {
 
 void append_segment_header_record(std::string& out, const SegmentHeader& header) {
   const std::size_t start = begin_record(out);
-  put_le<std::uint32_t>(out, kSegmentFormatVersion);
+  put_le<std::uint32_t>(out, header.format_version);
   put_le<std::uint32_t>(out, 0);
   put_le<std::uint64_t>(out, header.generation);
   put_le<std::uint64_t>(out, header.first_index);
@@ -49,6 +49,13 @@ void append_commit_record(std::string& out, LogIndex commit) {
   finish_record(out, start, RecordKind::kCommit);
 }
 
+void append_durable_mark_record(std::string& out, const DurableMark& mark) {
+  const std::size_t start = begin_record(out);
+  put_le<std::uint64_t>(out, mark.durable_bytes);
+  put_le<std::uint64_t>(out, mark.durable_last_index);
+  finish_record(out, start, RecordKind::kDurableMark);
+}
+
 void append_hard_state_record(std::string& out, const raft::HardState& hard_state) {
   const std::size_t start = begin_record(out);
   put_le<std::uint64_t>(out, hard_state.term);
@@ -67,10 +74,11 @@ std::optional<SegmentHeader> decode_segment_header(std::string_view payload, std
     why = "segment header of " + std::to_string(payload.size()) + " bytes, expected 24";
     return std::nullopt;
   }
-  if (version != kSegmentFormatVersion || reserved != 0) {
+  if ((version != kSegmentFormatVersion && version != kSegmentFormatWithoutMark) || reserved != 0) {
     why = "unsupported segment format version " + std::to_string(version);
     return std::nullopt;
   }
+  header.format_version = version;
   return header;
 }
 
@@ -100,6 +108,17 @@ std::optional<LogIndex> decode_commit(std::string_view payload, std::string& why
     return std::nullopt;
   }
   return commit;
+}
+
+std::optional<DurableMark> decode_durable_mark(std::string_view payload, std::string& why) {
+  ByteReader reader(payload);
+  DurableMark mark;
+  if (payload.size() != 16 || !reader.read(mark.durable_bytes) ||
+      !reader.read(mark.durable_last_index)) {
+    why = "durable mark payload of " + std::to_string(payload.size()) + " bytes, expected 16";
+    return std::nullopt;
+  }
+  return mark;
 }
 
 std::optional<raft::HardState> decode_hard_state(std::string_view payload, std::string& why) {

@@ -14,6 +14,13 @@ namespace {
 // A hard state record is 56 bytes; anything much larger is not one.
 constexpr std::uint64_t kMaxHardStateFileBytes = 4096;
 
+// Why starting anyway would be wrong, and what to do instead.
+constexpr std::string_view kRefusalAdvice =
+    "Refusing to start: this node would hand out again log positions (gseqs) that may already "
+    "have been acknowledged. Restore the data directory from a backup, or replace this node by "
+    "a new one; do not just delete the directory (the node would forget its votes and its boot "
+    "count).";
+
 std::string not_torn_suffix(const std::optional<std::uint64_t>& next_valid_offset) {
   if (!next_valid_offset) return {};
   return "; a valid record follows at byte offset " + std::to_string(*next_valid_offset) +
@@ -58,7 +65,7 @@ class Recovery {
     }
     if (auto read = read_segments(segment_names); !read) return read.error();
     if (auto removed = remove_leftovers(); !removed) return removed.error();
-    finish_state();
+    if (auto finished = finish_state(); !finished) return finished.error();
     if (auto raised = store_raised_term(); !raised) return raised.error();
     return std::move(recovered_);
   }
@@ -188,6 +195,11 @@ class Recovery {
     auto file_bytes = file.value()->size();
     if (!file_bytes) return file_bytes.error();
     std::uint64_t size_bytes = file_bytes.value();
+    const std::uint64_t readable_bytes = scan.damage ? scan.valid_bytes : size_bytes;
+    if (scan.mark && scan.mark->durable_bytes > readable_bytes) {
+      // Checked before any repair: a refused directory is left exactly as it was found.
+      return shorter_than_durable_error(segment.path, readable_bytes, *scan.mark, scan);
+    }
     if (scan.damage) {
       const SegmentScan::Damage& damage = *scan.damage;
       if (!is_newest || damage.next_valid_offset) {
@@ -241,8 +253,26 @@ class Recovery {
     info.last_index = scan.entries.back().index;
     info.size_bytes = size_bytes;
     info.entry_offsets = std::move(scan.entry_offsets);
+    info.has_mark = scan.header->format_version == kSegmentFormatVersion;
+    info.marked_bytes = scan.mark ? scan.mark->durable_bytes : 0;
     recovered_.segments.push_back(std::move(info));
     return {};
+  }
+
+  // A segment that ends (or is damaged) before the end its durable mark records lost entries
+  // that were synced, and that other nodes or clients may have been told are stored.
+  static Error shorter_than_durable_error(const std::string& path, std::uint64_t readable_bytes,
+                                          const DurableMark& mark, const SegmentScan& scan) {
+    const std::string last_entry =
+        scan.entries.empty() ? "no entry" : "entry " + std::to_string(scan.entries.back().index);
+    return corruption_error(
+        path, readable_bytes,
+        "the segment is readable only up to here (" + last_entry + "), but its first " +
+            std::to_string(mark.durable_bytes) + " bytes, through entry " +
+            std::to_string(mark.durable_last_index) +
+            ", were durable: synced (and possibly acknowledged) entries are missing, so the file "
+            "was cut short or the disk lost synced writes. " +
+            std::string(kRefusalAdvice));
   }
 
   Result<void> remove_leftovers() {
@@ -253,11 +283,24 @@ class Recovery {
     return {};
   }
 
-  void finish_state() {
+  Result<void> finish_state() {
     raft::RaftState& state = recovered_.state;
     state.hard_state = recovered_.stored_hard_state;
     const LogIndex last_index =
         state.entries.empty() ? snapshot_index_ : state.entries.back().index;
+    // The hard state's commit index is written only once the entries it covers are durable
+    // (raft_storage.cpp), so a log that ends before it lost committed entries.
+    if (recovered_.stored_hard_state.commit > last_index) {
+      // The commit index is the hard state record's third field.
+      constexpr std::uint64_t kCommitOffset = kRecordHeaderBytes + 16;
+      return corruption_error(join_path(dir_, std::string(kHardStateFileName)), kCommitOffset,
+                              "the hard state records commit index " +
+                                  std::to_string(recovered_.stored_hard_state.commit) +
+                                  ", but the log ends at " + std::to_string(last_index) +
+                                  ": committed entries are missing (a segment was removed or cut "
+                                  "short). " +
+                                  std::string(kRefusalAdvice));
+    }
     const Term last_term = state.entries.empty() ? snapshot_term_ : state.entries.back().term;
     recovered_.stored_commit = std::max(recovered_.stored_hard_state.commit, max_commit_);
     // The stored commit index may lag (it is written lazily) or, after a crash lost unsynced
@@ -268,6 +311,7 @@ class Recovery {
       state.hard_state.term = last_term;
       state.hard_state.vote = kNoNode;
     }
+    return {};
   }
 
   // Writes a term raised by finish_state, so that the term reported to Raft cannot go back down

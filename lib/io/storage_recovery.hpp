@@ -8,9 +8,14 @@
 //  * Segments from an older generation than the snapshot (written before a log reset whose
 //    cleanup a crash interrupted) and segments wholly covered by the snapshot are removed; the
 //    rest are read in index order.
+//  * A segment (format 2) shorter than, or damaged before, the end its durable mark records
+//    lost synced entries: open fails with kCorrupt before repairing anything. A damaged mark
+//    (a torn in-place rewrite) records nothing.
 //  * A damaged record in the newest segment with no valid record anywhere after it is a torn
 //    tail: the file is cut there. Any other damage, a gap in the indices, or a term going down
 //    fails with kCorrupt naming the file and byte offset.
+//  * A hard state whose commit index lies beyond the log's end (a segment removed or cut) fails
+//    with kCorrupt: storage writes that index only once the entries it covers are durable.
 //  * If the log's last entry (or the snapshot) has a higher term than the hard state, the term
 //    is raised to it and the vote cleared: the node had seen that term, and no vote in it can
 //    have been sent, because a vote is made durable before it is sent. The raised term is written

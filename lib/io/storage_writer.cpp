@@ -21,18 +21,32 @@ void merge_into(PersistRequest& earlier, PersistRequest later) {
   earlier.sync = earlier.sync || later.sync;
 }
 
+std::uint64_t entry_bytes(const PersistRequest& request) {
+  std::uint64_t bytes = 0;
+  for (const raft::Entry& entry : request.entries) bytes += entry.data.size();
+  return bytes;
+}
+
 }  // namespace
 
-StorageWriter::StorageWriter(RaftStorage& storage) : storage_(storage) {}
+StorageWriter::StorageWriter(RaftStorage& storage, std::chrono::milliseconds disk_retry_interval)
+    : storage_(storage), disk_retry_interval_(disk_retry_interval) {}
 
 StorageWriter::~StorageWriter() {
+  (void)stop();
+  if (event_fd_ >= 0) ::close(event_fd_);
+}
+
+Result<void> StorageWriter::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   changed_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (event_fd_ >= 0) ::close(event_fd_);
+  std::lock_guard lock(mutex_);
+  if (failure_) return *failure_;
+  return {};
 }
 
 Result<void> StorageWriter::start() {
@@ -47,6 +61,7 @@ Result<void> StorageWriter::start() {
 void StorageWriter::submit(PersistRequest request) {
   {
     std::lock_guard lock(mutex_);
+    queued_bytes_ += entry_bytes(request);
     queue_.push_back(std::move(request));
   }
   changed_.notify_all();
@@ -61,9 +76,46 @@ Result<std::size_t> StorageWriter::take_completed() {
   return std::exchange(completed_, 0);
 }
 
+std::optional<Error> StorageWriter::disk_full() const {
+  std::lock_guard lock(mutex_);
+  return disk_full_;
+}
+
+std::uint64_t StorageWriter::pending_bytes() const {
+  std::lock_guard lock(mutex_);
+  return queued_bytes_ + writing_bytes_;
+}
+
+void StorageWriter::signal() {
+  const std::uint64_t one = 1;
+  while (::write(event_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+Result<void> StorageWriter::wait_for_space(Error full, std::unique_lock<std::mutex>& lock) {
+  disk_full_ = full;
+  signal();
+  changed_.notify_all();  // wait_idle() returns on a full disk
+  Result<void> written = full;
+  while (!written && is_disk_full(written.error())) {
+    // Woken early only to stop; a stop while the disk is full gives up the held writes.
+    if (changed_.wait_for(lock, disk_retry_interval_, [&] { return stopping_; })) {
+      written = make_error(ErrorCode::kIo,
+                           "stopped while the disk was full: writes still held were never stored "
+                           "(nothing depending on them was sent or acknowledged)");
+      break;
+    }
+    lock.unlock();
+    written = storage_.resume();
+    lock.lock();
+  }
+  disk_full_.reset();
+  return written;
+}
+
 void StorageWriter::wait_idle() {
   std::unique_lock lock(mutex_);
-  changed_.wait(lock, [&] { return failure_ || (queue_.empty() && writing_ == 0); });
+  changed_.wait(lock, [&] { return failure_ || disk_full_ || (queue_.empty() && writing_ == 0); });
 }
 
 void StorageWriter::run() {
@@ -74,21 +126,24 @@ void StorageWriter::run() {
     PersistRequest merged = std::move(queue_.front());
     queue_.pop_front();
     std::size_t count = 1;
-    for (; !queue_.empty(); queue_.pop_front(), ++count)
+    for (; !queue_.empty(); queue_.pop_front(), ++count) {
       merge_into(merged, std::move(queue_.front()));
+    }
     writing_ = count;
+    writing_bytes_ = queued_bytes_;
+    queued_bytes_ = 0;
     lock.unlock();
     auto written = storage_.persist(merged);
     lock.lock();
+    if (!written && is_disk_full(written.error())) written = wait_for_space(written.error(), lock);
     writing_ = 0;
+    writing_bytes_ = 0;
     if (written) {
       completed_ += count;
     } else {
       failure_ = written.error();
     }
-    const std::uint64_t one = 1;
-    while (::write(event_fd_, &one, sizeof one) < 0 && errno == EINTR) {
-    }
+    signal();
     changed_.notify_all();
     if (failure_) return;
   }

@@ -9,13 +9,15 @@ from raw_client import RawClient
 
 # Small, so that limit tests move little data.
 MAX_MESSAGE_BYTES = 4096
+CLIENT_QUEUE_BYTES = 1 << 20
 
 _groups = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
 def daemon():
-    with Bcastd(args=["--max-message-bytes", str(MAX_MESSAGE_BYTES)]) as d:
+    with Bcastd(args=["--max-message-bytes", str(MAX_MESSAGE_BYTES),
+                      "--client-queue-bytes", str(CLIENT_QUEUE_BYTES)]) as d:
         d.wait_leader()
         yield d
 

@@ -78,6 +78,20 @@ TEST(DaemonOptions, BadInputGetsAClearError) {
             std::string::npos);
 }
 
+TEST(DaemonOptions, ClientLimits) {
+  auto defaults = parse({"--dev"});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.value().options.max_clients, 1024u);
+  EXPECT_EQ(defaults.value().options.client_queue_bytes, 64u << 20);
+  auto set = parse({"--dev", "--max-clients", "8", "--client-queue-bytes", "1048576"});
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set.value().options.max_clients, 8u);
+  EXPECT_EQ(set.value().options.client_queue_bytes, 1u << 20);
+  EXPECT_NE(error_of({"--dev", "--max-clients", "0"}).find("--max-clients"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--client-queue-bytes", "100"}).find("--client-queue-bytes"),
+            std::string::npos);
+}
+
 TEST(DaemonOptions, HelpListsEveryContractOption) {
   auto parsed = parse({"--help"});
   ASSERT_TRUE(parsed.ok());

@@ -87,6 +87,7 @@ class CrashScenario {
     crash_rng_ = rng_.fork();
     options_.fsync = !rng_.chance(1, 6);
     options_.segment_bytes = rng_.uniform(256, 4096);
+    fault_rng_ = rng_.fork();  // last, so the workloads of older seeds stay as they were
   }
 
   // Runs `crashes` crash points. Returns the failures found (empty when every check passed).
@@ -139,8 +140,12 @@ class CrashScenario {
     std::uint64_t pending_ops_lost_or_kept = 0;  // unsynced operations a crash decided on
     std::uint64_t recovered_entries = 0;
     std::uint64_t recovered_snapshots = 0;
+    std::uint64_t disk_full = 0;  // requests a full disk interrupted (resumed unless a crash came)
+    std::uint64_t closes = 0;     // clean closes before the crash
 
     void add(const Tally& other) {
+      disk_full += other.disk_full;
+      closes += other.closes;
       in_persist += other.in_persist;
       in_open += other.in_open;
       after_workload += other.after_workload;
@@ -323,7 +328,21 @@ class CrashScenario {
     for (requests_done_ = 0; requests_done_ < requests; ++requests_done_) {
       PersistRequest request = next_request();
       if (request.empty()) continue;
-      const auto result = storage_->persist(request);
+      // Now and then the disk is nearly full: the request may be interrupted, and is resumed
+      // once there is room (unless the crash comes first).
+      if (fault_rng_.chance(1, 10)) {
+        fs_.set_capacity_bytes(fs_.used_bytes() + fault_rng_.uniform(0, 400));
+      }
+      auto result = storage_->persist(request);
+      if (!result.ok() && io::is_disk_full(result.error())) {
+        ++tally_.disk_full;
+        result = storage_->resume();  // still full: refused again, nothing changes
+        if (!result.ok() && io::is_disk_full(result.error())) {
+          fs_.set_capacity_bytes(std::nullopt);
+          result = storage_->resume();
+        }
+      }
+      fs_.set_capacity_bytes(std::nullopt);
       if (!result.ok()) {
         if (!fs_.halted()) {
           fail(std::string("persist failed: ") + error_code_name(result.error().code) + ": " +
@@ -332,6 +351,17 @@ class CrashScenario {
         return;
       }
       if (request.sync || !options_.fsync) mark_synced();
+    }
+    // A clean stop now and then: everything becomes durable, and the log's end is recorded.
+    if (fault_rng_.chance(1, 4)) {
+      phase_ = "closing";
+      const auto closed = storage_->close();
+      if (!closed.ok()) {
+        if (!fs_.halted()) fail("close failed: " + closed.error().message);
+        return;
+      }
+      ++tally_.closes;
+      mark_synced();
     }
   }
 
@@ -483,6 +513,7 @@ class CrashScenario {
   std::string last_crash_ = "crash: none yet";  // where the last crash fell, for messages
   std::string phase_;                           // what the scenario is doing now
   std::uint64_t requests_done_ = 0;             // requests completed since the last crash
+  Rng fault_rng_{0};                            // full disks and clean closes
 };
 
 TEST(StorageCrash, RecoversFromEveryCrashPoint) {
@@ -511,13 +542,16 @@ TEST(StorageCrash, RecoversFromEveryCrashPoint) {
   std::printf(
       "crash points: %d in %zu scenarios, %.2f s\n"
       "  crashes inside persist: %llu, inside open: %llu, between calls: %llu\n"
-      "  unsynced operations at crash time: %llu; entries recovered: %llu, snapshots: %llu\n",
+      "  unsynced operations at crash time: %llu; entries recovered: %llu, snapshots: %llu\n"
+      "  requests interrupted by a full disk: %llu; clean closes: %llu\n",
       crash_points, seeds.size(), seconds, static_cast<unsigned long long>(tally.in_persist),
       static_cast<unsigned long long>(tally.in_open),
       static_cast<unsigned long long>(tally.after_workload),
       static_cast<unsigned long long>(tally.pending_ops_lost_or_kept),
       static_cast<unsigned long long>(tally.recovered_entries),
-      static_cast<unsigned long long>(tally.recovered_snapshots));
+      static_cast<unsigned long long>(tally.recovered_snapshots),
+      static_cast<unsigned long long>(tally.disk_full),
+      static_cast<unsigned long long>(tally.closes));
   if (!env_number("BCAST_CRASH_SEED")) {
     EXPECT_GE(crash_points, 2000);
   }

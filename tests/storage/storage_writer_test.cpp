@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
+#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -26,8 +27,17 @@ class GatedStorage : public io::RaftStorage {
     changed_.notify_all();
     changed_.wait(lock, [&] { return released_; });
     if (fail) return make_error(ErrorCode::kIo, "disk gone");
+    if (full_for > 0) return io::io_error("write", "log", ENOSPC);
     return {};
   }
+  Result<void> resume() override {
+    std::lock_guard lock(mutex_);
+    ++resumes;
+    if (--full_for > 0) return io::io_error("write", "log", ENOSPC);
+    return {};
+  }
+  bool interrupted() const override { return full_for > 0; }
+  Result<void> close() override { return {}; }
   void release() {
     std::lock_guard lock(mutex_);
     released_ = true;
@@ -39,6 +49,8 @@ class GatedStorage : public io::RaftStorage {
   }
   std::vector<PersistRequest> writes;
   bool fail = false;
+  int full_for = 0;  // the disk is full for this many attempts (the write, then resumes)
+  int resumes = 0;
 
  private:
   std::mutex mutex_;
@@ -94,6 +106,45 @@ TEST(StorageWriter, AFailureIsReportedAndNothingMoreIsWritten) {
   writer.submit(append_request(make_entries(2, 2, 1)));
   writer.wait_idle();
   EXPECT_EQ(storage.writes.size(), 1u);
+}
+
+TEST(StorageWriter, AFullDiskIsWaitedOutOnTheWriterThread) {
+  GatedStorage storage;
+  storage.full_for = 3;  // the write and two resumes find no room
+  io::StorageWriter writer(storage, std::chrono::milliseconds(1));
+  ASSERT_TRUE(writer.start().ok());
+  writer.submit(append_request(make_entries(1, 1, 1, 1000)));
+  storage.release();
+  pollfd fd{writer.completion_fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&fd, 1, 5000), 1);
+  // The loop is told the disk is full (and nothing completed) before the write is done...
+  auto first = writer.take_completed();
+  ASSERT_TRUE(first.ok());
+  std::size_t completed = first.value();
+  if (completed == 0) {
+    EXPECT_TRUE(writer.disk_full().has_value() || storage.resumes >= 2);
+    completed += wait_completed(writer, 1);
+  }
+  // ...and once there is room, the write completes.
+  EXPECT_EQ(completed, 1u);
+  EXPECT_FALSE(writer.disk_full().has_value());
+  EXPECT_EQ(storage.resumes, 3);  // two more found no room, the third wrote it
+  EXPECT_TRUE(writer.stop().ok());
+}
+
+TEST(StorageWriter, StoppingWhileTheDiskIsFullGivesUpTheHeldWrites) {
+  GatedStorage storage;
+  storage.full_for = 1000000;
+  io::StorageWriter writer(storage, std::chrono::milliseconds(1));
+  ASSERT_TRUE(writer.start().ok());
+  writer.submit(append_request(make_entries(1, 1, 1)));
+  storage.release();
+  writer.wait_idle();  // returns once the disk is reported full
+  EXPECT_TRUE(writer.disk_full().has_value());
+  EXPECT_GT(writer.pending_bytes(), 0u);
+  auto stopped = writer.stop();
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_NE(stopped.error().message.find("stopped while the disk was full"), std::string::npos);
 }
 
 }  // namespace

@@ -297,10 +297,32 @@ Result<void> FaultyFileSystem::file_write(InodeId id, std::uint64_t epoch, const
     return io::io_error("write", path, EIO);
   }
   if (!begin_mutation("write", path, error)) return error;
-  ++stats_.writes;
-  stats_.bytes_written += bytes.size();
-  record_file_op(*inode, FileOp{false, offset, std::string(bytes)});
+  std::string_view fitting = bytes;
+  if (capacity_bytes_) {
+    const std::uint64_t size = inode->content.size();
+    const std::uint64_t used = used_bytes();
+    const std::uint64_t room = *capacity_bytes_ > used ? *capacity_bytes_ - used : 0;
+    const std::uint64_t end_allowed = size + room;  // the file may grow this far
+    if (offset + bytes.size() > end_allowed) {
+      fitting = bytes.substr(0, end_allowed > offset ? end_allowed - offset : 0);
+    }
+  }
+  if (!fitting.empty()) {
+    ++stats_.writes;
+    stats_.bytes_written += fitting.size();
+    record_file_op(*inode, FileOp{false, offset, std::string(fitting)});
+  }
+  if (fitting.size() < bytes.size()) {
+    ++stats_.disk_full_errors;
+    return io::io_error("write", path, ENOSPC);
+  }
   return {};
+}
+
+std::uint64_t FaultyFileSystem::used_bytes() const {
+  std::uint64_t used = 0;
+  for (const auto& [id, inode] : inodes_) used += inode.content.size();
+  return used;
 }
 
 Result<std::string> FaultyFileSystem::file_read(InodeId id, std::uint64_t epoch,

@@ -49,6 +49,7 @@ class FaultyFileSystem final : public io::FileSystem {
     std::uint64_t removes = 0;
     std::uint64_t largest_read_request_bytes = 0;  // the largest length any read asked for
     std::uint64_t crashes = 0;
+    std::uint64_t disk_full_errors = 0;  // writes refused (in part) for capacity_bytes
   };
 
   FaultyFileSystem();
@@ -69,6 +70,11 @@ class FaultyFileSystem final : public io::FileSystem {
   // The next `count` writes (or file syncs) fail with EIO and change nothing.
   void fail_next_writes(std::uint32_t count) { failing_writes_ = count; }
   void fail_next_syncs(std::uint32_t count) { failing_syncs_ = count; }
+  // A disk of this many bytes (nullopt: unlimited), counted as the total size of all files: a
+  // write that would go beyond it writes what fits and fails with ENOSPC, as a full disk does.
+  // Not cleared by crash() or restart_process().
+  void set_capacity_bytes(std::optional<std::uint64_t> bytes) { capacity_bytes_ = bytes; }
+  std::uint64_t used_bytes() const;
 
   // The machine halts after `operations` more mutating operations (writes, truncations, syncs,
   // creates, renames, removes, mkdirs): from then on every call fails with kIo and changes
@@ -150,6 +156,7 @@ class FaultyFileSystem final : public io::FileSystem {
   InodeId next_inode_ = 1;
   std::uint64_t epoch_ = 0;  // bumped by every crash; Files from an earlier epoch are dead
 
+  std::optional<std::uint64_t> capacity_bytes_;
   std::uint32_t failing_writes_ = 0;
   std::uint32_t failing_syncs_ = 0;
   std::optional<std::uint64_t> operations_before_halt_;

@@ -122,8 +122,10 @@ struct ClusterInfo {
 class Client {
  public:
   // Connects, says hello and waits up to request_timeout for the welcome. Fails with
-  // kUnavailable if no daemon answers in time, with the daemon's error if it refuses (e.g. an
-  // unsupported protocol version, too many clients), kInvalidArgument for bad options.
+  // kUnavailable at once if nothing listens on an ipc socket path (no such file, or a file left
+  // behind by a daemon that stopped), or if no daemon answers in time; with the daemon's error
+  // if it refuses (e.g. an unsupported protocol version, too many clients); kInvalidArgument for
+  // bad options.
   static Result<Client> connect(const ClientOptions& options);
 
   Client(Client&&) noexcept;
@@ -150,9 +152,11 @@ class Client {
 
   // The next event, waiting up to `timeout` (0: only what is already there). An empty optional
   // means none arrived in time, or a signal interrupted the wait (so a loop can check its
-  // flags). Once the connection to the daemon is lost (it stopped, or closed the connection),
-  // this and every later call fails with kUnavailable, after the events that arrived before;
-  // the daemon has forgotten this client, so a new Client must connect. kIo: a failed socket.
+  // flags). Once the connection to the daemon is lost (it stopped, or closed the connection,
+  // or told this client it is disconnected: a RequestError with request_id 0 and kUnavailable,
+  // whose message says why, e.g. the client fell too far behind its deliveries), this and every
+  // later call fails with kUnavailable, after the events that arrived before; the daemon has
+  // forgotten this client, so a new Client must connect. kIo: a failed socket.
   Result<std::optional<Event>> next_event(std::chrono::milliseconds timeout);
 
   // Asks the daemon for its view of the cluster (waits for the reply).

@@ -1,0 +1,97 @@
+#include "io/client_queue.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace bcast::io {
+
+ClientQueue::ClientQueue(std::uint64_t bound_bytes, std::uint64_t zmq_budget_bytes)
+    : bound_bytes_(bound_bytes),
+      // At most a quarter of the bound goes to ZeroMQ, where nothing can be dropped any more: the
+      // rest stays here, so that a reply can always make room by dropping best-effort ones.
+      zmq_budget_bytes_(std::min(zmq_budget_bytes, bound_bytes / 4)),
+      in_zmq_bytes_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+
+std::uint64_t ClientQueue::cost_bytes(const Message& message) {
+  return message.header.size() + (message.payload ? message.payload->size() : 0) +
+         kMessageOverheadBytes;
+}
+
+bool ClientQueue::fits(std::uint64_t cost) const {
+  const std::uint64_t held = held_bytes();
+  return held == 0 || held + cost <= bound_bytes_;
+}
+
+bool ClientQueue::make_room(std::uint64_t cost) {
+  auto it = queue_.begin();
+  while (!fits(cost) && best_effort_queued_ > 0) {
+    it = std::find_if(it, queue_.end(),
+                      [](const Message& m) { return m.kind == Kind::kBestEffortDelivery; });
+    queued_bytes_ -= cost_bytes(*it);
+    --best_effort_queued_;
+    ++dropped_;
+    it = queue_.erase(it);
+  }
+  return fits(cost);
+}
+
+ClientQueue::Admission ClientQueue::push(Message message) {
+  const std::uint64_t cost = cost_bytes(message);
+  if (!make_room(cost)) {
+    if (message.kind != Kind::kBestEffortDelivery) return Admission::kOverflow;
+    ++dropped_;
+    return Admission::kDropped;
+  }
+  if (message.kind == Kind::kBestEffortDelivery) ++best_effort_queued_;
+  queued_bytes_ += cost;
+  queue_.push_back(std::move(message));
+  return Admission::kQueued;
+}
+
+void ClientQueue::push_unbounded(Message message) {
+  if (message.kind == Kind::kBestEffortDelivery) ++best_effort_queued_;
+  queued_bytes_ += cost_bytes(message);
+  queue_.push_back(std::move(message));
+}
+
+void ClientQueue::discard() {
+  queue_.clear();
+  queued_bytes_ = 0;
+  best_effort_queued_ = 0;
+}
+
+bool ClientQueue::may_go_now(std::uint64_t cost) const {
+  if (!queue_.empty()) return false;
+  const std::uint64_t in_zmq = in_zmq_bytes();
+  return in_zmq == 0 || in_zmq + cost <= zmq_budget_bytes_;
+}
+
+bool ClientQueue::front_may_go() const {
+  const std::uint64_t in_zmq = in_zmq_bytes();
+  return in_zmq == 0 || in_zmq + cost_bytes(queue_.front()) <= zmq_budget_bytes_;
+}
+
+ClientQueue::Message ClientQueue::pop_front() {
+  Message message = std::move(queue_.front());
+  queue_.pop_front();
+  queued_bytes_ -= cost_bytes(message);
+  if (message.kind == Kind::kBestEffortDelivery) --best_effort_queued_;
+  return message;
+}
+
+ClientQueue::Ticket* ClientQueue::make_ticket(Message message) {
+  const std::uint64_t cost = cost_bytes(message);
+  in_zmq_bytes_->fetch_add(cost);
+  return new Ticket{std::move(message.header), std::move(message.payload), in_zmq_bytes_, cost};
+}
+
+void ClientQueue::release_ticket(void* /*data*/, void* hint) {
+  // Called by ZeroMQ (its I/O thread, or the caller's thread for a message never sent).
+  auto* ticket = static_cast<Ticket*>(hint);
+  ticket->in_zmq_bytes->fetch_sub(ticket->cost_bytes);
+  delete ticket;
+}
+
+std::uint64_t ClientQueue::take_dropped() { return std::exchange(dropped_, 0); }
+
+}  // namespace bcast::io

@@ -1,0 +1,149 @@
+// ClientQueue (lib/io/client_queue.hpp): what the daemon holds for one client, bounded in bytes,
+// with the overflow policy per kind of message; and the descriptor budget the daemon starts with.
+#include "io/client_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "io/descriptor_budget.hpp"
+
+namespace bcast::io {
+namespace {
+
+using Kind = ClientQueue::Kind;
+using Admission = ClientQueue::Admission;
+
+ClientQueue::Message message(Kind kind, std::size_t payload_bytes, char tag = 'p') {
+  return ClientQueue::Message{"header", std::make_shared<const std::string>(payload_bytes, tag),
+                              kind};
+}
+
+constexpr std::size_t kCost = 1000;  // payload bytes chosen so each message costs exactly this
+const std::size_t kPayload = kCost - 6 - ClientQueue::kMessageOverheadBytes;
+
+TEST(ClientQueue, CountsHeaderPayloadAndOverhead) {
+  EXPECT_EQ(ClientQueue::cost_bytes(message(Kind::kDelivery, kPayload)), kCost);
+  ClientQueue queue(10 * kCost, 10 * kCost);
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  EXPECT_EQ(queue.push(message(Kind::kReply, kPayload)), Admission::kQueued);
+  EXPECT_EQ(queue.queued_bytes(), 2 * kCost);
+  EXPECT_EQ(queue.held_bytes(), 2 * kCost);
+  (void)queue.pop_front();
+  EXPECT_EQ(queue.queued_bytes(), kCost);
+}
+
+TEST(ClientQueue, BestEffortOverflowDropsTheOldestBestEffortFirst) {
+  ClientQueue queue(4 * kCost, 4 * kCost);
+  ASSERT_EQ(queue.push(message(Kind::kBestEffortDelivery, kPayload, 'a')), Admission::kQueued);
+  ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload, 'r')), Admission::kQueued);
+  ASSERT_EQ(queue.push(message(Kind::kBestEffortDelivery, kPayload, 'b')), Admission::kQueued);
+  ASSERT_EQ(queue.push(message(Kind::kBestEffortDelivery, kPayload, 'c')), Admission::kQueued);
+  // Full: the next best-effort delivery evicts 'a', the oldest best-effort one.
+  EXPECT_EQ(queue.push(message(Kind::kBestEffortDelivery, kPayload, 'd')), Admission::kQueued);
+  EXPECT_EQ(queue.dropped(), 1u);
+  std::string order;
+  while (!queue.empty()) order += queue.pop_front().payload->front();
+  EXPECT_EQ(order, "rbcd");
+  EXPECT_EQ(queue.take_dropped(), 1u);
+  EXPECT_EQ(queue.dropped(), 0u);
+}
+
+TEST(ClientQueue, BestEffortThatCannotFitIsDroppedItself) {
+  ClientQueue queue(2 * kCost, 2 * kCost);
+  ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  ASSERT_EQ(queue.push(message(Kind::kReply, kPayload)), Admission::kQueued);
+  EXPECT_EQ(queue.push(message(Kind::kBestEffortDelivery, kPayload)), Admission::kDropped);
+  EXPECT_EQ(queue.dropped(), 1u);
+  EXPECT_EQ(queue.queued_bytes(), 2 * kCost);
+}
+
+TEST(ClientQueue, AReliableDeliveryThatCannotFitOverflows) {
+  ClientQueue queue(3 * kCost, 3 * kCost);
+  ASSERT_EQ(queue.push(message(Kind::kBestEffortDelivery, kPayload)), Admission::kQueued);
+  ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  // Best-effort deliveries make room for it first...
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  EXPECT_EQ(queue.dropped(), 1u);
+  // ...and when none is left, nothing may be dropped: the client must go.
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kOverflow);
+  EXPECT_EQ(queue.push(message(Kind::kReply, kPayload)), Admission::kOverflow);
+}
+
+TEST(ClientQueue, AMessageLargerThanTheBoundGoesThroughWhenNothingElseIsHeld) {
+  ClientQueue queue(kCost, kCost);
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, 10 * kCost)), Admission::kQueued);
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kOverflow);
+}
+
+TEST(ClientQueue, ZeroMqHoldsAtMostItsBudgetAndCountsUntilReleased) {
+  ClientQueue queue(10 * kCost, 2 * kCost);
+  EXPECT_TRUE(queue.may_go_now(kCost));
+  ClientQueue::Ticket* first = queue.make_ticket(message(Kind::kDelivery, kPayload));
+  ClientQueue::Ticket* second = queue.make_ticket(message(Kind::kDelivery, kPayload));
+  EXPECT_EQ(queue.in_zmq_bytes(), 2 * kCost);
+  EXPECT_FALSE(queue.may_go_now(kCost)) << "beyond ZeroMQ's budget";
+  ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  EXPECT_FALSE(queue.front_may_go());
+  EXPECT_EQ(queue.held_bytes(), 3 * kCost);
+  ClientQueue::release_ticket(nullptr, first);  // ZeroMQ wrote it
+  EXPECT_EQ(queue.in_zmq_bytes(), kCost);
+  EXPECT_TRUE(queue.front_may_go());
+  EXPECT_FALSE(queue.may_go_now(kCost)) << "something waits before it";
+  ClientQueue::release_ticket(nullptr, second);
+  EXPECT_EQ(queue.in_zmq_bytes(), 0u);
+  // What ZeroMQ holds counts toward the bound: 9 queued + 1 in ZeroMQ fill it.
+  ClientQueue::Ticket* held = queue.make_ticket(message(Kind::kDelivery, kPayload));
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  }
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kOverflow);
+  ClientQueue::release_ticket(nullptr, held);
+  EXPECT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+}
+
+TEST(ClientQueue, DiscardAndUnboundedPushForTheDisconnectNotice) {
+  ClientQueue queue(kCost, kCost);
+  ASSERT_EQ(queue.push(message(Kind::kDelivery, kPayload)), Admission::kQueued);
+  queue.discard();
+  EXPECT_TRUE(queue.empty());
+  EXPECT_EQ(queue.queued_bytes(), 0u);
+  EXPECT_EQ(queue.dropped(), 0u);
+  queue.push_unbounded(message(Kind::kReply, 5 * kCost));
+  queue.push_unbounded(message(Kind::kReply, kPayload));
+  EXPECT_EQ(queue.queued_bytes(), 6 * kCost + 6 + ClientQueue::kMessageOverheadBytes);
+}
+
+TEST(DescriptorBudget, CapsLeaveAReserveAndACeiling) {
+  auto budget = plan_descriptors(256, 18, 1, 1024);
+  ASSERT_TRUE(budget.ok()) << budget.error().message;
+  const DescriptorBudget& b = budget.value();
+  EXPECT_EQ(b.accept_ceiling, 256 - 24);
+  EXPECT_GE(b.reserve, 48u);
+  EXPECT_LE(18 + b.reserve + b.max_peer_connections + b.max_client_connections, 256u);
+  EXPECT_GE(b.max_peer_connections, 1u);
+  EXPECT_LT(b.max_clients, b.max_client_connections);
+  EXPECT_LT(b.max_clients, 1024u) << "lowered to fit";
+}
+
+TEST(DescriptorBudget, AGenerousLimitKeepsTheRequestedClients) {
+  auto budget = plan_descriptors(1 << 20, 30, 5, 1024);
+  ASSERT_TRUE(budget.ok());
+  EXPECT_EQ(budget.value().max_clients, 1024u);
+  EXPECT_EQ(budget.value().max_client_connections, 1024u + 256u);
+  EXPECT_EQ(budget.value().max_peer_connections, 16u + 4 * 5);
+  EXPECT_EQ(plan_descriptors(1 << 20, 30, 5, 3).value().max_clients, 3u) << "never raised";
+}
+
+TEST(DescriptorBudget, ALimitTooLowIsAClearError) {
+  auto budget = plan_descriptors(64, 40, 3, 1024);
+  ASSERT_FALSE(budget.ok());
+  EXPECT_EQ(budget.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(budget.error().message.find("raise it to at least"), std::string::npos)
+      << budget.error().message;
+}
+
+}  // namespace
+}  // namespace bcast::io
