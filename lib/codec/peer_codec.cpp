@@ -19,7 +19,7 @@
 //   hello          [from u]
 //   welcome        [from u, to u, epoch u, reliable_cut u, gossip_cut u, causal_cut u]
 //   total_forward  [[message...]]
-//   refusal        [reason u, cluster_id u, known_identity u]
+//   refusal        [reason u, cluster_id u, known_identity u, refused_identity u]
 //   join_request   [identity u, address str]
 //   join_response  [accepted bool, reason str, cluster_id u, incarnation_floor u,
 //                   [[node u, address str]...], reply_address str]
@@ -86,7 +86,7 @@ constexpr std::uint32_t kPositionFields = 8;
 constexpr std::uint32_t kHelloFields = 1;
 constexpr std::uint32_t kWelcomeFields = 6;
 constexpr std::uint32_t kTotalForwardFields = 1;
-constexpr std::uint32_t kRefusalFields = 3;
+constexpr std::uint32_t kRefusalFields = 4;
 constexpr std::uint32_t kJoinRequestFields = 2;
 constexpr std::uint32_t kJoinResponseFields = 6;
 constexpr std::uint32_t kMemberAddressFields = 2;
@@ -320,6 +320,7 @@ class Encoder {
     integer(static_cast<std::uint8_t>(r.reason));
     integer(r.cluster_id);
     integer(r.known_identity);
+    integer(r.refused_identity);
   }
 
   void encode(const JoinRequest& r) {
@@ -738,7 +739,8 @@ class Decoder {
     if (!fields(o, "refusal", kRefusalFields, f) ||
         !enumeration(f[0], "refusal reason", RefusalReason::kNotMember, out.reason) ||
         !integer(f[1], "refusal cluster_id", out.cluster_id) ||
-        !integer(f[2], "refusal known_identity", out.known_identity)) {
+        !integer(f[2], "refusal known_identity", out.known_identity) ||
+        !integer(f[3], "refusal refused_identity", out.refused_identity)) {
       return false;
     }
     if (out.reason == RefusalReason{0}) return fail("refusal reason 0 is not a reason");

@@ -235,7 +235,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       round_start_ = Clock::now();
       peer_guard_->poll_events();
       if (items[4].revents & ZMQ_POLLIN) complete_writes();
-      if (items[0].revents & ZMQ_POLLIN) read_peers();
+      read_peers();  // also what peers answered on our connections to them (refusals)
       if ((items[1].revents | items[2].revents) & ZMQ_POLLIN) clients_->on_readable();
       // At most one tick per round. After a long round the ticks owed run one per round, with
       // the input that queued meanwhile read in between (the poll does not wait while a tick is
@@ -279,6 +279,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (const auto* join = std::get_if<JoinResponse>(&envelope.message);
         join != nullptr && !transport_->has_peer(envelope.to)) {
       transport_->send_to_endpoint(join->reply_address, envelope);
+      return;
+    }
+    if (const auto* refusal = std::get_if<Refusal>(&envelope.message)) {
+      transport_->send_refusal(envelope, *refusal);
       return;
     }
     transport_->send(envelope);
@@ -334,6 +338,14 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     node_->close_sender(sender);
   }
   Result<std::uint64_t> publish(const PublishRequest& request) override {
+    // A daemon its peers refuse is not part of the cluster: accepting a publish would promise a
+    // message nobody else will ever receive.
+    if (const auto refused = node_->admission().refused_by(node_->now_tick()); !refused.empty()) {
+      const auto& [node, refusal] = *refused.begin();
+      return make_error(ErrorCode::kUnavailable, "this daemon is refused by node " +
+                                                     std::to_string(node) + ": " +
+                                                     describe(refusal, false));
+    }
     auto seq = node_->publish(request, round_);
     if (seq) {
       metrics_.published(request, seq.value(), round_start_);

@@ -124,6 +124,23 @@ void PeerTransport::send_to_endpoint(const std::string& endpoint, const Envelope
   send_on(*it->second, envelope);
 }
 
+void PeerTransport::send_refusal(const Envelope& envelope, const Refusal& refusal) {
+  auto route = routes_.find({envelope.to, refusal.refused_identity});
+  if (route == routes_.end()) {
+    send(envelope);
+    return;
+  }
+  try {
+    zmq::message_t frame(codec::encode_envelope(envelope));
+    const bool sent = listener_->send(zmq::buffer(route->second),
+                                      zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                      listener_->send(frame, zmq::send_flags::dontwait);
+    ++(sent ? counters_.sent : counters_.dropped);
+  } catch (const zmq::error_t&) {
+    ++counters_.dropped;
+  }
+}
+
 void PeerTransport::send_on(zmq::socket_t& socket, const Envelope& envelope) {
   // The frame moves into the ZeroMQ message instead of being copied: a push or append can hold
   // a 16 MiB payload, and every copy of it stalls the event loop.
@@ -143,7 +160,18 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
   zmq::message_t identity;
   zmq::message_t frame;
   // A ROUTER message is [peer identity][frame]; anything else is skipped whole.
-  if (!listener_->recv(identity, zmq::recv_flags::dontwait)) return std::nullopt;
+  if (!listener_->recv(identity, zmq::recv_flags::dontwait)) {
+    // Nothing on the listener: what peers answered on our own connections to them.
+    for (auto& [node, lanes] : outgoing_) {
+      for (zmq::socket_t* lane : {lanes.control.get(), lanes.bulk.get()}) {
+        if (lane->recv(frame, zmq::recv_flags::dontwait)) return take_frame(frame);
+      }
+    }
+    for (auto& [endpoint, socket] : ad_hoc_) {
+      if (socket->recv(frame, zmq::recv_flags::dontwait)) return take_frame(frame);
+    }
+    return std::nullopt;
+  }
   if (!identity.more()) {
     ++counters_.malformed;
     return Result<Envelope>(make_error(ErrorCode::kProtocol, "a message without a body"));
@@ -155,6 +183,23 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
     (void)listener_->recv(rest, zmq::recv_flags::none);
     extra = rest.more();
   }
+  auto envelope = take_frame(frame);
+  if (envelope && envelope->ok()) {
+    const auto key = std::make_pair(envelope->value().from, envelope->value().identity);
+    auto [route, inserted] = routes_.insert_or_assign(key, identity.to_string());
+    if (inserted) {
+      route_order_.push_back(key);
+      constexpr std::size_t kMaxRoutes = 1024;
+      if (route_order_.size() > kMaxRoutes) {
+        routes_.erase(route_order_.front());
+        route_order_.erase(route_order_.begin());
+      }
+    }
+  }
+  return envelope;
+}
+
+std::optional<Result<Envelope>> PeerTransport::take_frame(const zmq::message_t& frame) {
   auto envelope = codec::decode_envelope(frame.to_string_view(), limits_);
   if (!envelope.ok()) {
     ++counters_.malformed;

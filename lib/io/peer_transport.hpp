@@ -29,6 +29,7 @@
 namespace zmq {
 class context_t;
 class socket_t;
+class message_t;
 }  // namespace zmq
 
 namespace bcast::io {
@@ -69,8 +70,13 @@ class PeerTransport {
   // the answer to a daemon that asked to join. A few such connections are kept.
   void send_to_endpoint(const std::string& endpoint, const Envelope& envelope);
   // The next frame if one is waiting: an envelope, or an error for a malformed frame (the
-  // caller logs it; the frame is gone and the socket keeps serving).
+  // caller logs it; the frame is gone and the socket keeps serving). Frames peers send back on
+  // our own connections to them (refusals, below) are read too.
   std::optional<Result<Envelope>> receive();
+  // A refusal goes back on the connection the refused message came from: the refused daemon
+  // may not be the one this daemon knows under its node id (a duplicate id, a wiped directory).
+  // Falls back to the node's own connection when none is known.
+  void send_refusal(const Envelope& envelope, const Refusal& refusal);
   // For zmq::poll.
   zmq::socket_t& listening_socket();
   const TransportCounters& counters() const { return counters_; }
@@ -98,6 +104,11 @@ class PeerTransport {
   std::map<NodeId, Outgoing> outgoing_;
   std::map<NodeId, std::unique_ptr<zmq::socket_t>> monitors_;  // connect/disconnect events
   std::map<NodeId, bool> connected_;
+  std::optional<Result<Envelope>> take_frame(const zmq::message_t& frame);
+  // The most recent incoming connection (ROUTER routing id) of each (node id, identity) seen;
+  // bounded, oldest forgotten first.
+  std::map<std::pair<NodeId, std::uint64_t>, std::string> routes_;
+  std::vector<std::pair<NodeId, std::uint64_t>> route_order_;
   std::uint64_t monitor_generation_ = 0;  // keeps a reconnected peer's monitor endpoint unique
   std::vector<std::pair<std::string, std::unique_ptr<zmq::socket_t>>> ad_hoc_;  // oldest first
   TransportCounters counters_;

@@ -139,6 +139,7 @@ void ExpectRefusalEq(const Refusal& expected, const Refusal& actual) {
   EXPECT_EQ(expected.reason, actual.reason);
   EXPECT_EQ(expected.cluster_id, actual.cluster_id);
   EXPECT_EQ(expected.known_identity, actual.known_identity);
+  EXPECT_EQ(expected.refused_identity, actual.refused_identity);
 }
 
 void ExpectJoinRequestEq(const JoinRequest& expected, const JoinRequest& actual) {
@@ -329,7 +330,7 @@ std::vector<Envelope> SampleEnvelopes() {
           Wrap(Hello{.from = make_origin_id(kMaxNodeId, 0xffff)}),
           Wrap(SampleWelcome()),
           Wrap(SampleTotalForward()),
-          Wrap(Refusal{RefusalReason::kIdentityMismatch, kMax64, kMax64 - 1}),
+          Wrap(Refusal{RefusalReason::kIdentityMismatch, kMax64, kMax64 - 1, 7}),
           Wrap(JoinRequest{kMax64, "tcp://127.0.0.1:65535"}),
           Wrap(SampleJoinResponse()),
           Wrap(SampleAdminForward()),

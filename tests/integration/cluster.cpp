@@ -133,6 +133,10 @@ std::string LocalCluster::socket(int node) const {
   return dir_ + "/n" + std::to_string(node) + "/bcastd.sock";
 }
 
+std::string LocalCluster::endpoint(int node) const {
+  return "tcp://127.0.0.1:" + std::to_string(base_port_ + node);
+}
+
 std::string LocalCluster::log_path(int node) const {
   return dir_ + "/n" + std::to_string(node) + "/bcastd.log";
 }

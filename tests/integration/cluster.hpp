@@ -53,6 +53,7 @@ class LocalCluster {
   int size() const { return size_; }
   const std::string& dir() const { return dir_; }
   std::string socket(int node) const;
+  std::string endpoint(int node) const;  // its peer address, tcp://127.0.0.1:PORT
   std::string log_path(int node) const;
   std::string log_tail(int node, std::size_t max_bytes = 4000) const;
   std::string all_logs() const;  // the tail of every daemon's log, for failure messages

@@ -3,14 +3,29 @@
 #include <stdexcept>
 #include <variant>
 
+#include "core/membership/bootstrap.hpp"
 #include "raft_checker.hpp"
 
 namespace bcast::raft::testing {
 
-RaftCluster::RaftCluster(std::vector<NodeId> voters, RaftOptions base, std::vector<NodeId> learners)
+RaftCluster::RaftCluster(std::vector<NodeId> voters, RaftOptions base, std::vector<NodeId> learners,
+                         Bootstrap bootstrap)
     : base_(base) {
-  bootstrap_.voters = voters;
-  bootstrap_.learners = learners;
+  if (bootstrap == Bootstrap::kInTheLog) {
+    std::vector<InitialMember> members;
+    for (NodeId id : voters) members.push_back({id, "tcp://node-" + std::to_string(id), false});
+    for (NodeId id : learners) members.push_back({id, "tcp://node-" + std::to_string(id), true});
+    const RaftState state = bootstrap_state("test", members);
+    for (const InitialMember& m : members) {
+      PersistRequest request;
+      request.entries = state.entries;
+      request.hard_state = state.hard_state;
+      storage_[m.node].persist(request);
+    }
+  } else {
+    bootstrap_.voters = voters;
+    bootstrap_.learners = learners;
+  }
   std::sort(bootstrap_.voters.begin(), bootstrap_.voters.end());
   std::sort(bootstrap_.learners.begin(), bootstrap_.learners.end());
   for (NodeId id : voters) make_node(id);

@@ -22,8 +22,12 @@ namespace bcast::raft::testing {
 
 class RaftCluster : private DriverIo {
  public:
+  // How the initial configuration is given: as the daemon does, in the first log entries
+  // (core/membership/bootstrap.hpp), or beside the log as clusters of earlier versions had it.
+  enum class Bootstrap : std::uint8_t { kBesideTheLog, kInTheLog };
   // Builds nodes `voters` (and `learners`, which start with the same bootstrap configuration).
-  RaftCluster(std::vector<NodeId> voters, RaftOptions base = {}, std::vector<NodeId> learners = {});
+  RaftCluster(std::vector<NodeId> voters, RaftOptions base = {}, std::vector<NodeId> learners = {},
+              Bootstrap bootstrap = Bootstrap::kBesideTheLog);
 
   Raft& node(NodeId id) { return *nodes_.at(id); }
   const std::vector<Entry>& applied(NodeId id) { return applied_.at(id); }

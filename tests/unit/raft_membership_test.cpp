@@ -60,8 +60,54 @@ TEST(RaftMembership, ANewNodeJoinsAsALearnerCatchesUpAndIsPromoted) {
   EXPECT_EQ(c.node(1).log().committed(), committed);
 }
 
-TEST(RaftMembership, OneChangeAtATime) {
+// [cluster] finding: on 83aa5b9 a node added with AddVoter before the leader's first compaction
+// received the log from index 1 and replayed its ConfChange entries on an empty base
+// configuration: it believed itself the only voter, elected itself alone and committed entries
+// nobody else had. With the initial configuration in the log it replays that too.
+TEST(RaftMembership, ANodeJoiningBeforeAnySnapshotLearnsTheWholeConfiguration) {
+  RaftCluster c({1, 2, 3}, {}, {}, RaftCluster::Bootstrap::kInTheLog);
+  c.run_ticks(1);
+  ASSERT_TRUE(c.elect(1));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(c.propose(1, std::to_string(i)).ok());
+  c.deliver_all();
+  ASSERT_EQ(c.node(1).log().snapshot_meta().index, 0u) << "no compaction: the log starts at 1";
+  c.add_node(4);
+  ASSERT_TRUE(c.propose_conf_change(1, {ConfChangeType::kAddLearner, 4}).ok());
+  c.run_ticks(3);
+  EXPECT_EQ(c.delivered_count(MessageType::kInstallSnapshot), 0) << "it must learn from the log";
+  EXPECT_EQ(c.node(4).conf(), c.node(1).conf());
+  ASSERT_TRUE(c.propose_conf_change(1, {ConfChangeType::kAddVoter, 4}).ok());
+  c.run_ticks(3);
+  EXPECT_EQ(c.node(4).conf().voters, (std::vector<NodeId>{1, 2, 3, 4}));
+  EXPECT_EQ(c.applied_data(4), c.applied_data(1));
+  // Alone, it cannot win: it needs three of four votes.
+  c.isolate(4);
+  for (int i = 0; i < 200; ++i) c.tick(4);
+  c.take_queue();
+  EXPECT_NE(c.node(4).role(), Role::kLeader) << "the joiner elected itself alone";
+}
+
+// The same join in a cluster whose initial configuration is beside the log (made by an earlier
+// version): the leader refuses it until a snapshot has replaced the log's start.
+TEST(RaftMembership, WithoutTheConfigurationInTheLogAJoinWaitsForASnapshot) {
   RaftCluster c({1, 2, 3});
+  c.run_ticks(1);
+  ASSERT_TRUE(c.elect(1));
+  ASSERT_TRUE(c.propose(1, "a").ok());
+  c.deliver_all();
+  auto refused = c.propose_conf_change(1, {ConfChangeType::kAddLearner, 4});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kBusy);
+  c.compact(1);
+  c.add_node(4);
+  ASSERT_TRUE(c.propose_conf_change(1, {ConfChangeType::kAddLearner, 4}).ok());
+  c.run_ticks(3);
+  EXPECT_GT(c.delivered_count(MessageType::kInstallSnapshot), 0);
+  EXPECT_EQ(c.node(4).conf(), c.node(1).conf());
+}
+
+TEST(RaftMembership, OneChangeAtATime) {
+  RaftCluster c({1, 2, 3}, {}, {}, RaftCluster::Bootstrap::kInTheLog);
   c.run_ticks(1);
   ASSERT_TRUE(c.elect(1));
   c.deliver_all();
@@ -135,7 +181,7 @@ TEST(RaftMembership, ALeaderThatRemovesItselfStepsDownOnceTheRemovalCommits) {
 }
 
 TEST(RaftMembership, AnUncommittedChangeIsRevertedWhenItsEntryIsOverwritten) {
-  RaftCluster c({1, 2, 3, 4, 5});
+  RaftCluster c({1, 2, 3, 4, 5}, {}, {}, RaftCluster::Bootstrap::kInTheLog);
   c.run_ticks(1);
   ASSERT_TRUE(c.elect(1));
   c.deliver_all();

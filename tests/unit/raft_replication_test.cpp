@@ -287,7 +287,7 @@ RaftOptions no_retention() {
 TEST(RaftReplication, AFollowerALittleBehindCatchesUpFromRetainedEntries) {
   RaftOptions options;
   options.retained_entries_behind_snapshot = 50;
-  RaftCluster c({1, 2, 3}, options);
+  RaftCluster c({1, 2, 3}, options, {}, RaftCluster::Bootstrap::kInTheLog);
   c.run_ticks(1);
   ASSERT_TRUE(c.elect(1));
   c.crash(3);

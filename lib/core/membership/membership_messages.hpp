@@ -26,6 +26,9 @@ struct Refusal {
   RefusalReason reason = RefusalReason::kClusterMismatch;
   std::uint64_t cluster_id = 0;      // the refusing daemon's cluster
   std::uint64_t known_identity = 0;  // kIdentityMismatch: the identity the cluster has bound
+  // The identity of the refused daemon: two daemons may claim one node id, and the refusal is for
+  // the one that sent the refused message (the shell answers on that message's connection).
+  std::uint64_t refused_identity = 0;
 };
 
 // A daemon started with --join asks any member to let it in. It has been added to the

@@ -42,10 +42,14 @@ bool PeerAdmission::admit(const Envelope& envelope, const ClusterRegistry& regis
 void PeerAdmission::refuse(const Envelope& envelope, Refusal refusal, std::uint64_t now_tick,
                            Outbox& out) {
   const NodeId from = envelope.from;
-  auto known = refusing_.find(from);
-  const bool first = known == refusing_.end() || !recent(known->second, now_tick) ||
-                     known->second.refusal.reason != refusal.reason;
+  refusal.refused_identity = envelope.identity;
   refusing_[from] = Refused{refusal, now_tick};
+  // Said once, and again only if the reason changes or a long while has passed: a duplicate id
+  // alternates with the true member, and the log should not repeat itself every second.
+  auto logged = logged_.find(from);
+  const bool first = logged == logged_.end() || logged->second.refusal.reason != refusal.reason ||
+                     now_tick - logged->second.last_tick >= 60 * refusal_interval_ticks_;
+  if (first) logged_[from] = Refused{refusal, now_tick};
   auto [last, inserted] = last_refusal_tick_.try_emplace(from, now_tick);
   if (!inserted && now_tick - last->second < refusal_interval_ticks_) return;
   last->second = now_tick;

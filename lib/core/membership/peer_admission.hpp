@@ -72,6 +72,7 @@ class PeerAdmission {
   }
   std::map<NodeId, Refused> refused_by_;
   std::map<NodeId, Refused> refusing_;
+  std::map<NodeId, Refused> logged_;  // the last refusal of each peer that an event reported
   std::map<NodeId, Sighting> sightings_;
 };
 

@@ -60,7 +60,8 @@ SnapshotMeta initial_meta(const ConfState& initial_conf, const RaftState& state)
 }  // namespace
 
 Raft::Raft(const RaftOptions& options, Rng rng, const ConfState& initial_conf, RaftState state)
-    : options_(options),
+    : state_had_snapshot(state.snapshot.has_value()),
+      options_(options),
       rng_(rng),
       log_(initial_meta(initial_conf, state), std::move(state.entries)),
       snapshot_(std::move(state.snapshot)) {
@@ -72,6 +73,7 @@ Raft::Raft(const RaftOptions& options, Rng rng, const ConfState& initial_conf, R
   // The stored commit index may lag (it is not synced) but never lead what the log holds.
   log_.commit_to(std::min(std::max(state.hard_state.commit, log_.committed()), log_.last_index()));
   persisted_hard_state_ = hard_state();
+  conf_beside_log_ = !state_had_snapshot && !initial_conf.voters.empty();
   // Term 1 is the bootstrap term (core/membership/bootstrap.hpp): no leader exists in it.
   if (term_ == 0 || (term_ == 1 && vote_ == kNoNode)) ticks_since_leader_contact_ = UINT32_MAX;
   announced_conf_ = log_.conf();
@@ -135,6 +137,17 @@ Result<LogIndex> Raft::propose_conf_change(const ConfChange& change, Outbox& out
   if (!apply_conf_change(log_.conf(), change)) {
     return make_error(ErrorCode::kInvalidArgument,
                       "membership change not allowed in the current configuration");
+  }
+  // A new member replays the log from the first entry it is sent, on an empty configuration.
+  // When the initial configuration is not in the log (a cluster bootstrapped beside it, by an
+  // earlier version) and no snapshot has replaced the log's start, it would see only the changes
+  // since, and could believe itself the only voter: it must start from a snapshot.
+  const bool new_member =
+      change.type != ConfChangeType::kRemoveNode && !log_.conf().contains(change.node);
+  if (new_member && conf_beside_log_ && log_.snapshot_meta().index == 0) {
+    return make_error(ErrorCode::kBusy,
+                      "this cluster's initial configuration is not in its log: a member can be "
+                      "added once the log has been compacted into a snapshot");
   }
   append_as_leader(EntryType::kConfChange, encode_conf_change(change));
   after_log_change(out);
@@ -632,7 +645,10 @@ bool Raft::send_append(NodeId to, bool send_if_empty, Outbox& out) {
   if (progress.is_paused()) return false;
   const LogIndex prev_index = progress.next() - 1;
   const auto prev_term = log_.term_at(prev_index);
-  if (!prev_term) {
+  // Entries retained behind the snapshot would reach a follower without the configuration they
+  // build on when that configuration is beside the log: such a follower starts from the snapshot.
+  const bool before_conf = conf_beside_log_ && prev_index < log_.snapshot_meta().index;
+  if (!prev_term || before_conf) {
     send_snapshot(to, progress, out);
     return false;
   }

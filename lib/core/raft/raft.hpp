@@ -195,6 +195,7 @@ class Raft {
   void emit_event(Event::Kind kind, Outbox& out);
   void randomize_election_timeout();
 
+  bool state_had_snapshot;  // constructor input, before the members below are built
   RaftOptions options_;
   Rng rng_;
   RaftLog log_;
@@ -219,8 +220,11 @@ class Raft {
   std::map<NodeId, Progress> progress_;  // leader: every member but itself
   NodeId transfer_target_ = kNoNode;
   bool timeout_now_sent_in_term_ = false;  // leader: no lease for the rest of the term
-  LogIndex leader_first_index_ = 0;        // leader: index of its no-op entry in this term
-  std::uint64_t uncommitted_bytes_ = 0;    // leader: data proposed in this term, not yet committed
+  // The initial configuration was given beside the log (a cluster bootstrapped by an earlier
+  // version), not as its first entries: a new member must start from a snapshot.
+  bool conf_beside_log_ = false;
+  LogIndex leader_first_index_ = 0;      // leader: index of its no-op entry in this term
+  std::uint64_t uncommitted_bytes_ = 0;  // leader: data proposed in this term, not yet committed
 
   HardState persisted_hard_state_;  // the last hard state handed to storage
   LogIndex unpersisted_from_ = 0;   // lowest index written since the last persist request
