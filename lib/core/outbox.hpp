@@ -68,16 +68,22 @@ struct Event {
     kBecameCandidate,
     kConfigurationChanged,
     kSnapshotRestored,
-    kPeerWelcomed,  // `peer`: an incarnation this daemon now counts as a member
-    kPeerExcluded,  // `peer`: an incarnation this daemon stopped counting (silent too long)
-    kJoinedOrigin,  // `peer`: an origin's welcome reached us; its later messages are ours
-    kGaveUp,        // `peer`: a dead origin's missing messages were given up as lost
-    kRetired,       // `peer`: a dead origin taken never to have met us
+    kPeerWelcomed,  // `peer`: an incarnation this daemon now counts as a member (`epoch`)
+    // `node`: a member this daemon stopped counting (silent too long); `peer` its incarnation,
+    // or 0 if the member was never heard from since this daemon started.
+    kPeerExcluded,
+    // `peer`: an origin's first welcome reached us (`epoch`: 1 unless earlier ones were lost);
+    // its messages after the welcome's cuts are ours.
+    kJoinedOrigin,
+    kGaveUp,   // `peer`: a dead origin's missing messages were given up as lost
+    kRetired,  // `peer`: a dead origin taken never to have met us
   };
   Kind kind;
   Term term = 0;
   NodeId leader = kNoNode;
   OriginId peer = 0;
+  NodeId node = kNoNode;    // kPeerExcluded
+  std::uint32_t epoch = 0;  // kPeerWelcomed, kJoinedOrigin
 };
 
 // The answer to a publish: its sequence number and, for total order, its global position; or
@@ -99,17 +105,28 @@ bool waits_for_persist(const Envelope& envelope);
 struct Outbox;
 void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message);
 
+// A gap notice and its place among the deliveries of its Outbox: it comes right before
+// deliveries[before_delivery] (or after all of them, if that is the end).
+struct GapNotice {
+  Gap gap;
+  std::size_t before_delivery = 0;
+};
+
 struct Outbox {
   PersistRequest persist;
   std::vector<Envelope> messages;
   std::vector<Delivery> deliveries;  // in delivery order
+  std::vector<GapNotice> gaps;       // interleaved with the deliveries (see GapNotice)
   std::vector<Receipt> receipts;
   std::vector<Event> events;
 
   bool empty() const {
-    return persist.empty() && messages.empty() && deliveries.empty() && receipts.empty() &&
-           events.empty();
+    return persist.empty() && messages.empty() && deliveries.empty() && gaps.empty() &&
+           receipts.empty() && events.empty();
   }
 };
+
+// Announces `gap` before any delivery appended after this call.
+void announce_gap(Outbox& out, Gap gap);
 
 }  // namespace bcast

@@ -18,6 +18,7 @@ struct DeliveryBugFlag {
 constexpr DeliveryBugFlag kDeliveryBugs[] = {
     {"no-relay", &DeliveryBugs::no_relay},
     {"skip-hold-back", &DeliveryBugs::skip_hold_back},
+    {"silent-skip", &DeliveryBugs::silent_skip},
     {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
 };
 

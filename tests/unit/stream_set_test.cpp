@@ -498,5 +498,101 @@ TEST(StreamSet, ConvergedWhenEveryPeerReportsOurPositionOrNothing) {
   EXPECT_TRUE(set.converged(kOther, {kPeerB}));
 }
 
+// --- Skips: what the stream moves past without it arriving -------------------------------------
+
+Gap stream_gap(OriginId origin, std::uint64_t from, std::uint64_t to, Gap::Reason reason) {
+  Gap gap;
+  gap.kind = Gap::Kind::kStream;
+  gap.reason = reason;
+  gap.origin = origin;
+  gap.mode = Mode::kReliable;
+  gap.from = from;
+  gap.to = to;
+  return gap;
+}
+
+TEST(StreamSet, TheFirstCutIsNoSkip) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.receive(message_of(kOther, 7));
+  (void)set.set_cut(kOther, 5, /*rejoin=*/true);  // the first welcome to arrive: any epoch
+  EXPECT_TRUE(set.take_skipped().empty());
+  EXPECT_EQ(set.received_upto(kOther), 5u);
+}
+
+// A rejoin skips exactly what did not arrive up to the new cut; what arrived above a hole is
+// not skipped (it is delivered).
+TEST(StreamSet, ARejoinRecordsWhatItSkipsAndNothingThatArrived) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  for (std::uint64_t seq : {1, 4, 5, 8, 12}) (void)set.receive(message_of(kOther, seq));
+  ASSERT_TRUE(set.take_skipped().empty());
+  (void)set.set_cut(kOther, 10, /*rejoin=*/true);
+  EXPECT_EQ(set.take_skipped(),
+            (std::vector<Gap>{stream_gap(kOther, 2, 3, Gap::Reason::kExcluded),
+                              stream_gap(kOther, 6, 7, Gap::Reason::kExcluded),
+                              stream_gap(kOther, 9, 10, Gap::Reason::kExcluded)}));
+  EXPECT_TRUE(set.take_skipped().empty());  // cleared by the call
+  EXPECT_EQ(set.received_upto(kOther), 10u);
+  EXPECT_TRUE(set.has_gap(kOther));  // 11 is still to come: it is not skipped
+}
+
+TEST(StreamSet, GivingUpRecordsTheLostPositions) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  for (std::uint64_t seq : {1, 3, 6}) (void)set.receive(message_of(kOther, seq));
+  set.skip_gap(kOther);
+  EXPECT_EQ(set.take_skipped(),
+            (std::vector<Gap>{stream_gap(kOther, 2, 2, Gap::Reason::kOriginLost),
+                              stream_gap(kOther, 4, 5, Gap::Reason::kOriginLost)}));
+}
+
+TEST(StreamSet, LostPositionsAPeerReportsAreRecordedWhenPassed) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  (void)set.receive(message_of(kOther, 1));
+  StreamPosition p = position(kOther, 1);
+  p.lost = {3};
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), p), 0);
+  EXPECT_TRUE(set.take_skipped().empty());  // 2 is still missing: 3 is not passed yet
+  (void)set.receive(message_of(kOther, 2));
+  EXPECT_EQ(set.take_skipped(),
+            std::vector<Gap>{stream_gap(kOther, 3, 3, Gap::Reason::kOriginLost)});
+  EXPECT_EQ(set.received_upto(kOther), 3u);
+}
+
+// A dead origin's tail, which a causal dependency shows existed but nobody holds, is given up
+// with no end, and nothing of it is taken afterwards.
+TEST(StreamSet, CloseGivesUpTheTailAndRefusesLaterArrivals) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  (void)set.receive(message_of(kOther, 1));
+  (void)set.receive(message_of(kOther, 3));
+  EXPECT_FALSE(set.close(kOther));  // not while 2 may still come
+  set.skip_gap(kOther);
+  (void)set.take_skipped();
+  EXPECT_TRUE(set.close(kOther));
+  EXPECT_TRUE(set.close(kOther));  // closed already
+  EXPECT_EQ(set.take_skipped(),
+            std::vector<Gap>{stream_gap(kOther, 4, Gap::kOpenEnd, Gap::Reason::kOriginLost)});
+  EXPECT_FALSE(set.receive(message_of(kOther, 4)).is_new);
+  // Peers need neither keep nor send it to us: we report it as held by choice.
+  const std::optional<StreamPosition> p = find_position(set.digest(false), kOther);
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->received_upto, UINT64_MAX);
+  // A peer that has more of it (one we did not count) does not make us wait for it any more.
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), position(kOther, 6)), 0);
+  EXPECT_TRUE(set.origins_behind_peers().empty());
+}
+
+TEST(StreamSet, PeerReachedReadsThePeersLatestDigest) {
+  StreamSet set = with_own_messages(5);
+  EXPECT_TRUE(set.peer_reached(kPeerA, kSelf, 0));  // nothing to reach
+  EXPECT_FALSE(set.peer_reached(kPeerA, kSelf, 3));
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), position(kSelf, 2)), 0);
+  EXPECT_FALSE(set.peer_reached(kPeerA, kSelf, 3));
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), position(kSelf, 4)), 0);
+  EXPECT_TRUE(set.peer_reached(kPeerA, kSelf, 3));
+}
+
 }  // namespace
 }  // namespace bcast
