@@ -276,7 +276,8 @@ void Node::skip_lost_messages(Outbox& out) {
   StreamSet& gossip = gossip_.streams();
   for (OriginId origin : stalled) {
     // Only a dead origin's messages can be lost for good (a live one still holds its own).
-    if (!is_replaced(origin) || !delivery_.causal().knows(origin)) continue;
+    const bool dead = is_replaced(origin) || options_.dissemination.bugs.give_up_live;
+    if (!dead || !delivery_.causal().knows(origin)) continue;
     // ... and only once nothing of it has arrived for a grace period (longer than messages stay
     // in flight), while every member that holds back garbage collection was heard from
     // recently and reports no more of it than we have.

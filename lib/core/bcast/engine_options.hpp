@@ -12,6 +12,7 @@ struct DeliveryBugs {
   bool skip_hold_back = false;         // deliver FIFO and causal messages on arrival
   bool deliver_before_commit = false;  // total: deliver log entries before they commit
   bool silent_skip = false;            // skip messages without announcing the gap
+  bool give_up_live = false;           // give up missing messages of live origins too
 };
 
 struct DisseminationOptions {
