@@ -288,41 +288,48 @@ void Node::skip_lost_messages(Outbox& out) {
     const bool all_recent = std::all_of(holders.begin(), holders.end(), [&](NodeId peer) {
       return now_tick_ - peers_.last_heard_tick(peer) < options_.retire_grace_ticks / 2;
     });
+    if (!all_recent) continue;
     const bool reliable_converged = reliable.converged(origin, holders);
     const bool gossip_converged = gossip.converged(origin, holders);
-    if (!all_recent || !reliable_converged || !gossip_converged) {
+    if (!reliable_converged || !gossip_converged) {
       // Peers send digests only while they hold something unstable, and we may hold nothing
-      // unstable either: ask them where they are (a peer that has what we lack repairs it).
+      // unstable either: what we know of their positions may be stale. Ask them where they are
+      // (one that has what we lack repairs it).
       for (NodeId peer : holders) {
         if (!reliable_converged) send_to(out, id(), peer, reliable.digest(/*wants_reply=*/true));
         if (!gossip_converged) send_to(out, id(), peer, gossip.digest(/*wants_reply=*/true));
       }
       continue;
     }
-    out.events.push_back(Event{Event::Kind::kGaveUp, 0, kNoNode, origin});
-    const auto before =
-        std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin));
-    if (reliable.has_gap(origin) || gossip.has_gap(origin)) {
-      reliable.skip_gap(origin);
-      gossip.skip_gap(origin);
-    } else {
-      // A tail that peers ahead of us no longer store (they had excluded us).
-      reliable.skip_unstored(origin, holders);
-      gossip.skip_unstored(origin, holders);
-    }
-    if (before != std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin))) {
-      announce_stream_skips(out);
-      delivery_.on_stream_progress(origin, out);
-    } else if (delivery_.causal().misses(origin)) {
-      // Held messages depend on messages of the origin that neither stream shows a trace of:
-      // they were in its tail, which died with it. The tail is given up (both streams: a causal
-      // count does not say which one), announced, and then passed over.
-      const bool reliable_closed = reliable.close(origin);
-      const bool gossip_closed = gossip.close(origin);
-      announce_stream_skips(out);
-      if (reliable_closed && gossip_closed) delivery_.skip_missing(origin, out);
-    }
+    give_up_lost(origin, holders, out);
     stall_.erase(origin);
+  }
+}
+
+void Node::give_up_lost(OriginId origin, const std::vector<NodeId>& holders, Outbox& out) {
+  StreamSet& reliable = reliable_.streams();
+  StreamSet& gossip = gossip_.streams();
+  out.events.push_back(Event{Event::Kind::kGaveUp, 0, kNoNode, origin});
+  const auto before = std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin));
+  if (reliable.has_gap(origin) || gossip.has_gap(origin)) {
+    reliable.skip_gap(origin);
+    gossip.skip_gap(origin);
+  } else {
+    // A tail that peers ahead of us no longer store (they had excluded us).
+    reliable.skip_unstored(origin, holders);
+    gossip.skip_unstored(origin, holders);
+  }
+  if (before != std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin))) {
+    announce_stream_skips(out);
+    delivery_.on_stream_progress(origin, out);
+  } else if (delivery_.causal().misses(origin)) {
+    // Held messages depend on messages of the origin that neither stream shows a trace of: they
+    // were in its tail, which died with it. The tail is given up (both streams: a causal count
+    // does not say which one), announced, and then passed over.
+    const bool reliable_closed = reliable.close(origin);
+    const bool gossip_closed = gossip.close(origin);
+    announce_stream_skips(out);
+    if (reliable_closed && gossip_closed) delivery_.skip_missing(origin, out);
   }
 }
 

@@ -134,6 +134,10 @@ class Node {
   // streams and causal sequence continue after them. Decided after `retire_grace_ticks` without
   // progress, on recent digests from every member.
   void skip_lost_messages(Outbox& out);
+  // Gives up what a dead origin's streams lack that no member in `holders` can give us: the
+  // holes, else a tail peers ahead no longer store, else (causal messages need more of it) its
+  // whole tail. Every skip is announced before what it lets through.
+  void give_up_lost(OriginId origin, const std::vector<NodeId>& holders, Outbox& out);
   void on_contact(const Envelope& envelope, Outbox& out);
   void welcome(NodeId node, OriginId incarnation, Outbox& out);
   void say_hello(Outbox& out);

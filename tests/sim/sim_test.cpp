@@ -122,9 +122,11 @@ TEST(SimChaos, RegressionSeeds) {
       // A causal message whose dependency from a third origin was skipped at a rejoin: the
       // skip is announced first, and a daemon's clock names only what it delivered.
       {5, 0, 50, kExcluding},
-      // The example of a message left undelivered at a returning daemon.
+      // The example of a message left undelivered at a returning daemon (it no longer
+      // failed on the code this work started from, after unrelated changes; kept).
       {3, 0, 121, kExcluding},
-      // A daemon stalled on a dead origin held nothing unstable, nor did its peers: no digests
+      // Failed during this work, not on the code before it (which ran them differently): a
+      // daemon stalled on a dead origin held nothing unstable, nor did its peers; no digests
       // flowed, and it judged convergence on stale positions forever (now it asks).
       {5, 0, 187, kExcluding},
       {3, 2, 112, kExcluding},
