@@ -130,6 +130,15 @@ TEST(SimChaos, RegressionSeeds) {
       // flowed, and it judged convergence on stale positions forever (now it asks).
       {5, 0, 187, kExcluding},
       {3, 2, 112, kExcluding},
+      // Found by the long mode: two daemons each stalled on a hole of a dead origin that the
+      // other lacked too, in different streams; each waited for the other, which was behind it
+      // there (now a peer behind us that reports our holes missing too cannot help).
+      {3, 0, 7242, kExcluding},
+      {5, 0, 7869, kExcluding},
+      {3, 2, 8383, kExcluding},
+      // ... and with more holes than a digest lists, a peer at our position with the same holes
+      // must still count as unable to help (failed during that fix).
+      {5, 0, 2170},
   };
   for (const Case& c : cases) {
     SimOptions o;

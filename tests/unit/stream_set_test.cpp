@@ -594,5 +594,40 @@ TEST(StreamSet, PeerReachedReadsThePeersLatestDigest) {
   EXPECT_TRUE(set.peer_reached(kPeerA, kSelf, 3));
 }
 
+// A peer behind us cannot help if what it holds beyond our position we hold too, or it lacks
+// as we do. (Waiting for it deadlocked two daemons each stalled on the other's hole of a dead
+// origin: sim seeds 7242, 7869 and 8383 with --peer-timeout-ticks 150.)
+TEST(StreamSet, APeerBehindUsHelpsOnlyIfItMayHoldWhatWeLack) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  for (std::uint64_t seq = 1; seq <= 10; ++seq) {
+    if (seq != 8) (void)set.receive(message_of(kOther, seq));
+  }
+  ASSERT_EQ(set.received_upto(kOther), 7u);  // 8 missing, 9 and 10 held above
+  StreamPosition behind = position(kOther, 5);
+  behind.highest_received = 10;
+  behind.missing = {6, 8};  // it lacks 8 too
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), behind), 0);
+  EXPECT_TRUE(set.converged(kOther, {kPeerA}));
+  behind.missing = {6, 7};  // it holds 8
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), behind), 0);
+  EXPECT_FALSE(set.converged(kOther, {kPeerA}));
+}
+
+// Without a hole, what we would give up is our tail: a peer at our position, or behind it,
+// holding something beyond our position may hold some of it.
+TEST(StreamSet, APeerAtOurPositionHelpsWithTheTailOnlyIfItHoldsMore) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  (void)set.receive(message_of(kOther, 1));
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), position(kOther, 1)), 0);
+  EXPECT_TRUE(set.converged(kOther, {kPeerA}));
+  StreamPosition more = position(kOther, 1);
+  more.highest_received = 3;
+  more.missing = {2};
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), more), 0);
+  EXPECT_FALSE(set.converged(kOther, {kPeerA}));
+}
+
 }  // namespace
 }  // namespace bcast

@@ -164,6 +164,10 @@ std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& di
   for (const StreamPosition& p : digest.streams) {
     theirs[p.origin] = &p;
     PeerPosition& position = positions[p.origin];
+    if (p.received_upto >= position.received_upto) {  // not an older digest, late
+      position.highest_received = p.highest_received;
+      position.missing = p.missing;
+    }
     position.received_upto = std::max(position.received_upto, p.received_upto);
     position.stable_upto = std::max(position.stable_upto, p.stable_upto);
     position.cut = p.cut;
@@ -253,13 +257,19 @@ std::vector<OriginId> StreamSet::origins_with_gaps() const {
 }
 
 bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) const {
-  const std::uint64_t ours = received_upto(origin);
+  static const Stream kNothing;
+  const auto mine = streams_.find(origin);
+  const Stream& stream = mine == streams_.end() ? kNothing : mine->second;
+  const std::uint64_t ours = stream.received_upto;
   for (NodeId peer : peers) {
     auto p = peer_positions_.find(peer);
     if (p == peer_positions_.end()) return false;  // not heard a digest from it yet
     auto q = p->second.find(origin);
     if (q == p->second.end() || q->second.received_upto == UINT64_MAX) continue;  // holds none
-    if (q->second.received_upto == ours) continue;
+    // At or behind us, holding nothing beyond our position that we lack. (Waiting for a peer
+    // behind us deadlocked two daemons each stalled on the other's hole of a dead origin, in
+    // different streams: sim seeds 7242 with 3 voters, 7869 with 5, --peer-timeout-ticks 150.)
+    if (q->second.received_upto <= ours && !may_give(stream, q->second)) continue;
     // Ahead of us only past its own cut: the messages we miss were never its own (had one
     // reached it anyway, its answers to our digests would have brought it by now).
     if (q->second.received_upto > ours && q->second.cut > ours) continue;
@@ -268,6 +278,23 @@ bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) con
     return false;
   }
   return true;
+}
+
+bool StreamSet::may_give(const Stream& stream, const PeerPosition& peer) {
+  if (stream.received_above.empty()) {
+    // What we would give up is our tail: it may hold some of it if it holds anything beyond us.
+    return peer.highest_received > stream.received_upto;
+  }
+  // What we would give up are the holes our digests ask for (which it would have repaired, had
+  // it held them when it answered): it may hold one it does not report missing.
+  const bool all_listed = peer.missing.size() < kMaxMissingReported;
+  for (std::uint64_t seq : missing(stream)) {
+    if (seq > peer.highest_received) break;
+    const bool listed = std::binary_search(peer.missing.begin(), peer.missing.end(), seq);
+    const bool beyond_list = !all_listed && seq > peer.missing.back();
+    if (!listed || beyond_list) return true;
+  }
+  return false;
 }
 
 std::vector<OriginId> StreamSet::origins_behind_peers() const {

@@ -72,9 +72,9 @@ class StreamSet {
   // Origins whose stream has a gap (messages beyond one that is missing).
   std::vector<OriginId> origins_with_gaps() const;
   // Whether no peer in `peers` can give us more of the origin's stream: each one's latest digest
-  // reports exactly our position (it has all we have and not the next message), that it holds
-  // none of the stream (it never met the origin, or retired it), or that it is ahead but no
-  // longer stores the next message we lack (it collected it while it had excluded us).
+  // reports that it is at or behind our position and holds nothing beyond it that we lack, that
+  // it holds none of the stream (it never met the origin, or retired it), or that it is ahead but
+  // no longer stores the next message we lack (it collected it while it had excluded us).
   bool converged(OriginId origin, const std::vector<NodeId>& peers) const;
   bool has_gap(OriginId origin) const;
   // Whether digests must flow: some message is stored but not yet stable (peers may lack it),
@@ -137,7 +137,13 @@ class StreamSet {
     std::uint64_t received_upto = 0;
     std::uint64_t stable_upto = 0;  // it stores nothing up to here any more
     std::uint64_t cut = 0;
+    std::uint64_t highest_received = 0;  // beyond the prefix, the highest it holds
+    std::vector<std::uint64_t> missing;  // its first holes beyond the prefix (latest digest)
   };
+  // Whether a peer whose prefix ends at or before ours may hold a message we would give up: one
+  // of the holes our digests ask for that it does not report missing, or (if we have no hole)
+  // anything beyond our position.
+  static bool may_give(const Stream& stream, const PeerPosition& peer);
   std::map<NodeId, std::map<OriginId, PeerPosition>> peer_positions_;  // from digests
   std::uint64_t stored_bytes_ = 0;
   std::vector<OriginId> advanced_by_peers_;
