@@ -329,7 +329,6 @@ void StreamSet::skip_unstored(OriginId origin, const std::vector<NodeId>& peers)
     end = any ? std::min(end, unstored_upto) : unstored_upto;
     any = true;
   }
-  end = std::min(end, stream.received_upto + kMaxMissingReported);
   for (std::uint64_t seq = stream.received_upto + 1; seq <= end; ++seq) {
     if (!stream.received_above.contains(seq)) stream.lost.insert(seq);
   }
