@@ -32,7 +32,12 @@ void Driver::apply(Outbox& out) {
   } else {
     for (Envelope& envelope : waiting) io_.send(std::move(envelope));
   }
-  for (Delivery& delivery : batch.deliveries) io_.deliver(std::move(delivery));
+  auto gap = batch.gaps.begin();
+  for (std::size_t i = 0; i < batch.deliveries.size(); ++i) {
+    for (; gap != batch.gaps.end() && gap->before_delivery <= i; ++gap) io_.announce_gap(gap->gap);
+    io_.deliver(std::move(batch.deliveries[i]));
+  }
+  for (; gap != batch.gaps.end(); ++gap) io_.announce_gap(gap->gap);
   for (Receipt& receipt : batch.receipts) io_.acknowledge(std::move(receipt));
   for (const Event& event : batch.events) io_.observe(event);
   for (AdminResult& result : batch.admin_results) io_.answer(std::move(result));

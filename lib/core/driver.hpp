@@ -36,6 +36,9 @@ class DriverIo {
   virtual void persist(const PersistRequest& request) = 0;
   virtual void send(Envelope envelope) = 0;
   virtual void deliver(Delivery delivery) = 0;
+  // Messages this daemon will never deliver (see Gap), in their place among the deliveries. The
+  // daemon's client server routes them to its applications ([views]); the default ignores them.
+  virtual void announce_gap(const Gap& gap) { (void)gap; }
   virtual void acknowledge(Receipt receipt) = 0;
   virtual void observe(const Event& event) = 0;
   // The outcome of a run-time membership request this daemon made (Node::admin).
@@ -51,8 +54,9 @@ class Driver {
       : io_(io), report_persisted_(std::move(report_persisted)) {}
 
   // Applies `out` in the fixed order: send what does not wait for a write -> start the write ->
-  // deliver -> acknowledge -> observe -> answer. Messages that wait for a write leave once it (and
-  // every write before it) completes. `out` is empty on return.
+  // deliver (gap notices in their places among the deliveries) -> acknowledge -> observe ->
+  // answer. Messages that wait for a write leave once it (and every write before it) completes.
+  // `out` is empty on return.
   void apply(Outbox& out);
   // The oldest write in flight is durable: sends what waited for it and reports it to the core,
   // whose effects land in `out` (apply them next).

@@ -136,9 +136,12 @@ void Node::tick(Outbox& out) {
     for (const auto& [node, incarnation] : peers_.expire(now_tick_)) {
       reliable_.streams().forget_peer(node);
       gossip_.streams().forget_peer(node);
-      out.events.push_back(Event{Event::Kind::kPeerExcluded, 0, kNoNode, incarnation});
+      Event excluded{Event::Kind::kPeerExcluded, 0, kNoNode, incarnation};
+      excluded.node = node;
+      out.events.push_back(excluded);
     }
     say_hello(out);
+    resend_unconfirmed_welcomes(out);
     track_unknown_origins(out);
     skip_lost_messages(out);
   }
@@ -179,6 +182,7 @@ void Node::step(const Envelope& envelope, Outbox& out) {
           } else {
             reliable_.on_digest(envelope.from, message, out);
           }
+          announce_stream_skips(out);  // lost messages the peer reported
           for (OriginId origin : streams.take_advanced_by_peers()) {
             delivery_.on_stream_progress(origin, out);
           }
@@ -332,7 +336,8 @@ void Node::skip_lost_messages(Outbox& out) {
   StreamSet& gossip = gossip_.streams();
   for (OriginId origin : stalled) {
     // Only a dead origin's messages can be lost for good (a live one still holds its own).
-    if (!is_replaced(origin) || !delivery_.causal().knows(origin)) continue;
+    const bool dead = is_replaced(origin) || options_.dissemination.bugs.give_up_live;
+    if (!dead || !delivery_.causal().knows(origin)) continue;
     // ... and only once nothing of it has arrived for a grace period (longer than messages stay
     // in flight), while every member that holds back garbage collection was heard from
     // recently and reports no more of it than we have.
@@ -343,26 +348,48 @@ void Node::skip_lost_messages(Outbox& out) {
     const bool all_recent = std::all_of(holders.begin(), holders.end(), [&](NodeId peer) {
       return now_tick_ - peers_.last_heard_tick(peer) < options_.retire_grace_ticks / 2;
     });
-    if (!all_recent || !reliable.converged(origin, holders) || !gossip.converged(origin, holders)) {
+    if (!all_recent) continue;
+    const bool reliable_converged = reliable.converged(origin, holders);
+    const bool gossip_converged = gossip.converged(origin, holders);
+    if (!reliable_converged || !gossip_converged) {
+      // Peers send digests only while they hold something unstable, and we may hold nothing
+      // unstable either: what we know of their positions may be stale. Ask them where they are
+      // (one that has what we lack repairs it).
+      for (NodeId peer : holders) {
+        if (!reliable_converged) send_to(out, id(), peer, reliable.digest(/*wants_reply=*/true));
+        if (!gossip_converged) send_to(out, id(), peer, gossip.digest(/*wants_reply=*/true));
+      }
       continue;
     }
-    out.events.push_back(Event{Event::Kind::kGaveUp, 0, kNoNode, origin});
-    const auto before =
-        std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin));
-    if (reliable.has_gap(origin) || gossip.has_gap(origin)) {
-      reliable.skip_gap(origin);
-      gossip.skip_gap(origin);
-    } else {
-      // A tail that peers ahead of us no longer store (they had excluded us).
-      reliable.skip_unstored(origin, holders);
-      gossip.skip_unstored(origin, holders);
-    }
-    if (before != std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin))) {
-      delivery_.on_stream_progress(origin, out);
-    } else {
-      delivery_.skip_missing(origin, out);
-    }
+    give_up_lost(origin, holders, out);
     stall_.erase(origin);
+  }
+}
+
+void Node::give_up_lost(OriginId origin, const std::vector<NodeId>& holders, Outbox& out) {
+  StreamSet& reliable = reliable_.streams();
+  StreamSet& gossip = gossip_.streams();
+  out.events.push_back(Event{Event::Kind::kGaveUp, 0, kNoNode, origin});
+  const auto before = std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin));
+  if (reliable.has_gap(origin) || gossip.has_gap(origin)) {
+    reliable.skip_gap(origin);
+    gossip.skip_gap(origin);
+  } else {
+    // A tail that peers ahead of us no longer store (they had excluded us).
+    reliable.skip_unstored(origin, holders);
+    gossip.skip_unstored(origin, holders);
+  }
+  if (before != std::make_pair(reliable.received_upto(origin), gossip.received_upto(origin))) {
+    announce_stream_skips(out);
+    delivery_.on_stream_progress(origin, out);
+  } else if (delivery_.causal().misses(origin)) {
+    // Held messages depend on messages of the origin that neither stream shows a trace of: they
+    // were in its tail, which died with it. The tail is given up (both streams: a causal count
+    // does not say which one), announced, and then passed over.
+    const bool reliable_closed = reliable.close(origin);
+    const bool gossip_closed = gossip.close(origin);
+    announce_stream_skips(out);
+    if (reliable_closed && gossip_closed) delivery_.skip_missing(origin, out);
   }
 }
 
@@ -387,7 +414,9 @@ void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
     send_to(out, id(), member, w);
     ++sent;
   }
-  out.events.push_back(Event{Event::Kind::kPeerWelcomed, 0, kNoNode, incarnation});
+  Event welcomed{Event::Kind::kPeerWelcomed, 0, kNoNode, incarnation};
+  welcomed.epoch = w.epoch;
+  out.events.push_back(welcomed);
 }
 
 void Node::on_hello(NodeId from, const Hello& hello, Outbox& out) {
@@ -421,14 +450,44 @@ void Node::on_welcome(const Welcome& welcome, Outbox& out) {
     }
     return;
   }
-  if (retired_.contains(welcome.from) || !peers_.record_welcomed_by(welcome)) return;
-  if (welcome.epoch == 1) {
-    out.events.push_back(Event{Event::Kind::kJoinedOrigin, 0, kNoNode, welcome.from});
+  if (retired_.contains(welcome.from)) return;
+  const std::uint32_t known_epoch = peers_.welcomed_epoch(welcome.from);
+  if (!peers_.record_welcomed_by(welcome)) {
+    // A copy of a welcome after an exclusion that we took: the welcomer is still waiting for
+    // our confirmation.
+    if (welcome.epoch > 1 && welcome.epoch == known_epoch) confirm_rejoin(welcome.from, out);
+    return;
+  }
+  if (known_epoch == 0) {
+    Event joined{Event::Kind::kJoinedOrigin, 0, kNoNode, welcome.from};
+    joined.epoch = welcome.epoch;
+    out.events.push_back(joined);
   }
   const bool rejoin = welcome.epoch > 1;
   to_delivery(reliable_.streams().set_cut(welcome.from, welcome.reliable_cut, rejoin), out);
   to_delivery(gossip_.streams().set_cut(welcome.from, welcome.gossip_cut, rejoin), out);
+  announce_stream_skips(out);
   delivery_.on_cuts(welcome.from, welcome.causal_cut, rejoin, out);
+  if (rejoin) confirm_rejoin(welcome.from, out);
+}
+
+void Node::confirm_rejoin(OriginId welcomer, Outbox& out) {
+  if (is_replaced(welcomer)) return;
+  const NodeId node = origin_node(welcomer);
+  send_to(out, id(), node, reliable_.streams().digest(/*wants_reply=*/true));
+  send_to(out, id(), node, gossip_.streams().digest(/*wants_reply=*/true));
+}
+
+void Node::resend_unconfirmed_welcomes(Outbox& out) {
+  for (NodeId node : peers_.unconfirmed_welcomes()) {
+    const std::optional<Welcome> w = peers_.welcome_sent(node);
+    if (reliable_.streams().peer_reached(node, origin_, w->reliable_cut) &&
+        gossip_.streams().peer_reached(node, origin_, w->gossip_cut)) {
+      peers_.confirm_welcome(node);
+    } else {
+      send_to(out, id(), node, *w);
+    }
+  }
 }
 
 void Node::on_data(const Envelope& envelope, const DataPush& push, Outbox& out) {
@@ -448,7 +507,13 @@ void Node::on_data(const Envelope& envelope, const DataPush& push, Outbox& out) 
   }
 }
 
+void Node::announce_stream_skips(Outbox& out) {
+  for (Gap& gap : reliable_.streams().take_skipped()) announce_gap(out, std::move(gap));
+  for (Gap& gap : gossip_.streams().take_skipped()) announce_gap(out, std::move(gap));
+}
+
 void Node::to_delivery(std::vector<BroadcastMessage> ready, Outbox& out) {
+  announce_stream_skips(out);
   for (BroadcastMessage& m : ready) delivery_.on_message(std::move(m), now_tick_, out);
 }
 
@@ -460,6 +525,7 @@ void Node::finish(Outbox& out) {
   apply_committed(out);
   admin_.after_input(raft_, state_.registry(), now_tick_, out);
   sync_members();
+  if (options_.dissemination.bugs.silent_skip) out.gaps.clear();
   // Stamp what this input added (the newest envelopes; earlier ones are stamped already), so a
   // round of many inputs into one Outbox stays linear.
   for (auto it = out.messages.rbegin(); it != out.messages.rend() && it->origin == 0; ++it) {
@@ -483,9 +549,18 @@ void Node::apply_committed(Outbox& out) {
   raft::CommittedWork work = raft_.take_committed();
   if (work.empty()) return;
   if (work.restore) {
+    const std::uint64_t delivered_upto = state_.sequencer().last_gseq();
     restore_or_abort(state_, *work.restore);
     if (observer_) observer_->on_restore(work.restore->meta);
     applied_since_snapshot_ = 0;
+    if (state_.sequencer().last_gseq() > delivered_upto) {
+      Gap gap;
+      gap.kind = Gap::Kind::kTotal;
+      gap.reason = Gap::Reason::kSnapshot;
+      gap.from = delivered_upto + 1;
+      gap.to = state_.sequencer().last_gseq();
+      announce_gap(out, std::move(gap));
+    }
   }
   for (const raft::Entry& entry : work.entries) {
     state_.apply(entry, out);

@@ -5,6 +5,10 @@
 //   peers ──► engines ──► delivery manager (none, fifo, causal) ──► deliveries
 //   Raft log ──► TotalOrder (the sequencer's state machine) ──► deliveries with gseq
 //
+// What this daemon will never deliver it announces as a Gap in the outbox, before any delivery
+// that follows it (see Gap in core/bcast/message.hpp): a rejoin's skip, a dead origin's lost
+// messages, total-order positions under an installed snapshot, best-effort FIFO skips.
+//
 // Every input appends effects to an Outbox that the caller hands to apply_outbox
 // (core/driver.hpp). Call flush() after a batch of inputs: proposals and forwards wait for it so
 // that those of one batch travel together.
@@ -133,6 +137,11 @@ class Node {
   Result<void> validate(const PublishRequest& request) const;
   void on_data(const Envelope& envelope, const DataPush& push, Outbox& out);
   void on_welcome(const Welcome& welcome, Outbox& out);
+  // A welcome after an exclusion, taken (or already taken): shows the welcomer our positions,
+  // which confirm it (see PeerTable), and asks for its own.
+  void confirm_rejoin(OriginId welcomer, Outbox& out);
+  // Sends again the welcomes after an exclusion that the newcomer has not confirmed.
+  void resend_unconfirmed_welcomes(Outbox& out);
   void on_hello(NodeId from, const Hello& hello, Outbox& out);
   // An incarnation of some node older than the one we know.
   bool is_replaced(OriginId origin) const;
@@ -144,12 +153,18 @@ class Node {
   // streams and causal sequence continue after them. Decided after `retire_grace_ticks` without
   // progress, on recent digests from every member.
   void skip_lost_messages(Outbox& out);
+  // Gives up what a dead origin's streams lack that no member in `holders` can give us: the
+  // holes, else a tail peers ahead no longer store, else (causal messages need more of it) its
+  // whole tail. Every skip is announced before what it lets through.
+  void give_up_lost(OriginId origin, const std::vector<NodeId>& holders, Outbox& out);
   void on_contact(const Envelope& envelope, Outbox& out);
   void on_join_request(const Envelope& envelope, const JoinRequest& request, Outbox& out);
   // Leader: writes down the identities and boot counts heard that the registry lacks.
   void record_sightings(Outbox& out);
   void welcome(NodeId node, OriginId incarnation, Outbox& out);
   void say_hello(Outbox& out);
+  // Announces what the streams skipped; call before anything that may deliver after it.
+  void announce_stream_skips(Outbox& out);
   void to_delivery(std::vector<BroadcastMessage> ready, Outbox& out);
   // Ends every input: applies committed entries, moves total-order messages along, sends what
   // Raft has pending, stamps our incarnation on everything outgoing.

@@ -22,6 +22,10 @@ void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message) {
   out.messages.push_back(Envelope{from, to, std::move(message)});
 }
 
+void announce_gap(Outbox& out, Gap gap) {
+  out.gaps.push_back(GapNotice{std::move(gap), out.deliveries.size()});
+}
+
 void PersistRequest::append_entries(std::vector<raft::Entry> batch) {
   if (batch.empty()) return;
   const LogIndex first_new = batch.front().index;

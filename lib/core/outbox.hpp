@@ -74,9 +74,13 @@ struct Event {
     kBecameCandidate,
     kConfigurationChanged,
     kSnapshotRestored,
-    kPeerWelcomed,   // `peer`: an incarnation this daemon now counts as a member
-    kPeerExcluded,   // `peer`: an incarnation this daemon stopped counting (silent too long)
-    kJoinedOrigin,   // `peer`: an origin's welcome reached us; its later messages are ours
+    kPeerWelcomed,  // `peer`: an incarnation this daemon now counts as a member (`epoch`)
+    // `node`: a member this daemon stopped counting (silent too long); `peer` its incarnation,
+    // or 0 if the member was never heard from since this daemon started.
+    kPeerExcluded,
+    // `peer`: an origin's first welcome reached us (`epoch`: 1 unless earlier ones were lost);
+    // its messages after the welcome's cuts are ours.
+    kJoinedOrigin,
     kGaveUp,         // `peer`: a dead origin's missing messages were given up as lost
     kRetired,        // `peer`: a dead origin taken never to have met us
     kRefusedPeer,    // `node`: we refused its messages (`refusal` says why)
@@ -86,7 +90,8 @@ struct Event {
   Term term = 0;
   NodeId leader = kNoNode;
   OriginId peer = 0;
-  NodeId node = kNoNode;
+  NodeId node = kNoNode;    // kPeerExcluded, kRefusedPeer, kRefusedByPeer
+  std::uint32_t epoch = 0;  // kPeerWelcomed, kJoinedOrigin
   std::optional<Refusal> refusal;
 };
 
@@ -109,18 +114,29 @@ bool waits_for_persist(const Envelope& envelope);
 struct Outbox;
 void send_to(Outbox& out, NodeId from, NodeId to, PeerMessage message);
 
+// A gap notice and its place among the deliveries of its Outbox: it comes right before
+// deliveries[before_delivery] (or after all of them, if that is the end).
+struct GapNotice {
+  Gap gap;
+  std::size_t before_delivery = 0;
+};
+
 struct Outbox {
   PersistRequest persist;
   std::vector<Envelope> messages;
   std::vector<Delivery> deliveries;  // in delivery order
+  std::vector<GapNotice> gaps;       // interleaved with the deliveries (see GapNotice)
   std::vector<Receipt> receipts;
   std::vector<Event> events;
   std::vector<AdminResult> admin_results;  // answers to this daemon's Node::admin requests
 
   bool empty() const {
-    return persist.empty() && messages.empty() && deliveries.empty() && receipts.empty() &&
-           events.empty() && admin_results.empty();
+    return persist.empty() && messages.empty() && deliveries.empty() && gaps.empty() &&
+           receipts.empty() && events.empty() && admin_results.empty();
   }
 };
+
+// Announces `gap` before any delivery appended after this call.
+void announce_gap(Outbox& out, Gap gap);
 
 }  // namespace bcast

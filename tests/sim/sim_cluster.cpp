@@ -108,7 +108,8 @@ struct SimEvent {
 constexpr std::uint64_t kReplyFlag = 1ULL << 32;
 constexpr std::uint64_t kReplyGossipFlag = 1ULL << 33;
 
-// Follows the sequencer's applied entries with a hash chain, for the Raft checkers.
+// Follows the sequencer's applied entries with a hash chain, for the Raft checkers; and tells
+// the delivery checker when a node installs a snapshot (its total-order gap may follow).
 class ChainObserver : public ApplyObserver {
  public:
   ChainObserver(RaftChecker& checker, NodeId id) : checker_(checker), id_(id) {}
@@ -118,12 +119,15 @@ class ChainObserver : public ApplyObserver {
   }
   void on_restore(const raft::SnapshotMeta& meta) override {
     chain_ = checker_.observe_restore(id_, meta.index);
+    if (on_installed_) on_installed_();
   }
+  void set_on_installed(std::function<void()> hook) { on_installed_ = std::move(hook); }
 
  private:
   RaftChecker& checker_;
   NodeId id_;
   std::uint64_t chain_ = 0;
+  std::function<void()> on_installed_;
 };
 
 struct SimNode {
@@ -166,6 +170,7 @@ class Cluster {
   void after_step(SimNode& n);
   void publish(SimNode& n, std::uint64_t arg);
   void on_delivered(SimNode& n, const Delivery& delivery);
+  void on_gap(SimNode& n, const Gap& gap);
   void on_receipt(const Receipt& receipt);
 
   void fault_action();
@@ -223,20 +228,24 @@ class Cluster::NodeIo : public DriverIo {
   }
   void send(Envelope envelope) override { cluster_.transmit(std::move(envelope)); }
   void deliver(Delivery delivery) override { cluster_.on_delivered(node_, delivery); }
+  void announce_gap(const Gap& gap) override { cluster_.on_gap(node_, gap); }
   void acknowledge(Receipt receipt) override { cluster_.on_receipt(receipt); }
   void observe(const bcast::Event& event) override {
     if (event.kind == bcast::Event::Kind::kSnapshotRestored) {
       ++cluster_.result_.snapshots_installed;
-      cluster_.delivery_checker_.on_total_gap(node_.node->origin());
     } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
-      cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer, cluster_.now_us_);
+      cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer, event.epoch,
+                                            cluster_.now_us_);
     } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
-      cluster_.delivery_checker_.on_excluded(node_.node->origin(), event.peer, cluster_.now_us_);
-      cluster_.trace_.add(cluster_.now_us_, "node " + std::to_string(node_.id) + " EXCLUDES " +
-                                                std::to_string(origin_node(event.peer)) + "." +
-                                                std::to_string(event.peer & 0xffff));
+      ++cluster_.result_.exclusions;
+      cluster_.delivery_checker_.on_excluded(node_.node->origin(), event.node, cluster_.now_us_);
+      cluster_.trace_.add(cluster_.now_us_,
+                          "node " + std::to_string(node_.id) + " EXCLUDES " +
+                              std::to_string(event.node) + "." +
+                              (event.peer == 0 ? std::string("? (never heard from)")
+                                               : std::to_string(event.peer & 0xffff)));
     } else if (event.kind == bcast::Event::Kind::kJoinedOrigin) {
-      cluster_.delivery_checker_.on_joined(node_.node->origin(), event.peer);
+      cluster_.delivery_checker_.on_joined(node_.node->origin(), event.peer, event.epoch);
     } else if (event.kind == bcast::Event::Kind::kGaveUp ||
                event.kind == bcast::Event::Kind::kRetired) {
       cluster_.trace_.add(
@@ -348,6 +357,7 @@ void Cluster::start_node(SimNode& n) {
   // exclusion and rejoin.
   o.peer_timeout_ticks = options_.peer_timeout_ticks;
   n.observer = std::make_unique<ChainObserver>(raft_checker_, n.id);
+  const OriginId incarnation = make_origin_id(n.id, o.incarnation);
   ++n.life;
   n.paused = false;
   n.inbox.clear();
@@ -357,6 +367,9 @@ void Cluster::start_node(SimNode& n) {
   // The sequencer was restored from the recovered snapshot inside the constructor.
   const raft::SnapshotMeta& recovered_snapshot = n.node->raft().log().snapshot_meta();
   if (recovered_snapshot.index > 0) n.observer->on_restore(recovered_snapshot);
+  // From now on a restore is an installed snapshot, which may skip total-order positions.
+  n.observer->set_on_installed(
+      [this, incarnation] { delivery_checker_.on_snapshot_restored(incarnation); });
   delivery_checker_.on_start(n.node->origin());
   n.senders.clear();
   for (std::uint32_t slot = 0; slot < options_.clients_per_node; ++slot) {
@@ -379,7 +392,7 @@ void Cluster::crash(SimNode& n) {
       total_paused_since_us_ = now_us_;
     }
   }
-  delivery_checker_.on_stop(n.node->origin());
+  delivery_checker_.on_stop(n.node->origin(), now_us_);
   raft_checker_.forget_lease(n.id);
   n.node.reset();
   n.disk->crash(disk_rng_);
@@ -435,6 +448,7 @@ void Cluster::input(SimNode& n, const std::function<void(Node&, Outbox&)>& fn) {
   apply_outbox(out, io, [&](LogIndex index, Term term, Outbox& more) {
     node.on_persisted(index, term, more);
   });
+  delivery_checker_.on_step_done(node.origin());
   after_step(n);
 }
 
@@ -577,6 +591,22 @@ void Cluster::on_delivered(SimNode& n, const Delivery& delivery) {
         kReplyFlag | (delivery.mode == Mode::kGossip ? kReplyGossipFlag : 0);
     schedule_publish(n, slot | flags, workload_rng_.uniform(100, 2000));
   }
+}
+
+void Cluster::on_gap(SimNode& n, const Gap& gap) {
+  delivery_checker_.on_gap(n.node->origin(), gap, now_us_);
+  ++result_.gaps_by_reason[static_cast<int>(gap.reason)];
+  std::string what =
+      "GAP at node " + std::to_string(n.id) + " (" + gap_reason_name(gap.reason) + "): ";
+  if (gap.kind == Gap::Kind::kTotal) {
+    what += "gseq " + std::to_string(gap.from) + ".." + std::to_string(gap.to);
+  } else {
+    what += std::string(mode_name(gap.mode)) + " stream of " +
+            std::to_string(origin_node(gap.origin)) + "." + std::to_string(gap.origin & 0xffff) +
+            " #" + std::to_string(gap.from) + ".." +
+            (gap.to == Gap::kOpenEnd ? std::string() : std::to_string(gap.to));
+  }
+  trace_.add(now_us_, what);
 }
 
 void Cluster::on_receipt(const Receipt& receipt) {

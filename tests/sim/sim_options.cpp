@@ -18,6 +18,8 @@ struct DeliveryBugFlag {
 constexpr DeliveryBugFlag kDeliveryBugs[] = {
     {"no-relay", &DeliveryBugs::no_relay},
     {"skip-hold-back", &DeliveryBugs::skip_hold_back},
+    {"silent-skip", &DeliveryBugs::silent_skip},
+    {"give-up-live", &DeliveryBugs::give_up_live},
     {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
 };
 

@@ -44,10 +44,18 @@ std::vector<std::pair<OriginId, std::uint64_t>> ids(const std::vector<BroadcastM
 
 using Ids = std::vector<std::pair<OriginId, std::uint64_t>>;
 
+// An origin's cut; only a rejoin's cut may drop held messages.
+void set_cut(CausalOrder& causal, OriginId origin, std::uint64_t cut, bool rejoin,
+             std::vector<BroadcastMessage>& ready) {
+  std::vector<BroadcastMessage> dropped;
+  causal.set_cut(origin, cut, rejoin, ready, dropped);
+  EXPECT_TRUE(dropped.empty());
+}
+
 CausalOrder knowing(std::initializer_list<OriginId> origins) {
   CausalOrder causal(kSelf);
   std::vector<BroadcastMessage> ready;
-  for (OriginId o : origins) causal.set_cut(o, 0, false, ready);
+  for (OriginId o : origins) set_cut(causal, o, 0, false, ready);
   return causal;
 }
 
@@ -146,7 +154,7 @@ TEST(CausalOrder, MessagesOfAnOriginWithoutACutWait) {
   causal.on_message(causal_message(kA, {{kA, 1}}), ready);
   EXPECT_TRUE(ready.empty());
   EXPECT_EQ(causal.unknown_origins(), std::vector<OriginId>{kA});
-  causal.set_cut(kA, 0, false, ready);
+  set_cut(causal, kA, 0, false, ready);
   EXPECT_TRUE(causal.knows(kA));
   EXPECT_EQ(ids(ready), (Ids{{kA, 1}}));
   EXPECT_TRUE(causal.unknown_origins().empty());
@@ -159,14 +167,14 @@ TEST(CausalOrder, ADependencyOnAnOriginWithoutACutWaits) {
   EXPECT_TRUE(ready.empty());
   EXPECT_EQ(causal.unknown_origins(), std::vector<OriginId>{kA});
   // A met us after its 4th message: that dependency counts as met.
-  causal.set_cut(kA, 4, false, ready);
+  set_cut(causal, kA, 4, false, ready);
   EXPECT_EQ(ids(ready), (Ids{{kB, 1}}));
 }
 
 TEST(CausalOrder, CountingStartsAtTheCut) {
   CausalOrder causal(kSelf);
   std::vector<BroadcastMessage> ready;
-  causal.set_cut(kA, 3, false, ready);
+  set_cut(causal, kA, 3, false, ready);
   causal.on_message(causal_message(kA, {{kA, 2}}), ready);  // before the cut: not ours
   EXPECT_TRUE(ready.empty());
   EXPECT_EQ(causal.held(), 0u);
@@ -179,23 +187,25 @@ TEST(CausalOrder, CountingStartsAtTheCut) {
 TEST(CausalOrder, StampLeavesOutAnOriginOnlyKnownByItsCut) {
   CausalOrder causal(kSelf);
   std::vector<BroadcastMessage> ready;
-  causal.set_cut(kA, 3, false, ready);
+  set_cut(causal, kA, 3, false, ready);
   EXPECT_EQ(causal.stamp().get(kA), 0u);
 }
 
 TEST(CausalOrder, AKnownCutMovesOnlyOnARejoinAndOnlyForward) {
   CausalOrder causal(kSelf);
   std::vector<BroadcastMessage> ready;
-  causal.set_cut(kA, 2, false, ready);
-  causal.set_cut(kA, 5, false, ready);  // not a rejoin: ignored
+  set_cut(causal, kA, 2, false, ready);
+  set_cut(causal, kA, 5, false, ready);  // not a rejoin: ignored
   causal.on_message(causal_message(kA, {{kA, 3}}), ready);
   EXPECT_EQ(ids(ready), (Ids{{kA, 3}}));
 
   causal.on_message(causal_message(kA, {{kA, 5}}), ready);  // waits for 4
   EXPECT_EQ(causal.held(), 1u);
-  causal.set_cut(kA, 6, /*rejoin=*/true, ready);  // skips ahead: 5 is before the new cut
+  std::vector<BroadcastMessage> dropped;
+  causal.set_cut(kA, 6, /*rejoin=*/true, ready, dropped);  // skips ahead past 4 and 5
   EXPECT_EQ(causal.held(), 0u);
-  causal.set_cut(kA, 1, /*rejoin=*/true, ready);  // never backward
+  EXPECT_EQ(ids(dropped), (Ids{{kA, 5}}));         // handed back, to be announced as a gap
+  set_cut(causal, kA, 1, /*rejoin=*/true, ready);  // never backward
   causal.on_message(causal_message(kA, {{kA, 4}}), ready);
   causal.on_message(causal_message(kA, {{kA, 7}}), ready);
   EXPECT_EQ(ids(ready), (Ids{{kA, 3}, {kA, 7}}));
@@ -207,7 +217,7 @@ TEST(CausalOrder, ARetiredOriginsDependenciesCountAsMet) {
   causal.on_message(causal_message(kB, {{kA, 9}, {kB, 1}}), ready);
   causal.on_message(causal_message(kA, {{kA, 1}}), ready);
   EXPECT_TRUE(ready.empty());
-  causal.set_cut(kA, UINT64_MAX, false, ready);
+  set_cut(causal, kA, UINT64_MAX, false, ready);
   EXPECT_EQ(ids(ready), (Ids{{kB, 1}}));  // and A's own message is not ours
   EXPECT_EQ(causal.held(), 0u);
   EXPECT_EQ(causal.stamp().get(kA), 0u);  // nothing to depend on
@@ -250,8 +260,43 @@ TEST(CausalOrder, StampKeepsDeliveredDependenciesAcrossARejoin) {
   causal.on_message(causal_message(kA, {{kA, 2}}), ready);
   ASSERT_EQ(ready.size(), 2u);
   ASSERT_EQ(causal.stamp().get(kA), 2u);
-  causal.set_cut(kA, 5, /*rejoin=*/true, ready);
+  set_cut(causal, kA, 5, /*rejoin=*/true, ready);
   EXPECT_GE(causal.stamp().get(kA), 2u);
+}
+
+// A rejoin's cut passes held messages of the origin that wait for a dependency that will never
+// come: they are handed back as dropped (never delivered, so announced), before anything that
+// the cut releases.
+TEST(CausalOrder, ARejoinDropsHeldMessagesItPassesAndReleasesWhatFollows) {
+  CausalOrder causal = knowing({kA, kB});
+  std::vector<BroadcastMessage> ready;
+  causal.on_message(causal_message(kA, {{kA, 1}, {kB, 2}}), ready);  // B's 1, 2 not here
+  causal.on_message(causal_message(kA, {{kA, 3}}), ready);           // A's 2 not here
+  causal.on_message(causal_message(kA, {{kA, 4}}), ready);
+  ASSERT_TRUE(ready.empty());
+  std::vector<BroadcastMessage> dropped;
+  causal.set_cut(kA, 3, /*rejoin=*/true, ready, dropped);
+  EXPECT_EQ(ids(dropped), (Ids{{kA, 1}, {kA, 3}}));
+  EXPECT_EQ(ids(ready), (Ids{{kA, 4}}));
+  EXPECT_EQ(causal.held(), 0u);
+}
+
+TEST(CausalOrder, MissesTellsWhetherSkipMissingWouldGiveUpAnything) {
+  CausalOrder causal = knowing({kA, kB});
+  std::vector<BroadcastMessage> ready;
+  EXPECT_FALSE(causal.misses(kA));
+  causal.on_message(causal_message(kA, {{kA, 2}}), ready);  // needs A's 1
+  EXPECT_TRUE(causal.misses(kA));
+  EXPECT_FALSE(causal.misses(kB));
+  causal.skip_missing(kA, ready);
+  EXPECT_EQ(ids(ready), (Ids{{kA, 2}}));
+  EXPECT_FALSE(causal.misses(kA));
+  // What is held is not missing (A's 3 waits for C, whose cut is not known yet).
+  causal.on_message(causal_message(kB, {{kA, 3}, {kB, 1}}), ready);
+  causal.on_message(causal_message(kA, {{kA, 3}, {kC, 1}}), ready);
+  EXPECT_EQ(causal.held(), 2u);
+  EXPECT_FALSE(causal.misses(kA));
+  EXPECT_FALSE(causal.misses(kB));
 }
 
 }  // namespace

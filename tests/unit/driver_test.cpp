@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,10 @@ class LoggingIo : public DriverIo {
   void send(Envelope envelope) override {
     log.push_back(std::string("send ") + raft::message_type_name(type_of(envelope)));
   }
-  void deliver(Delivery) override { log.push_back("deliver"); }
+  void deliver(Delivery delivery) override {
+    log.push_back("deliver" + (delivery.payload ? " " + *delivery.payload : std::string()));
+  }
+  void announce_gap(const Gap& gap) override { log.push_back("gap " + std::to_string(gap.from)); }
   void acknowledge(Receipt) override { log.push_back("ack"); }
   void observe(const Event&) override { log.push_back("observe"); }
   std::vector<std::string> log;
@@ -116,6 +120,34 @@ TEST(Driver, ApplyOutboxCompletesEveryWriteAndWhatItsReportsAdd) {
   });
   EXPECT_EQ(reports, 2);
   EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send AppendResponse"), 2);
+}
+
+// A gap notice reaches the applications exactly where the core put it among the deliveries:
+// before everything delivered after it, after everything delivered before it.
+TEST(Driver, GapNoticesComeInTheirPlacesAmongTheDeliveries) {
+  LoggingIo io;
+  Driver driver(io, [](LogIndex, Term, Outbox&) {});
+  Outbox out;
+  const auto delivery = [](const std::string& payload) {
+    Delivery d;
+    d.payload = std::make_shared<const std::string>(payload);
+    return d;
+  };
+  const auto gap = [](std::uint64_t from) {
+    Gap g;
+    g.from = g.to = from;
+    return g;
+  };
+  announce_gap(out, gap(1));
+  out.deliveries.push_back(delivery("a"));
+  announce_gap(out, gap(2));
+  announce_gap(out, gap(3));
+  out.deliveries.push_back(delivery("b"));
+  announce_gap(out, gap(4));
+  driver.apply(out);
+  EXPECT_EQ(io.log, (std::vector<std::string>{"gap 1", "deliver a", "gap 2", "gap 3", "deliver b",
+                                              "gap 4"}));
+  EXPECT_TRUE(out.empty());
 }
 
 }  // namespace

@@ -123,45 +123,81 @@ TEST(BestEffortFifo, AGapHoldsLaterFifoMessagesUntilItIsFilled) {
   EXPECT_EQ(fifo.skipped(), 0u);
 }
 
-TEST(BestEffortFifo, AGapIsSkippedOnceTheNextMessageWaitedHoldTicks) {
+TEST(BestEffortFifo, AGapIsSkippedAndAnnouncedOnceTheNextMessageWaitedHoldTicks) {
   BestEffortFifo fifo(3);
   std::vector<BroadcastMessage> ready;
+  std::vector<Gap> gaps;
   fifo.on_message(message_of(kOrigin, 1, Mode::kBestEffort), 10, ready);
   fifo.on_message(message_of(kOrigin, 4, Mode::kBestEffort), 10, ready);  // 2 and 3 missing
   fifo.on_message(message_of(kOrigin, 5, Mode::kBestEffort), 11, ready);
   ASSERT_EQ(seqs(ready), std::vector<std::uint64_t>{1});
 
-  fifo.tick(11, ready);
-  fifo.tick(12, ready);
+  fifo.tick(11, ready, gaps);
+  fifo.tick(12, ready, gaps);
   EXPECT_EQ(seqs(ready), std::vector<std::uint64_t>{1});  // waited 2 of 3 ticks
   EXPECT_EQ(fifo.held(), 2u);
+  EXPECT_TRUE(gaps.empty());
 
-  fifo.tick(13, ready);
+  fifo.tick(13, ready, gaps);
   EXPECT_EQ(seqs(ready), (std::vector<std::uint64_t>{1, 4, 5}));
   EXPECT_EQ(fifo.skipped(), 2u);
   EXPECT_EQ(fifo.held(), 0u);
+  Gap expected;
+  expected.kind = Gap::Kind::kStream;
+  expected.reason = Gap::Reason::kBestEffortHold;
+  expected.origin = kOrigin;
+  expected.mode = Mode::kBestEffort;
+  expected.from = 2;
+  expected.to = 3;
+  EXPECT_EQ(gaps, std::vector<Gap>{expected});
+}
+
+// A daemon that starts while an origin publishes first hears of its stream somewhere in the
+// middle: what came before was never its own, and is no gap.
+TEST(BestEffortFifo, WhereAStreamStartsIsNoGap) {
+  BestEffortFifo fifo(1);
+  std::vector<BroadcastMessage> ready;
+  std::vector<Gap> gaps;
+  fifo.on_message(message_of(kOrigin, 40, Mode::kBestEffort), 0, ready);
+  fifo.tick(1, ready, gaps);
+  EXPECT_EQ(seqs(ready), std::vector<std::uint64_t>{40});
+  EXPECT_TRUE(gaps.empty());
+  EXPECT_EQ(fifo.skipped(), 0u);
+  // From there on a skip is a gap.
+  fifo.on_message(message_of(kOrigin, 42, Mode::kBestEffort), 2, ready);
+  fifo.tick(3, ready, gaps);
+  EXPECT_EQ(seqs(ready), (std::vector<std::uint64_t>{40, 42}));
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].from, 41u);
+  EXPECT_EQ(gaps[0].to, 41u);
 }
 
 TEST(BestEffortFifo, AFifoMessageArrivingAfterItsGapWasSkippedIsDropped) {
   BestEffortFifo fifo(1);
   std::vector<BroadcastMessage> ready;
-  fifo.on_message(message_of(kOrigin, 2, Mode::kBestEffort), 0, ready);
-  fifo.tick(1, ready);  // 1 skipped, 2 delivered
-  ASSERT_EQ(seqs(ready), std::vector<std::uint64_t>{2});
-  fifo.on_message(message_of(kOrigin, 1, Mode::kBestEffort), 2, ready);
-  EXPECT_EQ(seqs(ready), std::vector<std::uint64_t>{2});  // never out of order
+  std::vector<Gap> gaps;
+  fifo.on_message(message_of(kOrigin, 1, Mode::kBestEffort), 0, ready);
+  fifo.on_message(message_of(kOrigin, 3, Mode::kBestEffort), 0, ready);
+  fifo.tick(1, ready, gaps);  // 2 skipped, 3 delivered
+  ASSERT_EQ(seqs(ready), (std::vector<std::uint64_t>{1, 3}));
+  ASSERT_EQ(gaps.size(), 1u);
+  fifo.on_message(message_of(kOrigin, 2, Mode::kBestEffort), 2, ready);
+  EXPECT_EQ(seqs(ready), (std::vector<std::uint64_t>{1, 3}));  // never out of order
   EXPECT_EQ(fifo.held(), 0u);
 }
 
 TEST(BestEffortFifo, UnorderedMessagesGoAtOnceEvenLate) {
   BestEffortFifo fifo(1);
   std::vector<BroadcastMessage> ready;
-  fifo.on_message(message_of(kOrigin, 3, Mode::kBestEffort, Order::kNone), 0, ready);
-  EXPECT_EQ(seqs(ready), std::vector<std::uint64_t>{3});  // not held behind the gap
-  fifo.tick(1, ready);                                    // the gap 1..2 is skipped
+  std::vector<Gap> gaps;
+  fifo.on_message(message_of(kOrigin, 1, Mode::kBestEffort, Order::kNone), 0, ready);
+  fifo.on_message(message_of(kOrigin, 4, Mode::kBestEffort, Order::kNone), 0, ready);
+  EXPECT_EQ(seqs(ready), (std::vector<std::uint64_t>{1, 4}));  // not held behind the gap
+  fifo.tick(1, ready, gaps);                                   // the gap 2..3 is skipped
   EXPECT_EQ(fifo.skipped(), 2u);
-  fifo.on_message(message_of(kOrigin, 1, Mode::kBestEffort, Order::kNone), 2, ready);
-  EXPECT_EQ(seqs(ready), (std::vector<std::uint64_t>{3, 1}));  // late, but order-free
+  ASSERT_EQ(gaps.size(), 1u);
+  fifo.on_message(message_of(kOrigin, 2, Mode::kBestEffort, Order::kNone), 2, ready);
+  EXPECT_EQ(seqs(ready), (std::vector<std::uint64_t>{1, 4, 2}));  // late, but order-free
 }
 
 TEST(BestEffortFifo, AnUnorderedArrivalFillsAGapForFifoMessages) {

@@ -181,6 +181,9 @@ int main(int argc, char** argv) {
     sum.elections_won += r.elections_won;
     sum.crashes += r.crashes;
     sum.snapshots_installed += r.snapshots_installed;
+    sum.exclusions += r.exclusions;
+    for (int reason = 0; reason < 4; ++reason)
+      sum.gaps_by_reason[reason] += r.gaps_by_reason[reason];
     sum.leader_recovery_us.insert(sum.leader_recovery_us.end(), r.leader_recovery_us.begin(),
                                   r.leader_recovery_us.end());
     sum.commit_latency_us.insert(sum.commit_latency_us.end(), r.commit_latency_us.begin(),
@@ -216,6 +219,12 @@ int main(int argc, char** argv) {
               per(sum.data_messages_sent, sum.published));
   std::printf("elections won %" PRIu64 ", crashes %" PRIu64 ", snapshots installed %" PRIu64 "\n",
               sum.elections_won, sum.crashes, sum.snapshots_installed);
+  std::printf("exclusions %" PRIu64 "; gap notices:", sum.exclusions);
+  for (int reason = 0; reason < 4; ++reason) {
+    std::printf(" %s %" PRIu64, bcast::gap_reason_name(static_cast<bcast::Gap::Reason>(reason)),
+                sum.gaps_by_reason[reason]);
+  }
+  std::printf("\n");
   if (sum.measured_us > 0 && sum.total_acked_in_fault_phase > 0) {
     std::printf(
         "total-order messages acknowledged per virtual second (fault phase) %.1f; "

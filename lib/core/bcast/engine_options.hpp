@@ -11,6 +11,8 @@ struct DeliveryBugs {
   bool no_relay = false;               // reliable: relay nothing and repair nothing
   bool skip_hold_back = false;         // deliver FIFO and causal messages on arrival
   bool deliver_before_commit = false;  // total: deliver log entries before they commit
+  bool silent_skip = false;            // skip messages without announcing the gap
+  bool give_up_live = false;           // give up missing messages of live origins too
 };
 
 struct DisseminationOptions {

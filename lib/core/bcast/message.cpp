@@ -26,6 +26,20 @@ void CausalClock::set(OriginId origin, std::uint64_t count) {
   }
 }
 
+const char* gap_reason_name(Gap::Reason reason) {
+  switch (reason) {
+    case Gap::Reason::kExcluded:
+      return "excluded";
+    case Gap::Reason::kOriginLost:
+      return "origin-lost";
+    case Gap::Reason::kSnapshot:
+      return "snapshot";
+    case Gap::Reason::kBestEffortHold:
+      return "best-effort-hold";
+  }
+  return "unknown";
+}
+
 namespace {
 
 constexpr std::uint8_t kBatchVersion = 1;

@@ -75,6 +75,57 @@ struct Delivery {
   Mode mode = Mode::kReliable;
   Order order = Order::kNone;
   std::shared_ptr<const std::string> payload;
+  // Best-effort, reliable and gossip: the message's position in its origin's stream for its
+  // mode (the origin is sender_origin(sender)), which is what gap notices name. Total: 0.
+  std::uint64_t stream_seq = 0;
 };
+
+// Messages a daemon will never deliver, announced to its applications before any delivery that
+// follows them (docs/guarantees.md, "Gaps"). A daemon never skips a message silently: every
+// skip of a reliable, gossip or total-order message, and every best-effort FIFO skip, is one.
+//
+// Which groups a gap concerns is in general unknown: a message that never arrived is known only
+// by its place in its origin's stream, and an origin's stream carries the messages of every
+// group its clients publish to. So a stream gap concerns every group (a daemon announces it to
+// every application that receives messages of the origin and mode), unless `group` says that
+// each skipped message is known to belong to that group. A total-order gap concerns every group
+// too: positions are global.
+struct Gap {
+  enum class Kind : std::uint8_t {
+    kStream,  // positions from..to of the stream of (origin, mode): Delivery::stream_seq
+    kTotal,   // global positions from..to: Delivery::gseq
+  };
+  enum class Reason : std::uint8_t {
+    // The origin had excluded this daemon (silent longer than the peer timeout); what it
+    // published meanwhile, and this daemon did not receive, is skipped at the rejoin.
+    kExcluded,
+    // A dead origin's messages that no member this daemon counts holds: lost with the origin
+    // (or held only by members this daemon had excluded, or that had excluded it).
+    kOriginLost,
+    // Total order: positions covered by a snapshot this daemon installed (it fell behind the
+    // leader's retained log).
+    kSnapshot,
+    // Best-effort FIFO: positions that did not arrive within the hold time. Only FIFO messages
+    // among them are never delivered; order-none best-effort messages are never held back, so
+    // one that arrives late is still delivered.
+    kBestEffortHold,
+  };
+  // A stream gap whose end is unknown: every later position of the stream too (a dead
+  // origin's tail, of which nobody knows how far it went).
+  static constexpr std::uint64_t kOpenEnd = UINT64_MAX;
+
+  Kind kind = Kind::kStream;
+  Reason reason = Reason::kOriginLost;
+  OriginId origin = 0;          // kStream
+  Mode mode = Mode::kReliable;  // kStream
+  std::uint64_t from = 0;       // first skipped position (stream_seq or gseq)
+  std::uint64_t to = 0;         // last skipped position, inclusive (kOpenEnd: no end)
+  std::optional<std::string> group;
+
+  bool operator==(const Gap&) const = default;
+};
+
+// "excluded", "origin-lost", "snapshot", "best-effort-hold": the reason as clients see it.
+const char* gap_reason_name(Gap::Reason reason);
 
 }  // namespace bcast

@@ -28,7 +28,27 @@ void StreamSet::store(Stream& stream, const BroadcastMessage& message) {
   stream.stored.emplace(message.stream_seq, message);
 }
 
-void StreamSet::advance(Stream& stream) {
+void StreamSet::record_skip(OriginId origin, std::uint64_t from, std::uint64_t to,
+                            Gap::Reason reason) {
+  if (!skipped_.empty()) {
+    Gap& last = skipped_.back();
+    if (last.origin == origin && last.reason == reason && last.to != Gap::kOpenEnd &&
+        last.to + 1 == from) {
+      last.to = to;
+      return;
+    }
+  }
+  Gap gap;
+  gap.kind = Gap::Kind::kStream;
+  gap.reason = reason;
+  gap.origin = origin;
+  gap.mode = mode_;
+  gap.from = from;
+  gap.to = to;
+  skipped_.push_back(std::move(gap));
+}
+
+void StreamSet::advance(OriginId origin, Stream& stream) {
   // A cut may have jumped the prefix past messages received above it: drop those first, or the
   // next one would never be found at the front.
   const auto drop_covered = [&stream] {
@@ -38,11 +58,13 @@ void StreamSet::advance(Stream& stream) {
     }
   };
   drop_covered();
-  for (;;) {
+  while (stream.received_upto < stream.end) {
     const std::uint64_t next = stream.received_upto + 1;
     if (!stream.received_above.empty() && *stream.received_above.begin() == next) {
       stream.received_above.erase(stream.received_above.begin());
-    } else if (!stream.lost.contains(next)) {
+    } else if (stream.lost.contains(next)) {
+      record_skip(origin, next, next, Gap::Reason::kOriginLost);
+    } else {
       break;
     }
     ++stream.received_upto;
@@ -55,8 +77,9 @@ StreamSet::Received StreamSet::receive(const BroadcastMessage& message) {
   Stream& stream = streams_[origin];
   if (seq <= stream.received_upto || stream.received_above.contains(seq)) return {};
   if (stream.cut && seq <= *stream.cut) return {};  // published before the origin met us
+  if (seq > stream.end) return {};                  // given up (see close())
   stream.received_above.insert(seq);
-  advance(stream);
+  advance(origin, stream);
   store(stream, message);
   if (!stream.cut) {
     stream.waiting_for_cut.push_back(message);
@@ -79,9 +102,20 @@ std::vector<BroadcastMessage> StreamSet::release_waiting(Stream& stream) {
 std::vector<BroadcastMessage> StreamSet::set_cut(OriginId origin, std::uint64_t cut, bool rejoin) {
   Stream& stream = streams_[origin];
   if (stream.cut && (!rejoin || *stream.cut >= cut)) return {};
+  if (stream.cut && cut > stream.received_upto) {
+    // A rejoin: what did not arrive up to the new cut was published while the origin had
+    // excluded us, and is not ours any more.
+    std::uint64_t from = stream.received_upto + 1;
+    for (std::uint64_t seq : stream.received_above) {
+      if (seq > cut) break;
+      if (seq > from) record_skip(origin, from, seq - 1, Gap::Reason::kExcluded);
+      from = seq + 1;
+    }
+    if (from <= cut) record_skip(origin, from, cut, Gap::Reason::kExcluded);
+  }
   stream.cut = cut;
   stream.received_upto = std::max(stream.received_upto, cut);
-  advance(stream);
+  advance(origin, stream);
   // A retired incarnation's messages are not ours, and nobody needs them from us.
   if (cut == UINT64_MAX) {
     for (const auto& [seq, m] : stream.stored) stored_bytes_ -= m.payload ? m.payload->size() : 0;
@@ -101,12 +135,14 @@ Digest StreamSet::digest(bool wants_reply) const {
     // from a digest as exactly that. Most origins of a large cluster never publish, and listing
     // them would make every digest, and every peer's memory of it, O(n).
     if (stream.cut && stream.received_upto == 0 && stream.received_above.empty() &&
-        stream.lost.empty()) {
+        stream.lost.empty() && stream.end == UINT64_MAX) {
       continue;
     }
     StreamPosition p;
     p.origin = origin;
-    p.received_upto = stream.received_upto;
+    // A closed stream takes no more: peers need neither keep nor send us any of it (as for a
+    // retired one).
+    p.received_upto = stream.end != UINT64_MAX ? UINT64_MAX : stream.received_upto;
     p.stable_upto = stream.stable_upto;
     p.cut_known = stream.cut.has_value();
     p.cut = stream.cut.value_or(0);
@@ -128,6 +164,10 @@ std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& di
   for (const StreamPosition& p : digest.streams) {
     theirs[p.origin] = &p;
     PeerPosition& position = positions[p.origin];
+    if (p.received_upto >= position.received_upto) {  // not an older digest, late
+      position.highest_received = p.highest_received;
+      position.missing = p.missing;
+    }
     position.received_upto = std::max(position.received_upto, p.received_upto);
     position.stable_upto = std::max(position.stable_upto, p.stable_upto);
     position.cut = p.cut;
@@ -142,7 +182,7 @@ std::vector<BroadcastMessage> StreamSet::on_digest(NodeId peer, const Digest& di
           }
         }
         const std::uint64_t before = stream.received_upto;
-        advance(stream);
+        advance(p.origin, stream);
         if (stream.received_upto != before) advanced_by_peers_.push_back(p.origin);
       }
     }
@@ -217,13 +257,19 @@ std::vector<OriginId> StreamSet::origins_with_gaps() const {
 }
 
 bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) const {
-  const std::uint64_t ours = received_upto(origin);
+  static const Stream kNothing;
+  const auto mine = streams_.find(origin);
+  const Stream& stream = mine == streams_.end() ? kNothing : mine->second;
+  const std::uint64_t ours = stream.received_upto;
   for (NodeId peer : peers) {
     auto p = peer_positions_.find(peer);
     if (p == peer_positions_.end()) return false;  // not heard a digest from it yet
     auto q = p->second.find(origin);
     if (q == p->second.end() || q->second.received_upto == UINT64_MAX) continue;  // holds none
-    if (q->second.received_upto == ours) continue;
+    // At or behind us, holding nothing beyond our position that we lack. (Waiting for a peer
+    // behind us deadlocked two daemons each stalled on the other's hole of a dead origin, in
+    // different streams: sim seeds 7242 with 3 voters, 7869 with 5, --peer-timeout-ticks 150.)
+    if (q->second.received_upto <= ours && !may_give(stream, q->second)) continue;
     // Ahead of us only past its own cut: the messages we miss were never its own (had one
     // reached it anyway, its answers to our digests would have brought it by now).
     if (q->second.received_upto > ours && q->second.cut > ours) continue;
@@ -234,11 +280,30 @@ bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) con
   return true;
 }
 
+bool StreamSet::may_give(const Stream& stream, const PeerPosition& peer) {
+  if (stream.received_above.empty()) {
+    // What we would give up is our tail: it may hold some of it if it holds anything beyond us.
+    return peer.highest_received > stream.received_upto;
+  }
+  // What we would give up are the holes our digests ask for (which it would have repaired, had
+  // it held them when it answered): it may hold one it does not report missing.
+  const bool all_listed = peer.missing.size() < kMaxMissingReported;
+  for (std::uint64_t seq : missing(stream)) {
+    if (seq > peer.highest_received) break;
+    const bool listed = std::binary_search(peer.missing.begin(), peer.missing.end(), seq);
+    const bool beyond_list = !all_listed && seq > peer.missing.back();
+    if (!listed || beyond_list) return true;
+  }
+  return false;
+}
+
 std::vector<OriginId> StreamSet::origins_behind_peers() const {
   std::set<OriginId> behind;
   for (const auto& [peer, positions] : peer_positions_) {
     for (const auto& [origin, position] : positions) {
       if (position.received_upto == UINT64_MAX) continue;
+      const auto stream = streams_.find(origin);
+      if (stream != streams_.end() && stream->second.end != UINT64_MAX) continue;  // closed
       if (position.received_upto > received_upto(origin)) behind.insert(origin);
     }
   }
@@ -264,11 +329,29 @@ void StreamSet::skip_unstored(OriginId origin, const std::vector<NodeId>& peers)
     end = any ? std::min(end, unstored_upto) : unstored_upto;
     any = true;
   }
-  end = std::min(end, stream.received_upto + kMaxMissingReported);
   for (std::uint64_t seq = stream.received_upto + 1; seq <= end; ++seq) {
     if (!stream.received_above.contains(seq)) stream.lost.insert(seq);
   }
-  advance(stream);
+  advance(origin, stream);
+}
+
+bool StreamSet::close(OriginId origin) {
+  auto it = streams_.find(origin);
+  if (it == streams_.end() || !it->second.cut || !it->second.received_above.empty()) return false;
+  Stream& stream = it->second;
+  if (stream.end != UINT64_MAX) return true;            // closed already
+  if (stream.received_upto == UINT64_MAX) return true;  // retired: none of it is ours
+  stream.end = stream.received_upto;
+  record_skip(origin, stream.received_upto + 1, Gap::kOpenEnd, Gap::Reason::kOriginLost);
+  return true;
+}
+
+bool StreamSet::peer_reached(NodeId peer, OriginId origin, std::uint64_t position) const {
+  if (position == 0) return true;
+  auto p = peer_positions_.find(peer);
+  if (p == peer_positions_.end()) return false;
+  auto q = p->second.find(origin);
+  return q != p->second.end() && q->second.received_upto >= position;
 }
 
 bool StreamSet::has_gap(OriginId origin) const {
@@ -306,7 +389,7 @@ void StreamSet::skip_gap(OriginId origin) {
   if (it == streams_.end() || !it->second.cut || it->second.received_above.empty()) return;
   Stream& stream = it->second;
   for (std::uint64_t seq : missing(stream)) stream.lost.insert(seq);
-  advance(stream);
+  advance(origin, stream);
 }
 
 std::vector<OriginId> StreamSet::origins_without_cut() const {

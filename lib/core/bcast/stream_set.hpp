@@ -10,6 +10,11 @@
 // The set decides nothing about sending; the reliable and gossip engines do (core/bcast/
 // reliable.hpp, gossip.hpp). Both use it for repair (what a peer's digest lacks) and
 // garbage collection (what every live peer's digest holds).
+//
+// The prefix of a stream moves past a message that never arrived only for a reason that makes
+// it never this daemon's to deliver: a rejoin's cut (we had been excluded), or a dead origin's
+// message that no member we count holds. Every such skip is recorded as a Gap, which the node
+// announces (take_skipped) before anything after it is delivered.
 #pragma once
 
 #include <cstdint>
@@ -42,8 +47,9 @@ class StreamSet {
 
   // The origin told us (directly or through a peer) where its stream starts for us. Returns the
   // messages that waited for it. A known cut only moves on a rejoin (we had been excluded), and
-  // then forward, past what we missed. An incarnation that was replaced before it ever welcomed
-  // us gets the cut "everything": none of its messages are ours.
+  // then forward, past what we missed: what did not arrive up to the new cut is skipped (a Gap,
+  // reason kExcluded). An incarnation that was replaced before it ever welcomed us gets the cut
+  // "everything": none of its messages are ours.
   std::vector<BroadcastMessage> set_cut(OriginId origin, std::uint64_t cut, bool rejoin);
   // Our position in every stream, for a digest.
   Digest digest(bool wants_reply) const;
@@ -66,9 +72,9 @@ class StreamSet {
   // Origins whose stream has a gap (messages beyond one that is missing).
   std::vector<OriginId> origins_with_gaps() const;
   // Whether no peer in `peers` can give us more of the origin's stream: each one's latest digest
-  // reports exactly our position (it has all we have and not the next message), that it holds
-  // none of the stream (it never met the origin, or retired it), or that it is ahead but no
-  // longer stores the next message we lack (it collected it while it had excluded us).
+  // reports that it is at or behind our position and holds nothing beyond it that we lack, that
+  // it holds none of the stream (it never met the origin, or retired it), or that it is ahead but
+  // no longer stores the next message we lack (it collected it while it had excluded us).
   bool converged(OriginId origin, const std::vector<NodeId>& peers) const;
   bool has_gap(OriginId origin) const;
   // Whether digests must flow: some message is stored but not yet stable (peers may lack it),
@@ -85,6 +91,16 @@ class StreamSet {
   // Gives up the messages right after our position that every peer ahead of us reports it no
   // longer stores (see converged): a dead origin's tail that only excluders held.
   void skip_unstored(OriginId origin, const std::vector<NodeId>& peers);
+  // Gives up everything of a dead origin's stream that has not arrived, up to no end: its tail,
+  // of which nobody we count knows more (a causal dependency shows it existed). Later arrivals
+  // are ignored. Returns whether the stream is closed (or retired): not while it has a gap or
+  // no cut.
+  bool close(OriginId origin);
+  // The skips (see the top) since the last call, in the order they happened.
+  std::vector<Gap> take_skipped() { return std::exchange(skipped_, {}); }
+  // Whether `peer`'s latest digest reports it holds our stream (`origin`) up to `position`: it
+  // took a welcome whose cut was `position` (0: nothing to take).
+  bool peer_reached(NodeId peer, OriginId origin, std::uint64_t position) const;
   // The next sequence number of our own stream (what a newcomer's cut is).
   std::uint64_t own_last_seq() const { return own_last_seq_; }
   std::uint64_t stored_bytes() const { return stored_bytes_; }
@@ -96,12 +112,17 @@ class StreamSet {
     std::uint64_t received_upto = 0;
     std::set<std::uint64_t> received_above;
     std::set<std::uint64_t> lost;  // given up (dead origin, held by no live member)
+    // Closed (see close()): positions after this are never taken.
+    std::uint64_t end = UINT64_MAX;
     std::map<std::uint64_t, BroadcastMessage> stored;
     std::vector<BroadcastMessage> waiting_for_cut;
     std::uint64_t stable_upto = 0;
   };
 
-  void advance(Stream& stream);
+  // Moves the prefix over what arrived and what was given up (recorded as skipped).
+  void advance(OriginId origin, Stream& stream);
+  // Records that positions from..to of the origin's stream will never be delivered here.
+  void record_skip(OriginId origin, std::uint64_t from, std::uint64_t to, Gap::Reason reason);
   // The first kMaxMissingReported messages missing below the highest received: what digests
   // ask for.
   static std::vector<std::uint64_t> missing(const Stream& stream);
@@ -116,10 +137,17 @@ class StreamSet {
     std::uint64_t received_upto = 0;
     std::uint64_t stable_upto = 0;  // it stores nothing up to here any more
     std::uint64_t cut = 0;
+    std::uint64_t highest_received = 0;  // beyond the prefix, the highest it holds
+    std::vector<std::uint64_t> missing;  // its first holes beyond the prefix (latest digest)
   };
+  // Whether a peer whose prefix ends at or before ours may hold a message we would give up: one
+  // of the holes our digests ask for that it does not report missing, or (if we have no hole)
+  // anything beyond our position.
+  static bool may_give(const Stream& stream, const PeerPosition& peer);
   std::map<NodeId, std::map<OriginId, PeerPosition>> peer_positions_;  // from digests
   std::uint64_t stored_bytes_ = 0;
   std::vector<OriginId> advanced_by_peers_;
+  std::vector<Gap> skipped_;
 };
 
 }  // namespace bcast

@@ -40,6 +40,28 @@ void PeerTable::record_welcome(NodeId node, const Welcome& welcome) {
   Peer& peer = peers_[node];
   peer.welcome_sent = welcome;
   peer.welcome_epoch_sent = welcome.epoch;
+  peer.welcome_confirmed = welcome.epoch == 1;
+}
+
+std::vector<NodeId> PeerTable::unconfirmed_welcomes() const {
+  std::vector<NodeId> out;
+  // Members only: a daemon removed from the configuration is owed nothing more.
+  for (NodeId node : members_) {
+    auto it = peers_.find(node);
+    if (it == peers_.end()) continue;
+    const Peer& peer = it->second;
+    if (peer.welcome_sent && !peer.welcome_confirmed && !peer.excluded) out.push_back(node);
+  }
+  return out;
+}
+
+void PeerTable::confirm_welcome(NodeId node) {
+  if (auto it = peers_.find(node); it != peers_.end()) it->second.welcome_confirmed = true;
+}
+
+std::uint32_t PeerTable::welcomed_epoch(OriginId origin) const {
+  auto it = welcomed_by_.find(origin);
+  return it == welcomed_by_.end() ? 0 : it->second;
 }
 
 std::optional<Welcome> PeerTable::welcome_sent(NodeId node) const {
@@ -57,6 +79,16 @@ bool PeerTable::record_welcomed_by(const Welcome& welcome) {
 
 std::vector<std::pair<NodeId, OriginId>> PeerTable::expire(std::uint64_t now_tick) {
   std::vector<std::pair<NodeId, OriginId>> excluded;
+  if (now_tick >= peer_timeout_ticks_) {
+    // Members never heard from stopped holding back garbage collection (holding_back): say so.
+    for (NodeId node : members_) {
+      auto [it, inserted] = peers_.try_emplace(node);
+      if (inserted || (it->second.origin == 0 && !it->second.excluded)) {
+        it->second.excluded = true;
+        excluded.emplace_back(node, 0);
+      }
+    }
+  }
   for (auto& [node, peer] : peers_) {
     if (peer.origin == 0 || peer.excluded) continue;
     if (now_tick - peer.last_heard_tick < peer_timeout_ticks_) continue;

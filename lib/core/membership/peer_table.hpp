@@ -5,7 +5,13 @@
 // start for it (the cuts) and from then on keeps every later message until the newcomer holds
 // it. An incarnation silent for `peer_timeout_ticks` is excluded: it no longer holds back
 // garbage collection, and if it speaks again it is welcomed anew (a higher epoch) and skips
-// what it missed. This is a local, unagreed view; agreed group views are later work.
+// what it missed. A member never heard from since this daemon started stops holding back
+// garbage collection after the same timeout, and is reported excluded too (incarnation unknown).
+// This is a local, unagreed view; agreed group views are later work.
+//
+// A newcomer asks for welcomes it lacks (Hello) only while it knows of none: it cannot know that
+// a peer excluded it and welcomed it again. So a welcome after an exclusion stays unconfirmed,
+// and is sent again, until the newcomer's digests show it took the welcome's cuts.
 #pragma once
 
 #include <cstdint>
@@ -34,14 +40,21 @@ class PeerTable {
   // Any envelope from `node`, sent by incarnation `origin`.
   Contact heard_from(NodeId node, OriginId origin, std::uint64_t now_tick);
   std::uint32_t next_welcome_epoch(NodeId node) const;
-  // Records the welcome sent (its cuts are kept so a repeated Hello gets the same answer).
+  // Records the welcome sent (its cuts are kept so a repeated Hello gets the same answer). A
+  // first welcome (epoch 1) needs no confirmation: the newcomer says Hello until it has it.
   void record_welcome(NodeId node, const Welcome& welcome);
   std::optional<Welcome> welcome_sent(NodeId node) const;
+  // Live peers whose welcome after an exclusion is not yet confirmed.
+  std::vector<NodeId> unconfirmed_welcomes() const;
+  void confirm_welcome(NodeId node);
   // An incarnation welcomed us (directly or through a peer); returns false if this welcome is
   // not newer than the last one from it.
   bool record_welcomed_by(const Welcome& welcome);
   bool welcomed_by(OriginId origin) const { return welcomed_by_.contains(origin); }
-  // Peers silent too long; each is excluded once and returned.
+  // The epoch of the latest welcome from `origin` (0: none yet).
+  std::uint32_t welcomed_epoch(OriginId origin) const;
+  // Peers silent too long; each is excluded once and returned, with its incarnation (0 for a
+  // member never heard from).
   std::vector<std::pair<NodeId, OriginId>> expire(std::uint64_t now_tick);
 
   const std::vector<NodeId>& members() const { return members_; }  // without this daemon
@@ -62,6 +75,7 @@ class PeerTable {
     bool excluded = false;
     std::optional<Welcome> welcome_sent;
     std::uint32_t welcome_epoch_sent = 0;  // survives a re-welcome
+    bool welcome_confirmed = false;
   };
 
   NodeId self_;

@@ -6,6 +6,7 @@ void BestEffortFifo::advance(Stream& stream, std::vector<BroadcastMessage>& read
   while (!stream.arrived.empty() && stream.arrived.begin()->first == stream.next) {
     stream.arrived.erase(stream.arrived.begin());
     ++stream.next;
+    stream.started = true;
   }
   // Every held message below `next` has nothing missing before it.
   while (!stream.held.empty() && stream.held.begin()->first < stream.next) {
@@ -32,13 +33,25 @@ void BestEffortFifo::on_message(BroadcastMessage message, std::uint64_t now_tick
   advance(stream, ready);
 }
 
-void BestEffortFifo::tick(std::uint64_t now_tick, std::vector<BroadcastMessage>& ready) {
+void BestEffortFifo::tick(std::uint64_t now_tick, std::vector<BroadcastMessage>& ready,
+                          std::vector<Gap>& gaps) {
   for (auto& [origin, stream] : streams_) {
     if (stream.arrived.empty()) continue;
     const auto [seq, since_tick] = *stream.arrived.begin();
     if (now_tick - since_tick < hold_ticks_) continue;
-    skipped_ += seq - stream.next;  // messages given up on
+    if (stream.started) {
+      skipped_ += seq - stream.next;  // messages given up on
+      Gap gap;
+      gap.kind = Gap::Kind::kStream;
+      gap.reason = Gap::Reason::kBestEffortHold;
+      gap.origin = origin;
+      gap.mode = Mode::kBestEffort;
+      gap.from = stream.next;
+      gap.to = seq - 1;
+      gaps.push_back(std::move(gap));
+    }
     stream.next = seq;
+    stream.started = true;
     advance(stream, ready);
   }
 }

@@ -14,9 +14,22 @@ CausalClock CausalOrder::stamp() {
 }
 
 void CausalOrder::set_cut(OriginId origin, std::uint64_t cut, bool rejoin,
-                          std::vector<BroadcastMessage>& ready) {
+                          std::vector<BroadcastMessage>& ready,
+                          std::vector<BroadcastMessage>& dropped) {
   auto [it, inserted] = delivered_.try_emplace(origin, cut);
-  if (!inserted && rejoin) it->second = std::max(it->second, cut);
+  if (!inserted && rejoin && cut > it->second) {
+    it->second = cut;
+    // What arrived but waited (for a dependency that will now never come, or that a third
+    // origin's rejoin will skip) is passed over with the rest.
+    if (auto held = held_.find(origin); held != held_.end()) {
+      auto& queue = held->second;
+      while (!queue.empty() && queue.begin()->first <= cut) {
+        dropped.push_back(std::move(queue.begin()->second));
+        queue.erase(queue.begin());
+        --held_count_;
+      }
+    }
+  }
   release(ready);
 }
 
@@ -69,10 +82,8 @@ void CausalOrder::release(std::vector<BroadcastMessage>& ready) {
   std::erase_if(held_, [](const auto& item) { return item.second.empty(); });
 }
 
-void CausalOrder::skip_missing(OriginId origin, std::vector<BroadcastMessage>& ready) {
-  auto it = delivered_.find(origin);
-  if (it == delivered_.end()) return;
-  std::uint64_t needed = it->second;
+std::uint64_t CausalOrder::needed(OriginId origin) const {
+  std::uint64_t needed = 0;
   for (const auto& [held_origin, queue] : held_) {
     if (held_origin == origin) {
       if (!queue.empty()) needed = std::max(needed, queue.rbegin()->first - 1);
@@ -80,9 +91,28 @@ void CausalOrder::skip_missing(OriginId origin, std::vector<BroadcastMessage>& r
     }
     for (const auto& [position, m] : queue) needed = std::max(needed, m.causal.get(origin));
   }
+  return needed;
+}
+
+bool CausalOrder::misses(OriginId origin) const {
+  auto it = delivered_.find(origin);
+  if (it == delivered_.end()) return false;
+  const auto own = held_.find(origin);
+  const auto lost = lost_.find(origin);
+  for (std::uint64_t count = it->second + 1, last = needed(origin); count <= last; ++count) {
+    const bool held = own != held_.end() && own->second.contains(count);
+    const bool given_up = lost != lost_.end() && lost->second.contains(count);
+    if (!held && !given_up) return true;
+  }
+  return false;
+}
+
+void CausalOrder::skip_missing(OriginId origin, std::vector<BroadcastMessage>& ready) {
+  auto it = delivered_.find(origin);
+  if (it == delivered_.end()) return;
   const auto own = held_.find(origin);
   auto& lost = lost_[origin];
-  for (std::uint64_t count = it->second + 1; count <= needed; ++count) {
+  for (std::uint64_t count = it->second + 1, last = needed(origin); count <= last; ++count) {
     if (own == held_.end() || !own->second.contains(count)) lost.insert(count);
   }
   release(ready);

@@ -11,6 +11,12 @@
 // met this incarnation count as delivered here. A message depending on an origin whose cut is not
 // known yet waits for it. An incarnation replaced before it ever welcomed us gets the cut
 // "everything" (set_cut with UINT64_MAX): none of its messages are ours to wait for.
+//
+// Counts move past a message that was not delivered only where its stream skipped it (a rejoin's
+// cut, a dead origin's lost messages: the node announces those gaps first), or, for a message
+// that arrived but still waited for its causal past when a rejoin's cut passed it, by handing it
+// back as dropped (set_cut), for the node to announce. So a message whose dependency was
+// skipped is delivered only after that skip was announced.
 #pragma once
 
 #include <cstdint>
@@ -28,16 +34,20 @@ class CausalOrder {
 
   // The clock for our next causal message (counts it as sent).
   CausalClock stamp();
-  // An origin's Welcome: `cut` of its causal messages came before we met it. What becomes
-  // deliverable is appended to `ready`.
+  // An origin's Welcome: `cut` of its causal messages came before we met it (or, on a rejoin,
+  // before it welcomed us again). What becomes deliverable is appended to `ready`; held messages
+  // of the origin that a rejoin's cut passes, never to be delivered, to `dropped`.
   void set_cut(OriginId origin, std::uint64_t cut, bool rejoin,
-               std::vector<BroadcastMessage>& ready);
+               std::vector<BroadcastMessage>& ready, std::vector<BroadcastMessage>& dropped);
   // A new causal message (our own included); what becomes deliverable is appended to `ready`.
   void on_message(BroadcastMessage message, std::vector<BroadcastMessage>& ready);
   std::size_t held() const { return held_count_; }
   // Gives up on the missing causal messages of a dead origin: the counts held messages need from
   // it that are not held here are lost. What becomes deliverable is appended to `ready`.
   void skip_missing(OriginId origin, std::vector<BroadcastMessage>& ready);
+  // Whether skip_missing(origin) would give up anything: held messages need counts of the
+  // origin that are neither delivered nor held.
+  bool misses(OriginId origin) const;
   // Origins whose causal messages held messages wait on (their own or as dependencies).
   std::vector<OriginId> awaited_origins() const;
   // Whether the origin's cut is known (it welcomed us, or is retired).
@@ -53,6 +63,8 @@ class CausalOrder {
   bool dependencies_met(const BroadcastMessage& message) const;
   void release(std::vector<BroadcastMessage>& ready);
   void skip_lost();  // counts past lost ones
+  // The highest count of `origin` that held messages need (their own place, or a dependency).
+  std::uint64_t needed(OriginId origin) const;
 
   OriginId self_;
   std::uint64_t own_sent_ = 0;

@@ -5,7 +5,7 @@ namespace bcast {
 void DeliveryManager::deliver(std::vector<BroadcastMessage>& ready, Outbox& out) {
   for (BroadcastMessage& m : ready) {
     out.deliveries.push_back(Delivery{std::move(m.group), m.sender, m.seq, std::nullopt, m.mode,
-                                      m.order, std::move(m.payload)});
+                                      m.order, std::move(m.payload), m.stream_seq});
   }
   ready.clear();
 }
@@ -43,7 +43,18 @@ void DeliveryManager::on_message(BroadcastMessage message, std::uint64_t now_tic
 
 void DeliveryManager::on_cuts(OriginId origin, std::uint64_t causal_cut, bool rejoin, Outbox& out) {
   std::vector<BroadcastMessage> ready;
-  causal_.set_cut(origin, causal_cut, rejoin, ready);
+  std::vector<BroadcastMessage> dropped;
+  causal_.set_cut(origin, causal_cut, rejoin, ready, dropped);
+  for (const BroadcastMessage& m : dropped) {
+    Gap gap;
+    gap.kind = Gap::Kind::kStream;
+    gap.reason = Gap::Reason::kExcluded;
+    gap.origin = m.origin();
+    gap.mode = m.mode;
+    gap.from = gap.to = m.stream_seq;
+    gap.group = m.group;
+    announce_gap(out, std::move(gap));
+  }
   deliver(ready, out);
   on_stream_progress(origin, out);
 }
@@ -65,7 +76,9 @@ void DeliveryManager::skip_missing(OriginId origin, Outbox& out) {
 
 void DeliveryManager::tick(std::uint64_t now_tick, Outbox& out) {
   std::vector<BroadcastMessage> ready;
-  best_effort_fifo_.tick(now_tick, ready);
+  std::vector<Gap> gaps;
+  best_effort_fifo_.tick(now_tick, ready, gaps);
+  for (Gap& gap : gaps) announce_gap(out, std::move(gap));
   deliver(ready, out);
 }
 

@@ -6,6 +6,10 @@
 //          best-effort: in order, gaps skipped after `best_effort_hold_ticks` (BestEffortFifo)
 //   causal once its causal past is delivered (CausalOrder)
 //   total  not here: positions come from the Raft log (TotalOrder)
+//
+// What it will never deliver it announces as a Gap, before anything after it: best-effort FIFO
+// skips, and causal messages that a rejoin's cut passed while they waited. (Stream skips are the
+// node's to announce, before it tells the manager the streams moved.)
 #pragma once
 
 #include <cstdint>
