@@ -29,8 +29,7 @@ ctest --test-dir build/test --output-on-failure -j "$jobs"
 echo "== build (ASan + UBSan)"
 configure build/asan -DBCAST_SANITIZE=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
 cmake --build build/asan -j "$jobs" --target unit_tests storage_tests sim_tests peer_codec_tests client_tests daemon_options_tests \
-  ops_tests
-  daemon_io_tests
+  ops_tests daemon_io_tests
 echo "== test (ASan + UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
