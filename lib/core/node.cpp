@@ -61,6 +61,21 @@ Result<void> Node::validate(const PublishRequest& request) const {
   if (!last_seq_.contains(request.sender)) {
     return make_error(ErrorCode::kInvalidArgument, "unknown sender");
   }
+  // A daemon that joined but has not received the configuration yet knows no member to send to
+  // or to keep its messages for.
+  if (raft_.conf().voters.empty()) {
+    return make_error(ErrorCode::kUnavailable,
+                      "this daemon has not received the cluster's configuration yet; retry");
+  }
+  // A daemon its peers refuse is not part of the cluster: accepting a publish would promise a
+  // message nobody else will ever receive.
+  if (const auto refused = admission_.refused_by(now_tick_); !refused.empty()) {
+    const auto& [node, refusal] = *refused.begin();
+    return make_error(ErrorCode::kUnavailable,
+                      "this daemon is refused by node " + std::to_string(node) + " (" +
+                          refusal_reason_name(refusal.reason) +
+                          "): it is not a member of that cluster as it stands; see its status");
+  }
   if (request.group.empty() || request.group.size() > options_.max_group_bytes) {
     return make_error(
         ErrorCode::kInvalidArgument,
@@ -132,7 +147,10 @@ void Node::tick(Outbox& out) {
   raft_.tick(out);
   // Membership and dissemination work is periodic: each pass is O(members), too much for every
   // tick of a large cluster.
-  if (now_tick_ % options_.hello_interval_ticks == 1) {
+  // A joiner that has not received the configuration yet cannot judge who holds what: it
+  // excludes, retires and gives up nothing until it knows the members.
+  const bool knows_members = !raft_.conf().voters.empty();
+  if (knows_members && now_tick_ % options_.hello_interval_ticks == 1) {
     for (const auto& [node, incarnation] : peers_.expire(now_tick_)) {
       reliable_.streams().forget_peer(node);
       gossip_.streams().forget_peer(node);
@@ -299,6 +317,14 @@ bool Node::is_replaced(OriginId origin) const {
   return behind < 0x8000;
 }
 
+bool Node::is_dead(OriginId origin) const {
+  // Replaced by a newer incarnation, or its node removed from the cluster (then it sends
+  // nothing more, and whoever never met it never will).
+  const ClusterRegistry& registry = state_.registry();
+  return is_replaced(origin) || registry.removed(origin_node(origin)) ||
+         registry.superseded(origin_node(origin), origin & 0xffff);
+}
+
 void Node::retire(OriginId origin, Outbox& out) {
   if (!retired_.insert(origin).second) return;
   out.events.push_back(Event{Event::Kind::kRetired, 0, kNoNode, origin});
@@ -317,7 +343,7 @@ void Node::track_unknown_origins(Outbox& out) {
                 [&](const auto& item) { return !unknown.contains(item.first); });
   for (OriginId origin : unknown) {
     const std::uint64_t since = unknown_since_tick_.try_emplace(origin, now_tick_).first->second;
-    if (is_replaced(origin) && now_tick_ - since >= options_.retire_grace_ticks) {
+    if (is_dead(origin) && now_tick_ - since >= options_.retire_grace_ticks) {
       retire(origin, out);
     }
   }
@@ -336,7 +362,7 @@ void Node::skip_lost_messages(Outbox& out) {
   StreamSet& gossip = gossip_.streams();
   for (OriginId origin : stalled) {
     // Only a dead origin's messages can be lost for good (a live one still holds its own).
-    const bool dead = is_replaced(origin) || options_.dissemination.bugs.give_up_live;
+    const bool dead = is_dead(origin) || options_.dissemination.bugs.give_up_live;
     if (!dead || !delivery_.causal().knows(origin)) continue;
     // ... and only once nothing of it has arrived for a grace period (longer than messages stay
     // in flight), while every member that holds back garbage collection was heard from

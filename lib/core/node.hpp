@@ -145,6 +145,8 @@ class Node {
   void on_hello(NodeId from, const Hello& hello, Outbox& out);
   // An incarnation of some node older than the one we know.
   bool is_replaced(OriginId origin) const;
+  // Replaced, or of a node removed from the cluster: its missing messages may be lost for good.
+  bool is_dead(OriginId origin) const;
   // Takes an origin never to have met us: none of its messages are ours.
   void retire(OriginId origin, Outbox& out);
   // Origins that messages wait on; retires replaced ones after the grace period.

@@ -338,14 +338,6 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     node_->close_sender(sender);
   }
   Result<std::uint64_t> publish(const PublishRequest& request) override {
-    // A daemon its peers refuse is not part of the cluster: accepting a publish would promise a
-    // message nobody else will ever receive.
-    if (const auto refused = node_->admission().refused_by(node_->now_tick()); !refused.empty()) {
-      const auto& [node, refusal] = *refused.begin();
-      return make_error(ErrorCode::kUnavailable, "this daemon is refused by node " +
-                                                     std::to_string(node) + ": " +
-                                                     describe(refusal, false));
-    }
     auto seq = node_->publish(request, round_);
     if (seq) {
       metrics_.published(request, seq.value(), round_start_);

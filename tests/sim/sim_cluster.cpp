@@ -10,6 +10,7 @@
 #include <variant>
 
 #include "core/driver.hpp"
+#include "core/membership/bootstrap.hpp"
 #include "core/node.hpp"
 #include "delivery_checker.hpp"
 #include "raft_checker.hpp"
@@ -81,6 +82,9 @@ std::string describe(const Envelope& envelope) {
       envelope.message);
 }
 
+// The address a simulated daemon "listens" on (the simulated network routes by node id).
+std::string sim_address(NodeId node) { return "tcp://10.0.0." + std::to_string(node) + ":7400"; }
+
 struct SimEvent {
   enum class Kind : std::uint8_t {
     kTick,
@@ -91,6 +95,9 @@ struct SimEvent {
     kRestart,
     kHeal,
     kStopWorkload,
+    kRound,        // round mode: what a node received since its last round, in one Outbox
+    kJoinAttempt,  // a spare asks a member to let it in
+    kWriteDone,    // disk latency: the node's oldest write in flight is durable
   };
   std::uint64_t time_us = 0;
   std::uint64_t sequence = 0;  // ties broken by scheduling order, never by address
@@ -139,11 +146,28 @@ struct SimNode {
   std::uint64_t life = 0;
   bool paused = false;
   std::uint64_t paused_since_us = 0;
+  std::uint64_t paused_until_us = 0;
   std::deque<std::shared_ptr<const Envelope>> inbox;  // held while paused
   std::uint64_t tick_interval_us = 0;
   bool was_leader = false;
   bool catching_up = false;  // replaying ticks missed while paused
   std::vector<SenderId> senders;
+  // Cluster membership (run-time changes): whether the harness wants this node running as a
+  // member, the identity of its data directory (new whenever the disk is replaced), and a spare
+  // waiting to be let in after `cluster add`.
+  bool member = false;
+  bool initial = false;  // of the bootstrap configuration, never removed: a new disk bootstraps
+  std::uint64_t identity = 0;
+  bool joining = false;
+  std::uint64_t join_started_us = 0;
+  std::vector<std::shared_ptr<const Envelope>> round_inbox;  // round mode
+  bool round_scheduled = false;
+  // Disk latency: writes in flight (lost by a crash), and the Driver that holds what waits for
+  // them, as the daemon's event loop does with its storage thread.
+  std::deque<PersistRequest> writes;
+  std::uint64_t last_write_done_us = 0;
+  std::unique_ptr<DriverIo> io;
+  std::unique_ptr<Driver> driver;
 };
 
 class Cluster {
@@ -174,6 +198,20 @@ class Cluster {
   void on_receipt(const Receipt& receipt);
 
   void fault_action();
+  void membership_action();
+  void admin(SimNode& asker, const AdminRequest& request);
+  void on_admin_result(SimNode& n, const AdminResult& result);
+  // Members the committed configuration no longer holds (a removal answered with an error can
+  // still commit under the next leader, as an operator finds with `cluster list`): stopped.
+  void reap_removed();
+  void retire_member(SimNode& n);
+  void begin_join(SimNode& spare);
+  void join_attempt(SimNode& spare);
+  void on_join_response(SimNode& spare, const Envelope& envelope);
+  void round(SimNode& n);
+  void start_write(SimNode& n, const PersistRequest& request);
+  void finish_write(SimNode& n);
+  SimNode* random_running_member();
   void partition();
   void heal_all();
   SimNode* leader();
@@ -192,7 +230,10 @@ class Cluster {
   RaftChecker raft_checker_;
   DeliveryChecker delivery_checker_;
   std::map<NodeId, SimNode> nodes_;
-  raft::ConfState bootstrap_;
+  std::vector<InitialMember> initial_members_;
+  std::uint64_t cluster_id_ = 0;
+  std::uint64_t next_admin_id_ = 1;
+  std::map<std::uint64_t, AdminRequest> admin_requests_;  // by request id, until answered
   std::priority_queue<SimEvent, std::vector<SimEvent>, std::greater<>> queue_;
   std::uint64_t now_us_ = 0;
   std::uint64_t next_sequence_ = 0;
@@ -221,6 +262,10 @@ class Cluster::NodeIo : public DriverIo {
  public:
   NodeIo(Cluster& cluster, SimNode& node) : cluster_(cluster), node_(node) {}
   void persist(const PersistRequest& request) override {
+    if (cluster_.options_.disk_latency_us > 0) {
+      cluster_.start_write(node_, request);
+      return;
+    }
     if (auto stored = node_.disk->persist(request); !stored) {
       cluster_.fail_if(true, "node " + std::to_string(node_.id) +
                                  ": storage refused a write: " + stored.error().message);
@@ -230,7 +275,16 @@ class Cluster::NodeIo : public DriverIo {
   void deliver(Delivery delivery) override { cluster_.on_delivered(node_, delivery); }
   void announce_gap(const Gap& gap) override { cluster_.on_gap(node_, gap); }
   void acknowledge(Receipt receipt) override { cluster_.on_receipt(receipt); }
+  void answer(AdminResult result) override { cluster_.on_admin_result(node_, result); }
   void observe(const bcast::Event& event) override {
+    if (event.kind == bcast::Event::Kind::kConfigurationChanged) {
+      const raft::ConfState& conf = node_.node->raft().conf();
+      std::string text = "node " + std::to_string(node_.id) + " CONFIGURATION voters";
+      for (NodeId v : conf.voters) text += " " + std::to_string(v);
+      text += " learners";
+      for (NodeId l : conf.learners) text += " " + std::to_string(l);
+      cluster_.trace_.add(cluster_.now_us_, text);
+    }
     if (event.kind == bcast::Event::Kind::kSnapshotRestored) {
       ++cluster_.result_.snapshots_installed;
     } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
@@ -272,10 +326,12 @@ Cluster::Cluster(const SimOptions& options)
       network_(rng_.fork(), NetworkProfile{}),
       trace_(options.trace) {
   for (const auto& [mode, order] : cells_) has_total_ = has_total_ || order == Order::kTotal;
-  const NodeId total = options_.voters + options_.learners;
-  for (NodeId id = 1; id <= total; ++id) {
-    (id <= options_.voters ? bootstrap_.voters : bootstrap_.learners).push_back(id);
+  const NodeId initial = options_.voters + options_.learners;
+  const NodeId total = initial + options_.spares;
+  for (NodeId id = 1; id <= initial; ++id) {
+    initial_members_.push_back({id, sim_address(id), id > options_.voters});
   }
+  cluster_id_ = make_cluster_id("sim", initial_members_);
   if (options_.scenario == Scenario::kChaos) {
     // Fault rates are themselves drawn per seed, so the seeds cover gentle and harsh runs.
     NetworkProfile profile;
@@ -299,6 +355,8 @@ Cluster::Cluster(const SimOptions& options)
   for (NodeId id = 1; id <= total; ++id) {
     SimNode& n = nodes_[id];
     n.id = id;
+    n.initial = n.member = id <= initial;
+    n.identity = rng_.uniform(1, UINT64_MAX - 1);
     n.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
     const std::uint64_t drift = max_tick_drift_per_mille_;
     n.tick_interval_us = options_.tick_us * (1000 - drift + rng_.uniform(0, 2 * drift)) / 1000;
@@ -336,6 +394,21 @@ void Cluster::schedule_publish(SimNode& n, std::uint64_t arg, std::uint64_t dela
 
 void Cluster::start_node(SimNode& n) {
   auto recovered = n.disk->recover();
+  const bool fresh = recovered.ok() && !recovered.value().snapshot &&
+                     recovered.value().entries.empty() && recovered.value().hard_state.term == 0;
+  if (fresh && n.initial) {
+    // A new data directory of the initial cluster bootstraps it, as the daemon does.
+    raft::RaftState state = bootstrap_state("sim", initial_members_);
+    PersistRequest bootstrap;
+    bootstrap.entries = state.entries;
+    bootstrap.hard_state = state.hard_state;
+    bootstrap.sync = true;
+    if (auto written = n.disk->persist(bootstrap); !written) {
+      fail_if(true, "node " + std::to_string(n.id) + " cannot write its bootstrap entries");
+      return;
+    }
+    recovered = n.disk->recover();
+  }
   if (fail_if(!recovered.ok(), "node " + std::to_string(n.id) + " cannot recover its disk: " +
                                    (recovered.ok() ? "" : recovered.error().message))) {
     return;
@@ -348,6 +421,8 @@ void Cluster::start_node(SimNode& n) {
   o.raft.retained_entries_behind_snapshot = options_.retained_entries;
   o.raft.bugs = options_.bugs;
   o.incarnation = ++n.boots;
+  o.cluster_id = cluster_id_;
+  o.identity = n.identity;
   o.snapshot_interval_entries = options_.snapshot_interval_entries;
   o.dissemination.gossip_fanout = options_.gossip_fanout;
   o.dissemination.repair_interval_ticks = options_.repair_interval_ticks;
@@ -361,9 +436,21 @@ void Cluster::start_node(SimNode& n) {
   ++n.life;
   n.paused = false;
   n.inbox.clear();
+  n.round_inbox.clear();  // a crashed process's round died with it
+  n.round_scheduled = false;
+  n.writes.clear();  // writes in flight at a crash never reached the disk
+  n.last_write_done_us = 0;
   n.was_leader = false;
-  n.node = std::make_unique<Node>(o, rng_.fork(), bootstrap_, std::move(recovered.value()));
+  n.node = std::make_unique<Node>(o, rng_.fork(), raft::ConfState{}, std::move(recovered.value()));
   n.node->set_apply_observer(n.observer.get());
+  n.driver.reset();
+  if (options_.disk_latency_us > 0) {
+    Node& node = *n.node;
+    n.io = std::make_unique<NodeIo>(*this, n);
+    n.driver = std::make_unique<Driver>(*n.io, [&node](LogIndex index, Term term, Outbox& more) {
+      node.on_persisted(index, term, more);
+    });
+  }
   // The sequencer was restored from the recovered snapshot inside the constructor.
   const raft::SnapshotMeta& recovered_snapshot = n.node->raft().log().snapshot_meta();
   if (recovered_snapshot.index > 0) n.observer->on_restore(recovered_snapshot);
@@ -394,6 +481,7 @@ void Cluster::crash(SimNode& n) {
   }
   delivery_checker_.on_stop(n.node->origin(), now_us_);
   raft_checker_.forget_lease(n.id);
+  n.driver.reset();
   n.node.reset();
   n.disk->crash(disk_rng_);
   ++n.life;  // pending ticks and publishes of the old life are void
@@ -411,6 +499,7 @@ void Cluster::pause(SimNode& n, std::uint64_t duration_us) {
                           std::to_string(duration_us / kMs) + "ms");
   n.paused = true;
   n.paused_since_us = now_us_;
+  n.paused_until_us = now_us_ + duration_us;
   raft_checker_.forget_lease(n.id);
   SimEvent e;
   e.time_us = now_us_ + duration_us;
@@ -443,11 +532,15 @@ void Cluster::input(SimNode& n, const std::function<void(Node&, Outbox&)>& fn) {
   Outbox out;
   fn(*n.node, out);
   n.node->flush(out);
-  NodeIo io(*this, n);
   Node& node = *n.node;
-  apply_outbox(out, io, [&](LogIndex index, Term term, Outbox& more) {
-    node.on_persisted(index, term, more);
-  });
+  if (n.driver) {
+    n.driver->apply(out);
+  } else {
+    NodeIo io(*this, n);
+    apply_outbox(out, io, [&](LogIndex index, Term term, Outbox& more) {
+      node.on_persisted(index, term, more);
+    });
+  }
   delivery_checker_.on_step_done(node.origin());
   after_step(n);
 }
@@ -696,6 +789,7 @@ void Cluster::partition() {
 
 void Cluster::fault_action() {
   if (healed_) return;
+  if (options_.membership_changes) reap_removed();
   const std::uint64_t n = nodes_.size();
   auto random_node = [&]() -> SimNode& { return nodes_.at(fault_rng_.uniform(1, n)); };
   switch (fault_rng_.uniform(0, 9)) {
@@ -732,6 +826,13 @@ void Cluster::fault_action() {
       trace_.add(now_us_, "CLOG " + std::to_string(from) + "->" + std::to_string(to));
       break;
     }
+    case 7:
+    case 8:
+      if (options_.membership_changes) {
+        membership_action();
+        break;
+      }
+      [[fallthrough]];
     default:
       break;  // quiet spells matter too: the cluster must make progress between faults
   }
@@ -741,13 +842,225 @@ void Cluster::fault_action() {
   schedule(std::move(e));
 }
 
+// --- Run-time membership -----------------------------------------------------------------------
+
+SimNode* Cluster::random_running_member() {
+  std::vector<SimNode*> running;
+  for (auto& [id, n] : nodes_) {
+    if (n.node && !n.paused && n.member) running.push_back(&n);
+  }
+  if (running.empty()) return nullptr;
+  return running[fault_rng_.uniform(0, running.size() - 1)];
+}
+
+// What an operator does with bcastctl cluster ...: add a spare (which then joins through a
+// member), remove a member (a removed daemon is stopped and its data directory discarded; it may
+// be added again later as a new one), or move the leadership. Requests go to any daemon, which
+// forwards them to the leader.
+void Cluster::membership_action() {
+  SimNode* asker = random_running_member();
+  SimNode* lead = leader();
+  if (!asker || !lead) return;
+  const raft::ConfState& conf = lead->node->raft().conf();
+  switch (fault_rng_.uniform(0, 2)) {
+    case 0: {  // add a spare
+      std::vector<SimNode*> spares;
+      for (auto& [id, n] : nodes_) {
+        if (!n.member && !n.joining && !n.node && !conf.contains(id)) spares.push_back(&n);
+      }
+      if (spares.empty()) return;
+      SimNode& spare = *spares[fault_rng_.uniform(0, spares.size() - 1)];
+      const bool learner = fault_rng_.chance(1, 4);
+      admin(*asker,
+            AdminRequest{AdminRequest::Kind::kAdd, spare.id, sim_address(spare.id), learner});
+      begin_join(spare);
+      return;
+    }
+    case 1: {  // remove a member, keeping at least three voters (or as many as there were)
+      std::vector<NodeId> candidates = conf.learners;
+      const std::size_t min_voters = std::min<std::size_t>(3, options_.voters);
+      if (conf.voters.size() > min_voters) {
+        candidates.insert(candidates.end(), conf.voters.begin(), conf.voters.end());
+      }
+      if (candidates.empty()) return;
+      const NodeId victim = candidates[fault_rng_.uniform(0, candidates.size() - 1)];
+      admin(*asker, AdminRequest{AdminRequest::Kind::kRemove, victim, "", false});
+      return;
+    }
+    default: {  // move the leadership to another voter
+      std::vector<NodeId> voters;
+      for (NodeId v : conf.voters) {
+        if (v != lead->id) voters.push_back(v);
+      }
+      if (voters.empty()) return;
+      const NodeId target = voters[fault_rng_.uniform(0, voters.size() - 1)];
+      admin(*asker, AdminRequest{AdminRequest::Kind::kTransferLeader, target, "", false});
+      return;
+    }
+  }
+}
+
+void Cluster::admin(SimNode& asker, const AdminRequest& request) {
+  const std::uint64_t id = next_admin_id_++;
+  admin_requests_[id] = request;
+  trace_.add(now_us_, std::string("ADMIN ") + admin_kind_name(request.kind) + " " +
+                          std::to_string(request.node) + " asked at node " +
+                          std::to_string(asker.id));
+  input(asker, [&](Node& node, Outbox& out) { node.admin(id, request, out); });
+}
+
+void Cluster::on_admin_result(SimNode& n, const AdminResult& result) {
+  auto it = admin_requests_.find(result.request_id);
+  if (it == admin_requests_.end()) return;
+  const AdminRequest request = it->second;
+  admin_requests_.erase(it);
+  trace_.add(now_us_, std::string("ADMIN ") + admin_kind_name(request.kind) + " " +
+                          std::to_string(request.node) + (result.ok ? " done" : " refused: ") +
+                          (result.ok ? "" : result.message) + " (answered at node " +
+                          std::to_string(n.id) + ")");
+  if (result.ok && request.kind == AdminRequest::Kind::kRemove)
+    retire_member(nodes_.at(request.node));
+}
+
+// The removed daemon is stopped and its data directory discarded (a later add brings a new one,
+// with a new identity).
+void Cluster::retire_member(SimNode& n) {
+  if (!n.member) return;
+  trace_.add(now_us_, "RETIRE removed node " + std::to_string(n.id));
+  n.member = false;
+  n.joining = false;
+  if (n.node) crash(n);
+  n.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
+  n.identity = fault_rng_.uniform(1, UINT64_MAX - 1);
+}
+
+void Cluster::reap_removed() {
+  // The configuration at the highest commit index anywhere: a leader elected a moment ago may
+  // not have learned the commit index yet, and an add it does not know as committed would look
+  // like a removal.
+  const raft::RaftLog* most_advanced = nullptr;
+  for (const auto& [id, n] : nodes_) {
+    if (!n.node) continue;
+    const raft::RaftLog& log = n.node->raft().log();
+    if (!most_advanced || log.committed() > most_advanced->committed()) most_advanced = &log;
+  }
+  if (!most_advanced) return;
+  const raft::ConfState committed = most_advanced->conf_at(most_advanced->committed());
+  for (auto& [id, n] : nodes_) {
+    if (n.member && !n.joining && !committed.contains(id)) retire_member(n);
+  }
+}
+
+void Cluster::begin_join(SimNode& spare) {
+  spare.initial = false;  // a daemon started with --join takes the configuration from the cluster
+  spare.joining = true;
+  spare.join_started_us = now_us_;
+  spare.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
+  spare.identity = fault_rng_.uniform(1, UINT64_MAX - 1);
+  join_attempt(spare);
+}
+
+// A new daemon started with --join: it asks a member every 200 ms until one lets it in (the add
+// may not be committed yet) or it gives up after 10 s (the add was lost with a leader).
+void Cluster::join_attempt(SimNode& spare) {
+  if (now_us_ - spare.join_started_us > 10000 * kMs) {
+    trace_.add(now_us_, "JOIN of node " + std::to_string(spare.id) + " gives up");
+    spare.joining = false;
+    return;
+  }
+  if (SimNode* member = random_running_member()) {
+    Envelope request;
+    request.from = spare.id;
+    request.to = member->id;
+    request.identity = spare.identity;
+    request.message = JoinRequest{spare.identity, sim_address(spare.id)};
+    transmit(std::move(request));
+  }
+  SimEvent next;
+  next.time_us = now_us_ + 200 * kMs;
+  next.kind = SimEvent::Kind::kJoinAttempt;
+  next.node = spare.id;
+  schedule(std::move(next));
+}
+
+void Cluster::on_join_response(SimNode& spare, const Envelope& envelope) {
+  const auto* response = std::get_if<JoinResponse>(&envelope.message);
+  if (!response || !response->accepted || response->cluster_id != cluster_id_) return;
+  if (fail_if(response->incarnation_floor == 0,
+              "node " + std::to_string(spare.id) + " was given no boot count floor")) {
+    return;
+  }
+  // Its boot counts start above every earlier daemon that used this node id.
+  spare.boots = response->incarnation_floor - 1;
+  spare.joining = false;
+  spare.member = true;
+  trace_.add(now_us_, "JOIN node " + std::to_string(spare.id) + " starts (boot " +
+                          std::to_string(response->incarnation_floor) + ")");
+  start_node(spare);
+}
+
+// Writes complete in the order they started, `disk_latency_us` after the later of their start
+// and the previous write's completion.
+void Cluster::start_write(SimNode& n, const PersistRequest& request) {
+  n.writes.push_back(request);
+  n.last_write_done_us = std::max(n.last_write_done_us, now_us_) + options_.disk_latency_us;
+  SimEvent done;
+  done.time_us = n.last_write_done_us;
+  done.kind = SimEvent::Kind::kWriteDone;
+  done.node = n.id;
+  done.life = n.life;
+  schedule(std::move(done));
+}
+
+void Cluster::finish_write(SimNode& n) {
+  if (!n.node || n.writes.empty()) return;
+  if (n.paused) {
+    // The storage thread may finish meanwhile, but the paused event loop learns of it only
+    // once it runs again.
+    SimEvent later;
+    later.time_us = n.paused_until_us + 1;
+    later.kind = SimEvent::Kind::kWriteDone;
+    later.node = n.id;
+    later.life = n.life;
+    schedule(std::move(later));
+    return;
+  }
+  PersistRequest request = std::move(n.writes.front());
+  n.writes.pop_front();
+  if (auto stored = n.disk->persist(request); !stored) {
+    fail_if(true, "node " + std::to_string(n.id) +
+                      ": storage refused a write: " + stored.error().message);
+    return;
+  }
+  input(n, [&](Node&, Outbox& out) { n.driver->complete_oldest_write(out); });
+}
+
+void Cluster::round(SimNode& n) {
+  n.round_scheduled = false;
+  if (!n.node) return;
+  std::vector<std::shared_ptr<const Envelope>> batch = std::move(n.round_inbox);
+  n.round_inbox.clear();
+  if (n.paused) {  // a paused process reads nothing: what arrived waits for it to resume
+    for (auto& envelope : batch) n.inbox.push_back(std::move(envelope));
+    return;
+  }
+  if (batch.empty()) return;
+  for (const auto& envelope : batch) {
+    if (options_.trace) trace_.add(now_us_, describe(*envelope));
+    if (!broadcast_tracks_.empty()) track_arrival(n, *envelope);
+  }
+  input(n, [&](Node& node, Outbox& out) {
+    for (const auto& envelope : batch) node.step(*envelope, out);
+  });
+}
+
 void Cluster::heal_all() {
   healed_ = true;
   trace_.add(now_us_, "HEAL everything: network clean, crashed nodes restart, paused resume");
   network_.heal();
   network_.set_profile(NetworkProfile{});
   for (auto& [id, n] : nodes_) {
-    if (!n.node) restart(n);
+    if (!n.node && n.member && !n.joining) restart(n);
   }
   for (auto& [id, n] : nodes_) {
     if (n.paused) resume(n);
@@ -780,6 +1093,7 @@ bool Cluster::converged(std::string& why) const {
     return false;
   }
   for (const auto& [id, n] : nodes_) {
+    if (!n.node) continue;  // a spare, or a removed member
     if (n.node->raft().leader() != lead->id) {
       why = "node " + std::to_string(id) + " does not follow leader " + std::to_string(lead->id);
       return false;
@@ -806,12 +1120,43 @@ void Cluster::dispatch(const SimEvent& e) {
     }
     case SimEvent::Kind::kDeliver: {
       SimNode& n = nodes_.at(e.node);
-      if (!n.node) return;  // a crashed node's network buffers are gone
+      if (!n.node) {
+        if (n.joining) on_join_response(n, *e.envelope);
+        return;  // a crashed node's network buffers are gone
+      }
       if (n.paused) {
         n.inbox.push_back(e.envelope);
         return;
       }
+      if (options_.round_us > 0) {
+        n.round_inbox.push_back(e.envelope);
+        if (!n.round_scheduled) {
+          n.round_scheduled = true;
+          SimEvent r;
+          r.time_us = now_us_ + options_.round_us;
+          r.kind = SimEvent::Kind::kRound;
+          r.node = n.id;
+          r.life = n.life;
+          schedule(std::move(r));
+        }
+        return;
+      }
       deliver(n, *e.envelope);
+      return;
+    }
+    case SimEvent::Kind::kWriteDone: {
+      SimNode& n = nodes_.at(e.node);
+      if (e.life == n.life) finish_write(n);
+      return;
+    }
+    case SimEvent::Kind::kRound: {
+      SimNode& n = nodes_.at(e.node);
+      if (e.life == n.life) round(n);
+      return;
+    }
+    case SimEvent::Kind::kJoinAttempt: {
+      SimNode& n = nodes_.at(e.node);
+      if (n.joining && !n.node) join_attempt(n);
       return;
     }
     case SimEvent::Kind::kFault:
@@ -833,7 +1178,7 @@ void Cluster::dispatch(const SimEvent& e) {
       return;
     }
     case SimEvent::Kind::kRestart:
-      if (!healed_) restart(nodes_.at(e.node));
+      if (!healed_ && nodes_.at(e.node).member) restart(nodes_.at(e.node));
       return;
     case SimEvent::Kind::kHeal:
       heal_all();
@@ -852,7 +1197,9 @@ SimResult Cluster::run() {
     result_.failure = "no valid cells in '" + options_.cells + "'";
     return result_;
   }
-  for (auto& [id, n] : nodes_) start_node(n);
+  for (auto& [id, n] : nodes_) {
+    if (n.member) start_node(n);
+  }
   std::uint64_t fault_end_us = options_.fault_ms * kMs;
   if (options_.scenario == Scenario::kBroadcast) {
     schedule_broadcasts();
@@ -899,6 +1246,7 @@ SimResult Cluster::run() {
     dispatch(e);
     if (workload_stopped_ && now_us_ >= next_convergence_check_us) {
       next_convergence_check_us = now_us_ + 50 * kMs;
+      if (options_.membership_changes) reap_removed();
       if (converged(why_not)) {
         converged_in_time = true;
         break;

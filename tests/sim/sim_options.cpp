@@ -141,6 +141,10 @@ std::string SimOptions::command_line() const {
   if (cells != defaults.cells) out += " --cells " + cells;
   add("max-inflight", max_inflight_appends, defaults.max_inflight_appends);
   if (!use_file_storage) out += " --storage memory";
+  add("spares", spares, defaults.spares);
+  if (membership_changes) out += " --membership 1";
+  add("round-us", round_us, defaults.round_us);
+  add("disk-latency-us", disk_latency_us, defaults.disk_latency_us);
   for (const auto& bug : kBugs) {
     if (bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
@@ -209,6 +213,15 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
   } else if (flag == "--storage") {
     if (value != "file" && value != "memory") return "--storage takes file or memory";
     o.use_file_storage = value == "file";
+  } else if (flag == "--spares") {
+    ok = parse_number(value, o.spares) && o.spares < 1000;
+  } else if (flag == "--membership") {
+    ok = value == "0" || value == "1";
+    o.membership_changes = value == "1";
+  } else if (flag == "--round-us") {
+    ok = parse_number(value, o.round_us);
+  } else if (flag == "--disk-latency-us") {
+    ok = parse_number(value, o.disk_latency_us);
   } else if (flag == "--bug") {
     if (!set_bug(o, value)) return "unknown bug '" + value + "'";
   } else {

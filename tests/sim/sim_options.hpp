@@ -51,6 +51,18 @@ struct SimOptions {
   std::uint32_t loss_percent = 0;
   std::uint32_t max_inflight_appends = 64;
   bool use_file_storage = true;  // the real lib/io storage over a fault-injecting file system
+  // Run-time membership in the chaos scenario: nodes beyond the initial configuration (spares)
+  // join through a member after `cluster add`, members are removed (and come back later as new
+  // data directories), learners are promoted once caught up, and the leadership is moved, all
+  // through the same requests bcastctl sends (Node::admin) and mixed into the faults.
+  std::uint32_t spares = 0;
+  bool membership_changes = false;
+  // Round mode: what a node receives within this long goes through one Outbox, applied once, as
+  // the daemon's event loop batches a poll round (0: one Outbox per input).
+  std::uint64_t round_us = 0;
+  // Writes complete this long after they start (the daemon's storage thread); what waits for
+  // them waits in the Driver meanwhile. A crash loses writes still in flight (0: at once).
+  std::uint64_t disk_latency_us = 0;
   raft::DeliberateBugs bugs;
   DeliveryBugs delivery_bugs;
   bool trace = false;  // print every event, not just the tail on failure

@@ -66,6 +66,12 @@ po::options_description describe_options() {
       ("broadcasts", text("N"), with_default("broadcast scenario: measured broadcasts", d.broadcasts).c_str())
       ("loss-percent", text("P"), with_default("broadcast scenario: loss on every link", d.loss_percent).c_str())
       ("storage", text("KIND"), "file (default) | memory: the simulated disk")
+      ("spares", text("N"), "nodes beyond the initial configuration, that can be added")
+      ("membership", text("0|1"), "chaos: add, remove and replace members and move the "
+                                  "leadership, mixed into the faults")
+      ("round-us", text("US"), "batch what a node receives within US into one Outbox, as the "
+                               "daemon batches a poll round (default 0: one per input)")
+      ("disk-latency-us", text("US"), "writes complete US after they start (default 0)")
       ("bug", po::value<std::vector<std::string>>()->value_name("NAME"),
        ("enable a deliberate bug (repeatable):" + bugs).c_str());
   // clang-format on

@@ -48,6 +48,9 @@ void ClusterAdmin::on_forward(NodeId from, const AdminForward& forward, raft::Ra
            out);
     return;
   }
+  // A forward repeated by the network (or by a retrying transport) is carried out once.
+  if (!executed_.insert({from, forward.request_id}).second) return;
+  if (executed_.size() > 4096) executed_.erase(executed_.begin());
   if (auto error = execute(from, forward.request_id, forward.request, raft, registry, out)) {
     answer(from, failure(forward.request_id, error->code, error->message), out);
   }

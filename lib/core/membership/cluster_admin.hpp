@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 #include "core/membership/cluster_registry.hpp"
@@ -54,8 +55,9 @@ class ClusterAdmin {
 
   NodeId self_;
   std::uint64_t forward_timeout_ticks_;
-  std::vector<Pending> pending_;                      // leader: proposed, not yet committed
-  std::map<std::uint64_t, std::uint64_t> forwarded_;  // request id -> tick forwarded
+  std::vector<Pending> pending_;                         // leader: proposed, not yet committed
+  std::map<std::uint64_t, std::uint64_t> forwarded_;     // request id -> tick forwarded
+  std::set<std::pair<NodeId, std::uint64_t>> executed_;  // forwards seen: (asker, request id)
 };
 
 }  // namespace bcast

@@ -37,6 +37,13 @@ const MemberRecord* ClusterRegistry::member(NodeId node) const {
   return it == members_.end() ? nullptr : &it->second;
 }
 
+bool ClusterRegistry::superseded(NodeId node, std::uint32_t incarnation) const {
+  auto it = first_incarnation_.find(node);
+  if (it == first_incarnation_.end()) return false;
+  const auto behind = static_cast<std::uint16_t>((it->second & 0xffff) - (incarnation & 0xffff));
+  return behind != 0 && behind < 0x8000;
+}
+
 std::uint32_t ClusterRegistry::incarnation_floor(NodeId node) const {
   auto it = highest_incarnation_.find(node);
   return it == highest_incarnation_.end() ? 1 : it->second + 1;
@@ -80,6 +87,10 @@ void ClusterRegistry::apply_conf_change(const raft::ConfChange& change) {
     case raft::ConfChangeType::kAddVoter:
     case raft::ConfChangeType::kAddLearner: {
       // A promotion (AddVoter of a learner) carries no address: the member keeps its record.
+      // A node id added again after its removal starts a new series of boot counts.
+      if (!members_.contains(change.node) && highest_incarnation_.contains(change.node)) {
+        first_incarnation_[change.node] = incarnation_floor(change.node);
+      }
       MemberRecord& record = members_[change.node];
       if (!change.address.empty()) record.address = change.address;
       record.promote_when_caught_up =
@@ -118,10 +129,12 @@ std::string ClusterRegistry::encode() const {
     put_le<std::uint32_t>(out, m.incarnation);
     put_le<std::uint8_t>(out, m.promote_when_caught_up ? 1 : 0);
   }
-  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(highest_incarnation_.size()));
-  for (const auto& [node, incarnation] : highest_incarnation_) {
-    put_le<std::uint64_t>(out, node);
-    put_le<std::uint32_t>(out, incarnation);
+  for (const auto* map : {&highest_incarnation_, &first_incarnation_}) {
+    put_le<std::uint32_t>(out, static_cast<std::uint32_t>(map->size()));
+    for (const auto& [node, incarnation] : *map) {
+      put_le<std::uint64_t>(out, node);
+      put_le<std::uint32_t>(out, incarnation);
+    }
   }
   return out;
 }
@@ -148,12 +161,14 @@ Result<ClusterRegistry> ClusterRegistry::decode(std::string_view image) {
     m.promote_when_caught_up = promote == 1;
     r.members_.emplace(node, std::move(m));
   }
-  if (!in.read(count)) return bad();
-  for (std::uint32_t i = 0; i < count; ++i) {
-    NodeId node = 0;
-    std::uint32_t incarnation = 0;
-    if (!in.read(node) || !in.read(incarnation)) return bad();
-    r.highest_incarnation_[node] = incarnation;
+  for (auto* map : {&r.highest_incarnation_, &r.first_incarnation_}) {
+    if (!in.read(count)) return bad();
+    for (std::uint32_t i = 0; i < count; ++i) {
+      NodeId node = 0;
+      std::uint32_t incarnation = 0;
+      if (!in.read(node) || !in.read(incarnation)) return bad();
+      (*map)[node] = incarnation;
+    }
   }
   if (in.remaining_bytes() != 0) return bad();
   return r;

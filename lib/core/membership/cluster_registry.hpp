@@ -55,6 +55,13 @@ class ClusterRegistry {
   std::uint64_t cluster_id() const { return cluster_id_; }
   const std::map<NodeId, MemberRecord>& members() const { return members_; }
   const MemberRecord* member(NodeId node) const;
+  // A node id that was a member (it was heard from) and has been removed since.
+  bool removed(NodeId node) const {
+    return !members_.contains(node) && highest_incarnation_.contains(node);
+  }
+  // An incarnation of a node id that was removed and added again since: the new member's boot
+  // counts start above it, so it belongs to a daemon that is gone for good.
+  bool superseded(NodeId node, std::uint32_t incarnation) const;
   // The boot count a new member with this node id must start above every earlier one's.
   std::uint32_t incarnation_floor(NodeId node) const;
   // Applies a committed entry; anything but ConfChange and kMembership entries is ignored. An
@@ -72,6 +79,7 @@ class ClusterRegistry {
   std::uint64_t cluster_id_ = 0;
   std::map<NodeId, MemberRecord> members_;
   std::map<NodeId, std::uint32_t> highest_incarnation_;  // every node id ever seen, members or not
+  std::map<NodeId, std::uint32_t> first_incarnation_;    // of a node id added again: its floor
   std::uint64_t anomalies_ = 0;
 };
 

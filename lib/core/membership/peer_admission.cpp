@@ -9,6 +9,13 @@ bool incarnation_newer(std::uint32_t a, std::uint32_t b) {
   return ahead != 0 && ahead < 0x8000;
 }
 
+bool is_leader_traffic(const Envelope& envelope) {
+  const auto* raft = std::get_if<raft::Message>(&envelope.message);
+  if (raft == nullptr) return false;
+  return raft->type == raft::MessageType::kAppend || raft->type == raft::MessageType::kHeartbeat ||
+         raft->type == raft::MessageType::kInstallSnapshot;
+}
+
 bool PeerAdmission::admit(const Envelope& envelope, const ClusterRegistry& registry,
                           const raft::ConfState& conf, std::uint64_t now_tick, Outbox& out) {
   if (std::holds_alternative<Refusal>(envelope.message)) return true;  // always worth hearing
@@ -16,20 +23,31 @@ bool PeerAdmission::admit(const Envelope& envelope, const ClusterRegistry& regis
     refuse(envelope, Refusal{RefusalReason::kClusterMismatch, cluster_id_, 0}, now_tick, out);
     return false;
   }
+  // What this daemon knows of the configuration and the identities may lag behind the cluster:
+  // a member added (or removed and added again with a new data directory) since is unknown to
+  // it, or bound to an identity it has not yet seen replaced. A leader's replication traffic is
+  // what brings it up to date, so that is never refused here: Raft itself ignores a stale
+  // leader, and a daemon that is not who it claims cannot become leader, since every vote
+  // request and vote from it is refused.
+  const bool leader_traffic = is_leader_traffic(envelope);
   // The answer to a membership change may come from a leader that has just removed itself.
   const bool from_former_leader = std::holds_alternative<AdminResult>(envelope.message);
   const bool knows_conf = !conf.voters.empty();
-  if (knows_conf && !conf.contains(envelope.from) && !from_former_leader) {
+  if (knows_conf && !conf.contains(envelope.from) && !from_former_leader && !leader_traffic) {
     refuse(envelope, Refusal{RefusalReason::kNotMember, cluster_id_, 0}, now_tick, out);
     return false;
   }
   const MemberRecord* member = registry.member(envelope.from);
-  if (member != nullptr && member->identity != 0 && member->identity != envelope.identity) {
+  if (member != nullptr && member->identity != 0 && member->identity != envelope.identity &&
+      !leader_traffic) {
     refuse(envelope, Refusal{RefusalReason::kIdentityMismatch, cluster_id_, member->identity},
            now_tick, out);
     return false;
   }
   refusing_.erase(envelope.from);
+  if (member != nullptr && member->identity != 0 && member->identity != envelope.identity) {
+    return true;  // leader traffic from an identity we have not seen bound yet: nothing to record
+  }
   if (member != nullptr) {
     const std::uint32_t incarnation = envelope.origin & 0xffff;
     if (member->identity == 0 || incarnation_newer(incarnation, member->incarnation)) {

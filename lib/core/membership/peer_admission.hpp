@@ -76,6 +76,9 @@ class PeerAdmission {
   std::map<NodeId, Sighting> sightings_;
 };
 
+// Append, Heartbeat and InstallSnapshot: what a leader sends to bring a member up to date.
+bool is_leader_traffic(const Envelope& envelope);
+
 // Boot counts are 16 bits, compared as serial numbers (they wrap).
 bool incarnation_newer(std::uint32_t a, std::uint32_t b);
 
