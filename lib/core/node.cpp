@@ -608,8 +608,7 @@ void Node::sync_members() {
   // collection. (A leader cut off with an uncommitted removal collected what the member lacked,
   // which the member then never got: sim seed 12113, --voters 5 --spares 2 --membership 1.)
   const raft::RaftLog& log = raft_.log();
-  const LogIndex pending_since =
-      log.last_conf_index() > log.committed() ? log.committed() : 0;
+  const LogIndex pending_since = log.last_conf_index() > log.committed() ? log.committed() : 0;
   if (raft_.conf() == members_conf_ && pending_since == members_committed_index_) return;
   members_conf_ = raft_.conf();
   members_committed_index_ = pending_since;

@@ -854,9 +854,9 @@ SimNode* Cluster::random_running_member() {
 }
 
 // What an operator does with bcastctl cluster ...: add a spare (which then joins through a
-// member; three adds in four ask for promotion once caught up), promote a learner, remove a member (a removed daemon is stopped and its data directory discarded; it may
-// be added again later as a new one), or move the leadership. Requests go to any daemon, which
-// forwards them to the leader.
+// member; three adds in four ask for promotion once caught up), promote a learner, remove a member
+// (a removed daemon is stopped and its data directory discarded; it may be added again later as a
+// new one), or move the leadership. Requests go to any daemon, which forwards them to the leader.
 void Cluster::membership_action() {
   SimNode* asker = random_running_member();
   SimNode* lead = leader();

@@ -23,8 +23,8 @@ ClusterRegistry registry_with_cluster_id() {
 std::vector<AdminResult> promote(ClusterAdmin& admin, raft::Raft& leader,
                                  const ClusterRegistry& registry, NodeId learner) {
   Outbox out;
-  admin.submit(7, AdminRequest{AdminRequest::Kind::kPromote, learner, "", false}, leader,
-               registry, 0, out);
+  admin.submit(7, AdminRequest{AdminRequest::Kind::kPromote, learner, "", false}, leader, registry,
+               0, out);
   return out.admin_results;
 }
 
