@@ -34,6 +34,8 @@ enum class RecordKind : std::uint16_t {
   kHardState = 4,      // the whole content of the hardstate file
   kSnapshot = 5,       // the whole content of a snapshot file
   kDurableMark = 6,    // in a log segment, rewritten in place: how much of it is known durable
+  kHistoryMessage = 7,  // the total-order history: one delivered message (history_store.hpp)
+  kHistoryHole = 8,     // the total-order history: gseqs skipped here
 };
 
 inline constexpr std::uint64_t kRecordHeaderBytes = 32;
