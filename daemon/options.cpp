@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "io/http_server.hpp"
+#include "io/local_access.hpp"
 
 namespace bcast::daemon {
 namespace po = boost::program_options;
@@ -34,6 +35,16 @@ po::options_description describe_options() {
                                              "count (created if absent)")
       ("client-socket", po::value<std::string>(), "PATH of the local client socket "
                                                   "(bound as ipc://PATH)")
+      ("client-socket-mode", po::value<std::string>()->default_value("0660"),
+       "the client socket file's mode, octal, whatever the umask (0600: the daemon's user only)")
+      ("client-socket-group", po::value<std::string>(),
+       "the client socket file's group (name or gid; default: the daemon's group)")
+      ("client-allow-uid", po::value<std::vector<std::string>>()->composing(),
+       "admit only clients running as this user (name or uid; repeatable); with "
+       "--client-allow-gid, a client matching either is admitted. Default: anyone who can open "
+       "the socket file")
+      ("client-allow-gid", po::value<std::vector<std::string>>()->composing(),
+       "admit only clients whose primary group is this one (name or gid; repeatable)")
       ("fsync", po::value<std::string>()->default_value("always"),
        "always (sync before acknowledging; one fsync per event-loop round) | none")
       ("tick-ms", po::value<unsigned>()->default_value(10), "the protocol clock's tick")
@@ -87,6 +98,47 @@ bool same_endpoint(const std::string& peer, const std::string& listen) {
   return wildcard && port(peer) == port(listen);
 }
 
+// --client-socket-mode, --client-socket-group, --client-allow-uid, --client-allow-gid.
+Result<io::LocalAccessOptions> to_access_options(const po::variables_map& vm) {
+  io::LocalAccessOptions access;
+  const std::string mode = vm["client-socket-mode"].as<std::string>();
+  char* end = nullptr;
+  const unsigned long value = std::strtoul(mode.c_str(), &end, 8);
+  if (mode.empty() || *end != '\0' || value > 0777 || (value & 0600) != 0600) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--client-socket-mode '" + mode +
+                          "': an octal mode up to 0777 that lets the owner read and write "
+                          "(e.g. 0660)");
+  }
+  access.socket_mode = static_cast<std::uint32_t>(value);
+  if (vm.count("client-socket-group")) {
+    auto group = io::parse_group(vm["client-socket-group"].as<std::string>());
+    if (!group)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--client-socket-group: " + group.error().message);
+    access.socket_group = group.value();
+  }
+  if (vm.count("client-allow-uid")) {
+    for (const std::string& text : vm["client-allow-uid"].as<std::vector<std::string>>()) {
+      auto uid = io::parse_user(text);
+      if (!uid)
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--client-allow-uid: " + uid.error().message);
+      access.allowed_uids.push_back(uid.value());
+    }
+  }
+  if (vm.count("client-allow-gid")) {
+    for (const std::string& text : vm["client-allow-gid"].as<std::vector<std::string>>()) {
+      auto gid = io::parse_group(text);
+      if (!gid)
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--client-allow-gid: " + gid.error().message);
+      access.allowed_gids.push_back(gid.value());
+    }
+  }
+  return access;
+}
+
 Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   io::DaemonOptions o;
   const bool dev = vm["dev"].as<bool>();
@@ -112,6 +164,9 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
                         std::string("--") + key + " is required (or use --dev)");
     }
   }
+  auto access = to_access_options(vm);
+  if (!access) return access.error();
+  o.client_access = std::move(access.value());
   if (vm.count("peer")) {
     for (const std::string& peer : vm["peer"].as<std::vector<std::string>>()) {
       auto parsed = parse_peer(peer);

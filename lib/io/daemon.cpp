@@ -1,9 +1,13 @@
 #include "io/daemon.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <zmq.hpp>
 
@@ -50,6 +54,24 @@ Result<std::uint32_t> next_incarnation(FileSystem& fs, const std::string& dir) {
   return previous + 1;
 }
 
+// The data directory holds every payload: only the daemon's user may enter it. One made by an
+// earlier version (0755) is closed at start.
+Result<void> make_private(const std::string& dir) {
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) {
+    return make_error(ErrorCode::kIo, "--data-dir " + dir + ": " + std::strerror(errno));
+  }
+  if ((info.st_mode & 077) == 0) return {};
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    return make_error(
+        ErrorCode::kIo,
+        "--data-dir " + dir + ": cannot make it private (mode 0700): " + std::strerror(errno));
+  }
+  log::warn("--data-dir {} was open to other users (mode {:o}); made it 0700", dir,
+            info.st_mode & 0777);
+  return {};
+}
+
 class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
  public:
   explicit DaemonImpl(const DaemonOptions& options)
@@ -60,7 +82,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   Result<void> open() {
     auto descriptors = raise_descriptor_limit();
     if (!descriptors) return descriptors.error();
+    // Before anything is written: a second daemon given this socket stops here.
+    if (auto free = prepare_socket_path(options_.client_socket); !free) return free.error();
     if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
+    if (auto private_dir = make_private(options_.data_dir); !private_dir) {
+      return private_dir.error();
+    }
     StorageOptions storage_options;
     storage_options.fsync = options_.fsync != FsyncPolicy::kNone;
     auto storage = RaftStorage::open(timed_fs_, options_.data_dir, storage_options);
@@ -107,6 +134,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     ClientServerOptions client_options;
     client_options.max_clients = options_.max_clients;
     client_options.client_queue_bytes = options_.client_queue_bytes;
+    client_options.access = options_.client_access;
     clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
     const std::size_t cluster_size =

@@ -19,6 +19,7 @@
 
 #include "bcast/result.hpp"
 #include "core/node.hpp"
+#include "io/local_access.hpp"
 
 namespace bcast::io {
 
@@ -40,7 +41,8 @@ struct DaemonOptions {
   std::string join;
   std::uint32_t join_timeout_ms = 30000;
   std::string data_dir;
-  std::string client_socket;  // a path; bound as ipc://PATH
+  std::string client_socket;         // a path; bound as ipc://PATH
+  LocalAccessOptions client_access;  // the socket's mode and group, the uid/gid allow-list
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::uint32_t tick_ms = 10;
   NodeOptions node;                // protocol tuning; node.raft.id is set from node_id
