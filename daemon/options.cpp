@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/curve_keys.hpp"
 #include "io/http_server.hpp"
 #include "io/local_access.hpp"
 
@@ -67,7 +68,17 @@ po::options_description describe_options() {
       ("http", po::value<std::string>(), "serve /metrics, /healthz, /readyz and the status page "
                                          "on IP:PORT (off unless given; e.g. 127.0.0.1:9464)")
       ("http-allow-remote", po::bool_switch(), "allow --http on a non-loopback address (the "
-                                               "endpoint has no authentication)");
+                                               "endpoint has no authentication)")
+      ("secret-key", po::value<std::string>(), "FILE of this daemon's CURVE secret key (bcastctl "
+                                               "keygen): every peer link is then authenticated "
+                                               "and encrypted")
+      ("peer-key", po::value<std::vector<std::string>>()->composing(),
+       "ID=PUBLIC_KEY: the CURVE public key of node ID (Z85, 40 characters); repeat once per "
+       "member, including members to be added later. Only these keys are let in, each only as "
+       "its node")
+      ("insecure", po::bool_switch(), "allow --listen on a non-loopback address without "
+                                      "--secret-key (peer links then have no authentication "
+                                      "or encryption)");
   // clang-format on
   return o;
 }
@@ -139,6 +150,50 @@ Result<io::LocalAccessOptions> to_access_options(const po::variables_map& vm) {
   return access;
 }
 
+// Whether a tcp://HOST:PORT endpoint is on this host only.
+bool loopback_endpoint(const std::string& endpoint) {
+  const std::string host = endpoint.substr(6, endpoint.rfind(':') - 6);
+  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
+}
+
+// --secret-key, --peer-key, --insecure.
+Result<void> read_peer_security(const po::variables_map& vm, io::DaemonOptions& o) {
+  if (vm.count("secret-key")) o.secret_key_file = vm["secret-key"].as<std::string>();
+  o.insecure = vm["insecure"].as<bool>();
+  if (vm.count("peer-key")) {
+    for (const std::string& text : vm["peer-key"].as<std::vector<std::string>>()) {
+      const auto eq = text.find('=');
+      char* end = nullptr;
+      const unsigned long id = std::strtoul(text.c_str(), &end, 10);
+      const std::string usage = "--peer-key '" + text + "': expected ID=PUBLIC_KEY";
+      if (eq == std::string::npos || end != text.c_str() + eq || id == 0 || id > 65535) {
+        return make_error(ErrorCode::kInvalidArgument, usage + " with ID in 1..65535");
+      }
+      const std::string key = text.substr(eq + 1);
+      if (auto invalid = io::invalid_key(key)) {
+        return make_error(ErrorCode::kInvalidArgument, usage + ": " + *invalid);
+      }
+      if (!o.peer_keys.emplace(static_cast<NodeId>(id), key).second) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--peer-key " + std::to_string(id) + " given twice");
+      }
+    }
+  }
+  if (!o.peer_keys.empty() && o.secret_key_file.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--peer-key needs --secret-key (this daemon's own key)");
+  }
+  if (o.secret_key_file.empty() && !o.insecure && !loopback_endpoint(o.listen)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--listen " + o.listen +
+                          ": not a loopback address, and without --secret-key the peer links "
+                          "have no authentication or encryption. Give every daemon keys "
+                          "(bcastctl keygen; --secret-key, --peer-key; docs/security.md), or "
+                          "--insecure on a network you trust entirely");
+  }
+  return {};
+}
+
 Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   io::DaemonOptions o;
   const bool dev = vm["dev"].as<bool>();
@@ -187,6 +242,7 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
                           std::to_string(o.node_id) + "): is another daemon using this node id?");
   }
   o.peers.emplace(o.node_id, o.listen);
+  if (auto security = read_peer_security(vm, o); !security) return security.error();
   o.cluster_name = vm["cluster-name"].as<std::string>();
   if (o.cluster_name.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "--cluster-name must not be empty");

@@ -16,6 +16,7 @@
 #include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
+#include "io/curve_keys.hpp"
 #include "io/daemon_metrics.hpp"
 #include "io/descriptor_budget.hpp"
 #include "io/http_server.hpp"
@@ -23,6 +24,7 @@
 #include "io/listener_guard.hpp"
 #include "io/log.hpp"
 #include "io/node_identity.hpp"
+#include "io/peer_authenticator.hpp"
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
@@ -101,6 +103,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     TransportOptions transport_options;
     transport_options.max_frame_bytes =
         options_.node.raft.max_append_bytes + options_.node.max_message_bytes + (1u << 20);
+    auto curve = peer_security();
+    if (!curve) return curve.error();
+    transport_options.curve = std::move(curve.value());
+    transport_options.known_endpoints = options_.peers;
     transport_ = std::make_unique<PeerTransport>(
         context_, options_.node_id, std::map<NodeId, std::string>{}, transport_options);
     if (auto started = transport_->start(options_.listen); !started) return started.error();
@@ -151,6 +157,45 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     return {};
   }
 
+  // The CURVE keys of the peer links, and the authenticator that checks who connects (bound
+  // before the peer port, so that no handshake ever passes unchecked); or nullopt for plain TCP.
+  Result<std::optional<CurveSecurity>> peer_security() {
+    if (options_.secret_key_file.empty()) {
+      if (options_.insecure) {
+        log::warn(
+            "peer links are neither authenticated nor encrypted (--insecure): anyone who reaches "
+            "{} can speak for any member; see docs/security.md",
+            options_.listen);
+      } else {
+        log::info("peer links without keys, on loopback only (docs/security.md)");
+      }
+      return std::optional<CurveSecurity>();
+    }
+    auto own = read_secret_key_file(options_.secret_key_file);
+    if (!own) return own.error();
+    CurveSecurity curve{own.value(), options_.peer_keys};
+    auto self = curve.peer_keys.find(options_.node_id);
+    if (self != curve.peer_keys.end() && self->second != curve.own.public_key) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--peer-key " + std::to_string(options_.node_id) +
+                            " is not the public key of --secret-key " + options_.secret_key_file +
+                            " (" + curve.own.public_key +
+                            "): is this the right key file for node " +
+                            std::to_string(options_.node_id) + "?");
+    }
+    curve.peer_keys[options_.node_id] = curve.own.public_key;
+    for (const auto& [node, endpoint] : options_.peers) {
+      if (!curve.peer_keys.contains(node)) {
+        log::warn("no --peer-key for node {} ({}): it cannot be reached or heard", node, endpoint);
+      }
+    }
+    authenticator_ = std::make_unique<PeerAuthenticator>(
+        context_, curve.peer_keys, [](const std::string& line) { log::warn("{}", line); });
+    if (auto started = authenticator_->start(); !started) return started.error();
+    log::info("peer links: CURVE, {} member keys", curve.peer_keys.size());
+    return std::optional<CurveSecurity>(std::move(curve));
+  }
+
   // Who this data directory is. An existing directory says so itself; a new one either joins a
   // running cluster (--join) or bootstraps a new one from --peer, and a directory made by an
   // earlier version (a log but no identity file) keeps running as it did, from --peer.
@@ -184,7 +229,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (!options_.join.empty()) {
       auto joined =
           join_cluster(*transport_, options_.node_id, identity.identity, options_.listen,
-                       options_.join, std::chrono::milliseconds(options_.join_timeout_ms));
+                       options_.join, std::chrono::milliseconds(options_.join_timeout_ms), [this] {
+                         if (authenticator_) authenticator_->handle();
+                       });
       if (!joined) return joined.error();
       identity.cluster_id = joined.value().cluster_id;
       for (const auto& [node, endpoint] : joined.value().members) fallback_peers_[node] = endpoint;
@@ -253,14 +300,16 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
           {clients_->monitor().handle(), 0, ZMQ_POLLIN, 0},
           {peer_guard_->monitor().handle(), 0, ZMQ_POLLIN, 0},
           {nullptr, writer_->completion_fd(), ZMQ_POLLIN, 0},
+          {authenticator_ ? authenticator_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
       };
       try {
-        zmq::poll(items, 5, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, authenticator_ ? 6 : 5, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
         continue;  // a signal: look at `stop`
       }
       round_start_ = Clock::now();
+      if (authenticator_) authenticator_->handle();
       peer_guard_->poll_events();
       if (items[4].revents & ZMQ_POLLIN) complete_writes();
       read_peers();  // also what peers answered on our connections to them (refusals)
@@ -500,6 +549,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   // What keeps this daemon from serving fully, for status.
   std::vector<std::string> problems() const {
     std::vector<std::string> out;
+    if (options_.insecure && options_.secret_key_file.empty()) {
+      out.push_back(
+          "peer links are neither authenticated nor encrypted (--insecure): anyone who "
+          "reaches " +
+          options_.listen + " can speak for any member");
+    }
     for (const auto& [node, refusal] : node_->admission().refused_by(node_->now_tick())) {
       out.push_back("refused by node " + std::to_string(node) + ": " + describe(refusal, false));
     }
@@ -639,6 +694,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<StorageWriter> writer_;  // declared after storage_: stops before it closes
   std::unique_ptr<Node> node_;
   std::unique_ptr<Driver> driver_;
+  std::unique_ptr<PeerAuthenticator> authenticator_;  // with CURVE; before transport_ (ZAP)
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;
   raft::ConfState legacy_conf_;                   // a data directory of an earlier version only

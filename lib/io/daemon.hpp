@@ -53,6 +53,12 @@ struct DaemonOptions {
   // empty for none. Only a loopback address unless http_allow_remote.
   std::string http;
   bool http_allow_remote = false;
+  // CURVE on the peer links (docs/security.md): the secret key file, and the public key bound to
+  // each node id. Empty file: plain TCP, which the options allow only on loopback unless
+  // `insecure`.
+  std::string secret_key_file;
+  std::map<NodeId, std::string> peer_keys;
+  bool insecure = false;
 };
 
 class Daemon {
