@@ -13,6 +13,7 @@
 
 #include "core/driver.hpp"
 #include "core/membership/bootstrap.hpp"
+#include "core/membership/peer_validation.hpp"
 #include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
@@ -496,8 +497,21 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       auto received = transport_->receive();
       if (!received) return;
       if (!received->ok()) {
+        transport_->refuse_last(/*decoded=*/false);
         if (++malformed_logged_ <= 20) {
           log::warn("dropped a malformed peer frame: {}", received->error().message);
+        }
+        continue;
+      }
+      // A node speaks only for itself (core/membership/peer_validation.hpp).
+      const raft::Raft& raft = node_->raft();
+      const ValidationContext context{options_.node_id, raft.term(), raft.leader(),
+                                      raft.transfer_target()};
+      if (auto invalid = invalid_for_sender(received->value(), context)) {
+        transport_->refuse_last(/*decoded=*/true);
+        if (++invalid_logged_ <= 20 || invalid_logged_ % 1000 == 0) {
+          log::warn("refused a message from node {} and closed its connection: {} ({} so far)",
+                    received->value().from, *invalid, invalid_logged_);
         }
         continue;
       }
@@ -513,11 +527,16 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (now < next_drop_report_) return;
     next_drop_report_ = now + std::chrono::seconds(10);
     const TransportCounters& c = transport_->counters();
-    if (c.dropped == reported_dropped_ && c.malformed == reported_malformed_) return;
+    if (c.dropped == reported_dropped_ && c.malformed == reported_malformed_ &&
+        c.invalid == reported_invalid_) {
+      return;
+    }
     log::warn(
         "peer messages: {} sent, {} received, {} dropped (peer unreachable or queue full), {} "
-        "malformed",
-        c.sent, c.received, c.dropped, c.malformed);
+        "malformed ({} claiming another node's id), {} invalid for their sender; {} connections "
+        "closed for it",
+        c.sent, c.received, c.dropped, c.malformed, c.impersonations, c.invalid, c.disconnected);
+    reported_invalid_ = c.invalid;
     reported_dropped_ = c.dropped;
     reported_malformed_ = c.malformed;
   }
@@ -703,9 +722,11 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::optional<Error> disk_full_;  // the storage thread waits for space (see complete_writes)
   Outbox round_;                    // effects of the current round, applied once at its end
   std::uint64_t malformed_logged_ = 0;
+  std::uint64_t invalid_logged_ = 0;
   Clock::time_point next_drop_report_ = Clock::now() + std::chrono::seconds(10);
   std::uint64_t reported_dropped_ = 0;
   std::uint64_t reported_malformed_ = 0;
+  std::uint64_t reported_invalid_ = 0;
 };
 
 }  // namespace

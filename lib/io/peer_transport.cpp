@@ -1,5 +1,7 @@
 #include "io/peer_transport.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -215,6 +217,7 @@ void PeerTransport::send_on(zmq::socket_t& socket, const Envelope& envelope) {
 std::optional<Result<Envelope>> PeerTransport::receive() {
   zmq::message_t identity;
   zmq::message_t frame;
+  last_fd_ = -1;
   // A ROUTER message is [peer identity][frame]; anything else is skipped whole.
   if (!listener_->recv(identity, zmq::recv_flags::dontwait)) {
     // Nothing on the listener: what peers answered on our own connections to them.
@@ -237,6 +240,7 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
     return Result<Envelope>(make_error(ErrorCode::kProtocol, "a message without a body"));
   }
   (void)listener_->recv(frame, zmq::recv_flags::none);
+  last_fd_ = frame.get(ZMQ_SRCFD);
   bool extra = frame.more();
   while (extra) {
     zmq::message_t rest;
@@ -281,6 +285,18 @@ std::optional<Result<Envelope>> PeerTransport::take_frame(const zmq::message_t& 
     ++counters_.received;
   }
   return envelope;
+}
+
+void PeerTransport::refuse_last(bool decoded) {
+  if (decoded) {
+    ++counters_.invalid;
+    --counters_.received;
+  }
+  if (last_fd_ < 0) return;
+  // The descriptor stays ZeroMQ's: shutdown(2) only makes it see the connection end.
+  ::shutdown(last_fd_, SHUT_RDWR);
+  last_fd_ = -1;
+  ++counters_.disconnected;
 }
 
 zmq::socket_t& PeerTransport::listening_socket() { return *listener_; }

@@ -66,6 +66,8 @@ struct TransportCounters {
   // With CURVE: messages whose claimed sender is not the node their key belongs to (dropped, and
   // also counted as malformed).
   std::uint64_t impersonations = 0;
+  std::uint64_t invalid = 0;       // decoded, but refused by peer validation (refuse_last)
+  std::uint64_t disconnected = 0;  // connections closed for sending either
 };
 
 class PeerTransport {
@@ -91,6 +93,10 @@ class PeerTransport {
   // caller logs it; the frame is gone and the socket keeps serving). Frames peers send back on
   // our own connections to them (refusals, below) are read too.
   std::optional<Result<Envelope>> receive();
+  // The last message received was garbage (malformed, or invalid for its sender): closes the
+  // connection it came on if it came on the listening socket (the peer's ZeroMQ reconnects, so a
+  // member that erred once loses nothing but what it sent), and counts it.
+  void refuse_last(bool decoded);
   // A refusal goes back on the connection the refused message came from: the refused daemon
   // may not be the one this daemon knows under its node id (a duplicate id, a wiped directory).
   // Falls back to the node's own connection when none is known.
@@ -144,6 +150,7 @@ class PeerTransport {
   };
   std::vector<AdHoc> ad_hoc_;  // oldest first
   TransportCounters counters_;
+  int last_fd_ = -1;  // the connection the last message came on, if on the listening socket
 };
 
 }  // namespace bcast::io
