@@ -708,7 +708,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<HttpServer> http_;  // declared after what its threads read
   bool serving_ = false;
   Clock::time_point round_start_ = Clock::now();
-  zmq::context_t context_{1};
+  // With CURVE, ZeroMQ's I/O threads encrypt and decrypt every frame: two threads, so that the
+  // control lane (heartbeats, votes) never waits behind a 16 MiB append being encrypted
+  // (PeerTransport pins each lane to its own thread).
+  zmq::context_t context_{options_.secret_key_file.empty() ? 1 : 2};
   std::unique_ptr<RaftStorage> storage_;
   std::unique_ptr<StorageWriter> writer_;  // declared after storage_: stops before it closes
   std::unique_ptr<Node> node_;

@@ -124,6 +124,10 @@ std::unique_ptr<zmq::socket_t> PeerTransport::connect_lane(const std::string& en
                                                            NodeId monitored, NodeId keyed_to) {
   auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
   use_key_of(*socket, keyed_to);  // connect_peer checked that the key exists
+  if (options_.curve && context_.get(zmq::ctxopt::io_threads) >= 2) {
+    // Encryption runs on ZeroMQ's I/O threads: the control lane gets one of its own.
+    socket->set(zmq::sockopt::affinity, std::uint64_t{monitored != kNoNode ? 1u : 2u});
+  }
   socket->set(zmq::sockopt::linger, 0);
   socket->set(zmq::sockopt::sndhwm, options_.send_queue);
   socket->set(zmq::sockopt::immediate, 1);
