@@ -4,7 +4,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/curve_keys.hpp"
 #include "io/http_server.hpp"
+#include "io/local_access.hpp"
 
 namespace bcast::daemon {
 namespace po = boost::program_options;
@@ -34,6 +36,16 @@ po::options_description describe_options() {
                                              "count (created if absent)")
       ("client-socket", po::value<std::string>(), "PATH of the local client socket "
                                                   "(bound as ipc://PATH)")
+      ("client-socket-mode", po::value<std::string>()->default_value("0660"),
+       "the client socket file's mode, octal, whatever the umask (0600: the daemon's user only)")
+      ("client-socket-group", po::value<std::string>(),
+       "the client socket file's group (name or gid; default: the daemon's group)")
+      ("client-allow-uid", po::value<std::vector<std::string>>()->composing(),
+       "admit only clients running as this user (name or uid; repeatable); with "
+       "--client-allow-gid, a client matching either is admitted. Default: anyone who can open "
+       "the socket file")
+      ("client-allow-gid", po::value<std::vector<std::string>>()->composing(),
+       "admit only clients whose primary group is this one (name or gid; repeatable)")
       ("fsync", po::value<std::string>()->default_value("always"),
        "always (sync before acknowledging; one fsync per event-loop round) | none")
       ("tick-ms", po::value<unsigned>()->default_value(10), "the protocol clock's tick")
@@ -61,7 +73,17 @@ po::options_description describe_options() {
       ("http", po::value<std::string>(), "serve /metrics, /healthz, /readyz and the status page "
                                          "on IP:PORT (off unless given; e.g. 127.0.0.1:9464)")
       ("http-allow-remote", po::bool_switch(), "allow --http on a non-loopback address (the "
-                                               "endpoint has no authentication)");
+                                               "endpoint has no authentication)")
+      ("secret-key", po::value<std::string>(), "FILE of this daemon's CURVE secret key (bcastctl "
+                                               "keygen): every peer link is then authenticated "
+                                               "and encrypted")
+      ("peer-key", po::value<std::vector<std::string>>()->composing(),
+       "ID=PUBLIC_KEY: the CURVE public key of node ID (Z85, 40 characters); repeat once per "
+       "member, including members to be added later. Only these keys are let in, each only as "
+       "its node")
+      ("insecure", po::bool_switch(), "allow --listen on a non-loopback address without "
+                                      "--secret-key (peer links then have no authentication "
+                                      "or encryption)");
   // clang-format on
   return o;
 }
@@ -92,6 +114,91 @@ bool same_endpoint(const std::string& peer, const std::string& listen) {
   return wildcard && port(peer) == port(listen);
 }
 
+// --client-socket-mode, --client-socket-group, --client-allow-uid, --client-allow-gid.
+Result<io::LocalAccessOptions> to_access_options(const po::variables_map& vm) {
+  io::LocalAccessOptions access;
+  const std::string mode = vm["client-socket-mode"].as<std::string>();
+  char* end = nullptr;
+  const unsigned long value = std::strtoul(mode.c_str(), &end, 8);
+  if (mode.empty() || *end != '\0' || value > 0777 || (value & 0600) != 0600) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--client-socket-mode '" + mode +
+                          "': an octal mode up to 0777 that lets the owner read and write "
+                          "(e.g. 0660)");
+  }
+  access.socket_mode = static_cast<std::uint32_t>(value);
+  if (vm.count("client-socket-group")) {
+    auto group = io::parse_group(vm["client-socket-group"].as<std::string>());
+    if (!group)
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--client-socket-group: " + group.error().message);
+    access.socket_group = group.value();
+  }
+  if (vm.count("client-allow-uid")) {
+    for (const std::string& text : vm["client-allow-uid"].as<std::vector<std::string>>()) {
+      auto uid = io::parse_user(text);
+      if (!uid)
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--client-allow-uid: " + uid.error().message);
+      access.allowed_uids.push_back(uid.value());
+    }
+  }
+  if (vm.count("client-allow-gid")) {
+    for (const std::string& text : vm["client-allow-gid"].as<std::vector<std::string>>()) {
+      auto gid = io::parse_group(text);
+      if (!gid)
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--client-allow-gid: " + gid.error().message);
+      access.allowed_gids.push_back(gid.value());
+    }
+  }
+  return access;
+}
+
+// Whether a tcp://HOST:PORT endpoint is on this host only.
+bool loopback_endpoint(const std::string& endpoint) {
+  const std::string host = endpoint.substr(6, endpoint.rfind(':') - 6);
+  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "[::1]";
+}
+
+// --secret-key, --peer-key, --insecure.
+Result<void> read_peer_security(const po::variables_map& vm, io::DaemonOptions& o) {
+  if (vm.count("secret-key")) o.secret_key_file = vm["secret-key"].as<std::string>();
+  o.insecure = vm["insecure"].as<bool>();
+  if (vm.count("peer-key")) {
+    for (const std::string& text : vm["peer-key"].as<std::vector<std::string>>()) {
+      const auto eq = text.find('=');
+      char* end = nullptr;
+      const unsigned long id = std::strtoul(text.c_str(), &end, 10);
+      const std::string usage = "--peer-key '" + text + "': expected ID=PUBLIC_KEY";
+      if (eq == std::string::npos || end != text.c_str() + eq || id == 0 || id > 65535) {
+        return make_error(ErrorCode::kInvalidArgument, usage + " with ID in 1..65535");
+      }
+      const std::string key = text.substr(eq + 1);
+      if (auto invalid = io::invalid_key(key)) {
+        return make_error(ErrorCode::kInvalidArgument, usage + ": " + *invalid);
+      }
+      if (!o.peer_keys.emplace(static_cast<NodeId>(id), key).second) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "--peer-key " + std::to_string(id) + " given twice");
+      }
+    }
+  }
+  if (!o.peer_keys.empty() && o.secret_key_file.empty()) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--peer-key needs --secret-key (this daemon's own key)");
+  }
+  if (o.secret_key_file.empty() && !o.insecure && !loopback_endpoint(o.listen)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--listen " + o.listen +
+                          ": not a loopback address, and without --secret-key the peer links "
+                          "have no authentication or encryption. Give every daemon keys "
+                          "(bcastctl keygen; --secret-key, --peer-key; docs/security.md), or "
+                          "--insecure on a network you trust entirely");
+  }
+  return {};
+}
+
 Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   io::DaemonOptions o;
   const bool dev = vm["dev"].as<bool>();
@@ -117,6 +224,9 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
                         std::string("--") + key + " is required (or use --dev)");
     }
   }
+  auto access = to_access_options(vm);
+  if (!access) return access.error();
+  o.client_access = std::move(access.value());
   if (vm.count("peer")) {
     for (const std::string& peer : vm["peer"].as<std::vector<std::string>>()) {
       auto parsed = parse_peer(peer);
@@ -137,6 +247,7 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
                           std::to_string(o.node_id) + "): is another daemon using this node id?");
   }
   o.peers.emplace(o.node_id, o.listen);
+  if (auto security = read_peer_security(vm, o); !security) return security.error();
   o.cluster_name = vm["cluster-name"].as<std::string>();
   if (o.cluster_name.empty()) {
     return make_error(ErrorCode::kInvalidArgument, "--cluster-name must not be empty");

@@ -3,14 +3,15 @@
 # (docs/performance.md explains what is measured and how to read it).
 #
 #   tools/bench.sh [--size BYTES] [--count N] [--rate MSGS_PER_S] [--latency-count M]
-#                  [--cells MODE/ORDER,...] [--window W] [--fsync always|none] [--no-build]
+#                  [--cells MODE/ORDER,...] [--window W] [--fsync always|none] [--no-keys]
+#                  [--no-build]
 #
 # Builds a Release tree (build/release: bcastd, bcastctl, bcast_bench_zmq, bcast_bench), notes
 # the machine, runs the ZeroMQ baseline (a fan-out to 2 peers over loopback TCP, and the same
 # hops a message takes through bcastd with no bcastd work), starts a 3-daemon cluster on free
 # loopback ports in a temporary directory (tools/local-cluster; --fsync always unless FSYNC=none
 # or --fsync none), runs bcast_bench with its publisher on daemon 1 and its subscriber on
-# daemon 2, prints one table with absolute figures and ratios to the baseline, and stops the
+# daemon 2 (peer links with CURVE keys, as local-cluster runs them, unless --no-keys), prints one table with absolute figures and ratios to the baseline, and stops the
 # cluster whatever happens. Defaults (about a minute and a half after the build): 1024-byte
 # messages, 50000 per throughput run, latency at 1000 msg/s over 5000 messages.
 # Environment: FSYNC, JOBS (build parallelism, default nproc), KEEP=1 keeps the temporary
@@ -20,6 +21,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 size=1024 count=50000 rate=1000 latency_count=5000 window=1024 build=1
+key_option=()
 cells=reliable/none,reliable/fifo,reliable/total,gossip/none,gossip/total,best-effort/none
 fsync=${FSYNC:-always}
 die() { echo "bench: $*" >&2; exit 2; }
@@ -33,6 +35,7 @@ while [[ $# -gt 0 ]]; do
     --window) window=$2; shift 2 ;;
     --fsync) fsync=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --no-keys) key_option=(--no-keys); shift ;;
     -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -103,7 +106,7 @@ for _ in 1 2 3 4 5; do
     continue
   fi
   if tools/local-cluster start 3 --dir "$cluster" --base-port "$base" --build "$out" \
-    -- --fsync "$fsync"; then
+    "${key_option[@]}" -- --fsync "$fsync"; then
     started=1
     break
   fi

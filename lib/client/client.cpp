@@ -45,7 +45,8 @@ std::string missing_socket_hint(const std::string& socket_path) {
 
 // With ZeroMQ, connecting where nobody listens does not fail: it waits. So before that, a plain
 // connect(2) to the ipc path tells at once whether anything listens there: no file (ENOENT), or
-// a file left behind by a daemon that is gone (ECONNREFUSED). Anything else is left to ZeroMQ.
+// a file left behind by a daemon that is gone (ECONNREFUSED), or a socket this user may not open
+// (EACCES). Anything else is left to ZeroMQ.
 Result<void> check_listening(const std::string& endpoint) {
   constexpr std::string_view kIpc = "ipc://";
   if (!endpoint.starts_with(kIpc)) return {};
@@ -67,6 +68,12 @@ Result<void> check_listening(const std::string& endpoint) {
                                                    path +
                                                    " does not exist (is bcastd running "
                                                    "with this --client-socket?)");
+  }
+  if (connect_errno == EACCES || connect_errno == EPERM) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "permission denied: cannot connect to " + path +
+                          " (the socket's mode and group, set by bcastd --client-socket-mode and "
+                          "--client-socket-group, or its directory's, do not let this user in)");
   }
   if (connect_errno == ECONNREFUSED) {
     return make_error(ErrorCode::kUnavailable,

@@ -57,15 +57,15 @@ Result<void> ClientServer::start(const std::string& path) {
   guard_options.max_connections = options_.max_connections;
   guard_options.what = "client connections";
   guard_ = std::make_unique<ListenerGuard>(context_, *socket_, guard_options, log_);
-  ::unlink(path.c_str());  // a stale socket file of a dead daemon would make bind fail
-  if (auto bound = guard_->bind("ipc://" + path); !bound) {
+  if (auto free = prepare_socket_path(path); !free) return free.error();
+  if (auto bound = with_private_umask([&] { return guard_->bind("ipc://" + path); }); !bound) {
     return make_error(ErrorCode::kIo, "cannot bind the client socket: " + bound.error().message);
   }
   struct stat info {};
   if (::stat(path.c_str(), &info) == 0) {
     bound_file_ = std::pair<std::uint64_t, std::uint64_t>(info.st_dev, info.st_ino);
   }
-  return {};
+  return secure_socket_file(path, options_.access);
 }
 
 void ClientServer::remove_socket_file() {
@@ -161,6 +161,14 @@ void ClientServer::hello(const std::string& identity, int fd, const Header& requ
   }
   // A second hello starts over; a connection told it was disconnected may start over too.
   forget(identity);
+  if (auto denied = refuse_credentials(options_.access, peer_credentials(fd))) {
+    // Logged, but a refused user retrying in a loop must not flood the log.
+    if (++denied_hellos_ <= 10 || denied_hellos_ % 1000 == 0) {
+      log_(*denied + " (" + std::to_string(denied_hellos_) + " refused so far)");
+    }
+    send(identity, protocol::error_reply(request.id, ErrorCode::kInvalidArgument, *denied));
+    return;
+  }
   closing_.erase(identity);
   if (clients_.size() >= options_.max_clients) {
     send(identity,

@@ -24,6 +24,9 @@
 // TODO([replay]): give that event the client's resume position (the gseq it has seen up to), so
 // a client can reconnect with `--from` and lose nothing.
 //
+// Access (local_access.hpp): the socket file gets its mode and group whatever the umask, and a
+// hello from a uid/gid outside the allow-list is answered "permission denied" and not served.
+//
 // The socket file is removed when the server stops (if it is still the one it bound).
 #pragma once
 
@@ -41,6 +44,7 @@
 #include "core/node.hpp"
 #include "io/client_queue.hpp"
 #include "io/listener_guard.hpp"
+#include "io/local_access.hpp"
 
 namespace zmq {
 class context_t;
@@ -87,7 +91,8 @@ struct ClientServerOptions {
   std::uint64_t client_queue_bytes = 64ULL << 20;  // per client, see ClientQueue
   // Of that, what may be handed to ZeroMQ at a time (the rest can still be dropped).
   std::uint64_t zmq_budget_bytes = 4ULL << 20;
-  int send_queue = 100000;  // ZMQ_SNDHWM per client: a count bound beside the byte bound
+  int send_queue = 100000;    // ZMQ_SNDHWM per client: a count bound beside the byte bound
+  LocalAccessOptions access;  // the socket file's mode and group, who may say hello
 };
 
 class ClientServer {
@@ -100,7 +105,8 @@ class ClientServer {
   ClientServer(const ClientServer&) = delete;
   ClientServer& operator=(const ClientServer&) = delete;
 
-  // Binds ipc://path, replacing a stale socket file left by a daemon that died.
+  // Binds ipc://path with the mode and group of `access`, replacing a stale socket file left by
+  // a daemon that died; refuses a live daemon's socket or anything that is not a socket.
   Result<void> start(const std::string& path);
   // Handles connection events and every request waiting on the socket.
   void on_readable();
@@ -194,6 +200,7 @@ class ClientServer {
   // Counts what is handed to ZeroMQ for connections that are not clients (errors before hello).
   ClientQueue unattached_;
   std::optional<Error> refusal_;
+  std::uint64_t denied_hellos_ = 0;  // refused by the uid/gid allow-list
 };
 
 }  // namespace bcast::io

@@ -1,18 +1,24 @@
 #include "io/daemon.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <zmq.hpp>
 
 #include "core/driver.hpp"
 #include "core/membership/bootstrap.hpp"
+#include "core/membership/peer_validation.hpp"
 #include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
 #include "io/daemon_history.hpp"
+#include "io/curve_keys.hpp"
 #include "io/daemon_metrics.hpp"
 #include "io/descriptor_budget.hpp"
 #include "io/http_server.hpp"
@@ -20,6 +26,7 @@
 #include "io/listener_guard.hpp"
 #include "io/log.hpp"
 #include "io/node_identity.hpp"
+#include "io/peer_authenticator.hpp"
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
@@ -51,6 +58,24 @@ Result<std::uint32_t> next_incarnation(FileSystem& fs, const std::string& dir) {
   return previous + 1;
 }
 
+// The data directory holds every payload: only the daemon's user may enter it. One made by an
+// earlier version (0755) is closed at start.
+Result<void> make_private(const std::string& dir) {
+  struct stat info {};
+  if (::stat(dir.c_str(), &info) != 0) {
+    return make_error(ErrorCode::kIo, "--data-dir " + dir + ": " + std::strerror(errno));
+  }
+  if ((info.st_mode & 077) == 0) return {};
+  if (::chmod(dir.c_str(), 0700) != 0) {
+    return make_error(
+        ErrorCode::kIo,
+        "--data-dir " + dir + ": cannot make it private (mode 0700): " + std::strerror(errno));
+  }
+  log::warn("--data-dir {} was open to other users (mode {:o}); made it 0700", dir,
+            info.st_mode & 0777);
+  return {};
+}
+
 class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
  public:
   explicit DaemonImpl(const DaemonOptions& options)
@@ -61,7 +86,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   Result<void> open() {
     auto descriptors = raise_descriptor_limit();
     if (!descriptors) return descriptors.error();
+    // Before anything is written: a second daemon given this socket stops here.
+    if (auto free = prepare_socket_path(options_.client_socket); !free) return free.error();
     if (auto created = fs_.create_dir(options_.data_dir); !created) return created.error();
+    if (auto private_dir = make_private(options_.data_dir); !private_dir) {
+      return private_dir.error();
+    }
     StorageOptions storage_options;
     storage_options.fsync = options_.fsync != FsyncPolicy::kNone;
     auto storage = RaftStorage::open(timed_fs_, options_.data_dir, storage_options);
@@ -77,6 +107,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     TransportOptions transport_options;
     transport_options.max_frame_bytes =
         options_.node.raft.max_append_bytes + options_.node.max_message_bytes + (1u << 20);
+    auto curve = peer_security();
+    if (!curve) return curve.error();
+    transport_options.curve = std::move(curve.value());
+    transport_options.known_endpoints = options_.peers;
     transport_ = std::make_unique<PeerTransport>(
         context_, options_.node_id, std::map<NodeId, std::string>{}, transport_options);
     if (auto started = transport_->start(options_.listen); !started) return started.error();
@@ -110,6 +144,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     ClientServerOptions client_options;
     client_options.max_clients = options_.max_clients;
     client_options.client_queue_bytes = options_.client_queue_bytes;
+    client_options.access = options_.client_access;
     clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
     const std::size_t cluster_size =
@@ -124,6 +159,45 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         node_options.cluster_id, incarnation.value(), options_.listen, options_.client_socket,
         fsync_policy_name(options_.fsync), http_ ? ", http on " + options_.http : std::string());
     return {};
+  }
+
+  // The CURVE keys of the peer links, and the authenticator that checks who connects (bound
+  // before the peer port, so that no handshake ever passes unchecked); or nullopt for plain TCP.
+  Result<std::optional<CurveSecurity>> peer_security() {
+    if (options_.secret_key_file.empty()) {
+      if (options_.insecure) {
+        log::warn(
+            "peer links are neither authenticated nor encrypted (--insecure): anyone who reaches "
+            "{} can speak for any member; see docs/security.md",
+            options_.listen);
+      } else {
+        log::info("peer links without keys, on loopback only (docs/security.md)");
+      }
+      return std::optional<CurveSecurity>();
+    }
+    auto own = read_secret_key_file(options_.secret_key_file);
+    if (!own) return own.error();
+    CurveSecurity curve{own.value(), options_.peer_keys};
+    auto self = curve.peer_keys.find(options_.node_id);
+    if (self != curve.peer_keys.end() && self->second != curve.own.public_key) {
+      return make_error(ErrorCode::kInvalidArgument,
+                        "--peer-key " + std::to_string(options_.node_id) +
+                            " is not the public key of --secret-key " + options_.secret_key_file +
+                            " (" + curve.own.public_key +
+                            "): is this the right key file for node " +
+                            std::to_string(options_.node_id) + "?");
+    }
+    curve.peer_keys[options_.node_id] = curve.own.public_key;
+    for (const auto& [node, endpoint] : options_.peers) {
+      if (!curve.peer_keys.contains(node)) {
+        log::warn("no --peer-key for node {} ({}): it cannot be reached or heard", node, endpoint);
+      }
+    }
+    authenticator_ = std::make_unique<PeerAuthenticator>(
+        context_, curve.peer_keys, [](const std::string& line) { log::warn("{}", line); });
+    if (auto started = authenticator_->start(); !started) return started.error();
+    log::info("peer links: CURVE, {} member keys", curve.peer_keys.size());
+    return std::optional<CurveSecurity>(std::move(curve));
   }
 
   // Who this data directory is. An existing directory says so itself; a new one either joins a
@@ -159,7 +233,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (!options_.join.empty()) {
       auto joined =
           join_cluster(*transport_, options_.node_id, identity.identity, options_.listen,
-                       options_.join, std::chrono::milliseconds(options_.join_timeout_ms));
+                       options_.join, std::chrono::milliseconds(options_.join_timeout_ms), [this] {
+                         if (authenticator_) authenticator_->handle();
+                       });
       if (!joined) return joined.error();
       identity.cluster_id = joined.value().cluster_id;
       for (const auto& [node, endpoint] : joined.value().members) fallback_peers_[node] = endpoint;
@@ -228,14 +304,16 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
           {clients_->monitor().handle(), 0, ZMQ_POLLIN, 0},
           {peer_guard_->monitor().handle(), 0, ZMQ_POLLIN, 0},
           {nullptr, writer_->completion_fd(), ZMQ_POLLIN, 0},
+          {authenticator_ ? authenticator_->socket().handle() : nullptr, 0, ZMQ_POLLIN, 0},
       };
       try {
-        zmq::poll(items, 5, std::max(wait, std::chrono::milliseconds(0)));
+        zmq::poll(items, authenticator_ ? 6 : 5, std::max(wait, std::chrono::milliseconds(0)));
       } catch (const zmq::error_t& e) {
         if (e.num() != EINTR) return make_error(ErrorCode::kIo, std::string("poll: ") + e.what());
         continue;  // a signal: look at `stop`
       }
       round_start_ = Clock::now();
+      if (authenticator_) authenticator_->handle();
       peer_guard_->poll_events();
       if (items[4].revents & ZMQ_POLLIN) complete_writes();
       read_peers();  // also what peers answered on our connections to them (refusals)
@@ -429,8 +507,21 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       auto received = transport_->receive();
       if (!received) return;
       if (!received->ok()) {
+        transport_->refuse_last(/*decoded=*/false);
         if (++malformed_logged_ <= 20) {
           log::warn("dropped a malformed peer frame: {}", received->error().message);
+        }
+        continue;
+      }
+      // A node speaks only for itself (core/membership/peer_validation.hpp).
+      const raft::Raft& raft = node_->raft();
+      const ValidationContext context{options_.node_id, raft.term(), raft.leader(),
+                                      raft.transfer_target()};
+      if (auto invalid = invalid_for_sender(received->value(), context)) {
+        transport_->refuse_last(/*decoded=*/true);
+        if (++invalid_logged_ <= 20 || invalid_logged_ % 1000 == 0) {
+          log::warn("refused a message from node {} and closed its connection: {} ({} so far)",
+                    received->value().from, *invalid, invalid_logged_);
         }
         continue;
       }
@@ -446,11 +537,16 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (now < next_drop_report_) return;
     next_drop_report_ = now + std::chrono::seconds(10);
     const TransportCounters& c = transport_->counters();
-    if (c.dropped == reported_dropped_ && c.malformed == reported_malformed_) return;
+    if (c.dropped == reported_dropped_ && c.malformed == reported_malformed_ &&
+        c.invalid == reported_invalid_) {
+      return;
+    }
     log::warn(
         "peer messages: {} sent, {} received, {} dropped (peer unreachable or queue full), {} "
-        "malformed",
-        c.sent, c.received, c.dropped, c.malformed);
+        "malformed ({} claiming another node's id), {} invalid for their sender; {} connections "
+        "closed for it",
+        c.sent, c.received, c.dropped, c.malformed, c.impersonations, c.invalid, c.disconnected);
+    reported_invalid_ = c.invalid;
     reported_dropped_ = c.dropped;
     reported_malformed_ = c.malformed;
   }
@@ -482,6 +578,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   // What keeps this daemon from serving fully, for status.
   std::vector<std::string> problems() const {
     std::vector<std::string> out;
+    if (options_.insecure && options_.secret_key_file.empty()) {
+      out.push_back(
+          "peer links are neither authenticated nor encrypted (--insecure): anyone who "
+          "reaches " +
+          options_.listen + " can speak for any member");
+    }
     for (const auto& [node, refusal] : node_->admission().refused_by(node_->now_tick())) {
       out.push_back("refused by node " + std::to_string(node) + ": " + describe(refusal, false));
     }
@@ -620,13 +722,17 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<HttpServer> http_;  // declared after what its threads read
   bool serving_ = false;
   Clock::time_point round_start_ = Clock::now();
-  zmq::context_t context_{1};
+  // With CURVE, ZeroMQ's I/O threads encrypt and decrypt every frame: two threads, so that the
+  // control lane (heartbeats, votes) never waits behind a 16 MiB append being encrypted
+  // (PeerTransport pins each lane to its own thread).
+  zmq::context_t context_{options_.secret_key_file.empty() ? 1 : 2};
   std::unique_ptr<RaftStorage> storage_;
   std::unique_ptr<StorageWriter> writer_;  // declared after storage_: stops before it closes
   std::unique_ptr<DaemonHistory> history_;
   Clock::time_point next_history_sync_ = Clock::now();
   std::unique_ptr<Node> node_;
   std::unique_ptr<Driver> driver_;
+  std::unique_ptr<PeerAuthenticator> authenticator_;  // with CURVE; before transport_ (ZAP)
   std::unique_ptr<PeerTransport> transport_;
   std::unique_ptr<ClientServer> clients_;
   raft::ConfState legacy_conf_;                   // a data directory of an earlier version only
@@ -635,9 +741,11 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::optional<Error> disk_full_;  // the storage thread waits for space (see complete_writes)
   Outbox round_;                    // effects of the current round, applied once at its end
   std::uint64_t malformed_logged_ = 0;
+  std::uint64_t invalid_logged_ = 0;
   Clock::time_point next_drop_report_ = Clock::now() + std::chrono::seconds(10);
   std::uint64_t reported_dropped_ = 0;
   std::uint64_t reported_malformed_ = 0;
+  std::uint64_t reported_invalid_ = 0;
 };
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "bcast/result.hpp"
 #include "core/node.hpp"
 #include "io/history_store.hpp"
+#include "io/local_access.hpp"
 
 namespace bcast::io {
 
@@ -41,7 +42,8 @@ struct DaemonOptions {
   std::string join;
   std::uint32_t join_timeout_ms = 30000;
   std::string data_dir;
-  std::string client_socket;  // a path; bound as ipc://PATH
+  std::string client_socket;         // a path; bound as ipc://PATH
+  LocalAccessOptions client_access;  // the socket's mode and group, the uid/gid allow-list
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::uint32_t tick_ms = 10;
   NodeOptions node;                // protocol tuning; node.raft.id is set from node_id
@@ -55,6 +57,12 @@ struct DaemonOptions {
   // The total-order history in DATA_DIR/history (history_store.hpp); max_bytes 0: none. `dir` is
   // set by the daemon.
   HistoryOptions history;
+  // CURVE on the peer links (docs/security.md): the secret key file, and the public key bound to
+  // each node id. Empty file: plain TCP, which the options allow only on loopback unless
+  // `insecure`.
+  std::string secret_key_file;
+  std::map<NodeId, std::string> peer_keys;
+  bool insecure = false;
 };
 
 class Daemon {

@@ -56,7 +56,9 @@ DaemonMetrics::DaemonMetrics(MetricsRegistry& registry, const DaemonMetricsOptio
           registry.counter("bcast_peer_frames_dropped_total",
                            "Messages to peers dropped: peer unreachable or its send queue full.")),
       peer_frames_malformed_(registry.counter("bcast_peer_frames_malformed_total",
-                                              "Frames from peers that did not decode.")),
+                                              "Frames from peers refused: they did not decode, "
+                                              "came with another node's key, or were invalid "
+                                              "for their sender (docs/security.md).")),
       client_deliveries_dropped_(registry.counter(
           "bcast_client_deliveries_dropped_total",
           "Deliveries lost because a local client's queue was full (it reads too slowly).")) {
@@ -274,9 +276,10 @@ void DaemonMetrics::refresh(const Node& node, PeerTransport& transport, Clock::t
 
   const TransportCounters& c = transport.counters();
   peer_frames_dropped_.increment(c.dropped - std::min(transport_dropped_seen_, c.dropped));
-  peer_frames_malformed_.increment(c.malformed - std::min(transport_malformed_seen_, c.malformed));
+  const std::uint64_t refused = c.malformed + c.invalid;
+  peer_frames_malformed_.increment(refused - std::min(transport_malformed_seen_, refused));
   transport_dropped_seen_ = c.dropped;
-  transport_malformed_seen_ = c.malformed;
+  transport_malformed_seen_ = refused;
   for (const auto& [peer, up] : transport.connections()) {
     const Labels labels = {{"peer", std::to_string(peer)}};
     registry_

@@ -7,7 +7,8 @@ namespace bcast::io {
 
 Result<JoinResponse> join_cluster(PeerTransport& transport, NodeId self, std::uint64_t identity,
                                   const std::string& own_address, const std::string& member,
-                                  std::chrono::milliseconds timeout) {
+                                  std::chrono::milliseconds timeout,
+                                  const std::function<void()>& serve_between_polls) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + timeout;
   Envelope request;
@@ -22,7 +23,8 @@ Result<JoinResponse> join_cluster(PeerTransport& transport, NodeId self, std::ui
       next_ask = Clock::now() + std::chrono::seconds(1);
     }
     zmq::pollitem_t item{transport.listening_socket().handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    zmq::poll(&item, 1, std::chrono::milliseconds(serve_between_polls ? 20 : 100));
+    if (serve_between_polls) serve_between_polls();
     while (auto received = transport.receive()) {
       if (!received->ok()) continue;
       const auto* response = std::get_if<JoinResponse>(&received->value().message);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "bcast/result.hpp"
@@ -19,9 +20,12 @@
 namespace bcast::io {
 
 // Asks every second until an answer arrives or `timeout` passes. An accepted answer is returned;
-// a refusal, or silence, is an error that says what to do.
+// a refusal, or silence, is an error that says what to do. `serve_between_polls`, when given,
+// runs after every wait (the daemon answers CURVE handshakes there: members connect to a joiner
+// too).
 Result<JoinResponse> join_cluster(PeerTransport& transport, NodeId self, std::uint64_t identity,
                                   const std::string& own_address, const std::string& member,
-                                  std::chrono::milliseconds timeout);
+                                  std::chrono::milliseconds timeout,
+                                  const std::function<void()>& serve_between_polls = {});
 
 }  // namespace bcast::io

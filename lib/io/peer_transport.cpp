@@ -1,6 +1,9 @@
 #include "io/peer_transport.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <zmq.hpp>
@@ -21,6 +24,17 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
     listener_->set(zmq::sockopt::linger, 0);
     listener_->set(zmq::sockopt::rcvhwm, options_.receive_queue);
     listener_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(options_.max_frame_bytes));
+    if (options_.curve) {
+      listener_->set(zmq::sockopt::curve_server, true);
+      listener_->set(zmq::sockopt::curve_secretkey, options_.curve->own.secret_key);
+      listener_->set(zmq::sockopt::zap_domain, "bcast");
+      // Refuse every handshake when no ZAP handler answers (libzmq's default lets CURVE clients
+      // in unchecked). The option is a draft in libzmq 4.3, so it may be unknown: the
+      // PeerAuthenticator is then what guarantees it, by being bound before this socket.
+      constexpr int kZapEnforceDomain = 93;  // ZMQ_ZAP_ENFORCE_DOMAIN
+      const int enforce = 1;
+      (void)zmq_setsockopt(listener_->handle(), kZapEnforceDomain, &enforce, sizeof enforce);
+    }
     listener_->bind(listen_endpoint);
     for (const auto& [node, endpoint] : peer_endpoints_) connect_peer(node, endpoint);
   } catch (const zmq::error_t& e) {
@@ -32,9 +46,46 @@ Result<void> PeerTransport::start(const std::string& listen_endpoint) {
 
 void PeerTransport::connect_peer(NodeId node, const std::string& endpoint) {
   if (node == self_) return;
+  // Without its key a peer cannot be reached: messages to it are dropped (and counted).
+  if (options_.curve && !options_.curve->peer_keys.contains(node)) return;
   // The control lane's connection stands for the peer's reachability.
-  outgoing_[node] = Outgoing{connect_lane(endpoint, node), connect_lane(endpoint, kNoNode)};
+  outgoing_[node] =
+      Outgoing{connect_lane(endpoint, node, node), connect_lane(endpoint, kNoNode, node)};
   connected_[node] = false;
+}
+
+bool PeerTransport::use_key_of(zmq::socket_t& socket, NodeId node) const {
+  if (!options_.curve) return true;
+  auto key = options_.curve->peer_keys.find(node);
+  if (key == options_.curve->peer_keys.end()) return false;
+  socket.set(zmq::sockopt::curve_serverkey, key->second);
+  socket.set(zmq::sockopt::curve_publickey, options_.curve->own.public_key);
+  socket.set(zmq::sockopt::curve_secretkey, options_.curve->own.secret_key);
+  return true;
+}
+
+NodeId PeerTransport::node_at(const std::string& endpoint) const {
+  for (const auto* addresses : {&peer_endpoints_, &options_.known_endpoints}) {
+    for (const auto& [node, address] : *addresses) {
+      if (address == endpoint) return node;
+    }
+  }
+  return kNoNode;
+}
+
+std::optional<Result<Envelope>> PeerTransport::check_speaker(
+    std::optional<Result<Envelope>> envelope, NodeId speaker) {
+  if (!options_.curve || !envelope || !envelope->ok() || envelope->value().from == speaker) {
+    return envelope;
+  }
+  ++counters_.impersonations;
+  ++counters_.malformed;
+  --counters_.received;
+  return Result<Envelope>(
+      make_error(ErrorCode::kProtocol, "a message claiming to be from node " +
+                                           std::to_string(envelope->value().from) +
+                                           " came with the key of node " + std::to_string(speaker) +
+                                           " (dropped: a node speaks only for itself)"));
 }
 
 void PeerTransport::set_peers(const std::map<NodeId, std::string>& peers) {
@@ -70,8 +121,13 @@ Lane lane_of(const Envelope& envelope) {
 }
 
 std::unique_ptr<zmq::socket_t> PeerTransport::connect_lane(const std::string& endpoint,
-                                                           NodeId monitored) {
+                                                           NodeId monitored, NodeId keyed_to) {
   auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
+  use_key_of(*socket, keyed_to);  // connect_peer checked that the key exists
+  if (options_.curve && context_.get(zmq::ctxopt::io_threads) >= 2) {
+    // Encryption runs on ZeroMQ's I/O threads: the control lane gets one of its own.
+    socket->set(zmq::sockopt::affinity, std::uint64_t{monitored != kNoNode ? 1u : 2u});
+  }
   socket->set(zmq::sockopt::linger, 0);
   socket->set(zmq::sockopt::sndhwm, options_.send_queue);
   socket->set(zmq::sockopt::immediate, 1);
@@ -105,23 +161,29 @@ void PeerTransport::send(const Envelope& envelope) {
 
 void PeerTransport::send_to_endpoint(const std::string& endpoint, const Envelope& envelope) {
   auto it = std::find_if(ad_hoc_.begin(), ad_hoc_.end(),
-                         [&](const auto& entry) { return entry.first == endpoint; });
+                         [&](const AdHoc& entry) { return entry.endpoint == endpoint; });
   if (it == ad_hoc_.end()) {
     constexpr std::size_t kMaxAdHoc = 8;
     if (ad_hoc_.size() >= kMaxAdHoc) ad_hoc_.erase(ad_hoc_.begin());
+    // With CURVE only a known member's address is reached, with that member's key.
+    const NodeId node = options_.curve ? node_at(endpoint) : kNoNode;
     try {
       auto socket = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
       socket->set(zmq::sockopt::linger, 0);
       socket->set(zmq::sockopt::sndhwm, 16);
+      if (!use_key_of(*socket, node)) {
+        ++counters_.dropped;  // no key known for that address
+        return;
+      }
       socket->connect(endpoint);
-      ad_hoc_.emplace_back(endpoint, std::move(socket));
+      ad_hoc_.push_back(AdHoc{endpoint, node, std::move(socket)});
     } catch (const zmq::error_t&) {
       ++counters_.dropped;  // a malformed address from a join request
       return;
     }
     it = std::prev(ad_hoc_.end());
   }
-  send_on(*it->second, envelope);
+  send_on(*it->socket, envelope);
 }
 
 void PeerTransport::send_refusal(const Envelope& envelope, const Refusal& refusal) {
@@ -159,16 +221,21 @@ void PeerTransport::send_on(zmq::socket_t& socket, const Envelope& envelope) {
 std::optional<Result<Envelope>> PeerTransport::receive() {
   zmq::message_t identity;
   zmq::message_t frame;
+  last_fd_ = -1;
   // A ROUTER message is [peer identity][frame]; anything else is skipped whole.
   if (!listener_->recv(identity, zmq::recv_flags::dontwait)) {
     // Nothing on the listener: what peers answered on our own connections to them.
     for (auto& [node, lanes] : outgoing_) {
       for (zmq::socket_t* lane : {lanes.control.get(), lanes.bulk.get()}) {
-        if (lane->recv(frame, zmq::recv_flags::dontwait)) return take_frame(frame);
+        if (lane->recv(frame, zmq::recv_flags::dontwait)) {
+          return check_speaker(take_frame(frame), node);
+        }
       }
     }
-    for (auto& [endpoint, socket] : ad_hoc_) {
-      if (socket->recv(frame, zmq::recv_flags::dontwait)) return take_frame(frame);
+    for (AdHoc& ad_hoc : ad_hoc_) {
+      if (ad_hoc.socket->recv(frame, zmq::recv_flags::dontwait)) {
+        return check_speaker(take_frame(frame), ad_hoc.node);
+      }
     }
     return std::nullopt;
   }
@@ -177,6 +244,7 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
     return Result<Envelope>(make_error(ErrorCode::kProtocol, "a message without a body"));
   }
   (void)listener_->recv(frame, zmq::recv_flags::none);
+  last_fd_ = frame.get(ZMQ_SRCFD);
   bool extra = frame.more();
   while (extra) {
     zmq::message_t rest;
@@ -184,6 +252,13 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
     extra = rest.more();
   }
   auto envelope = take_frame(frame);
+  if (options_.curve) {
+    // The node id the PeerAuthenticator bound to the connection's key.
+    const char* user = zmq_msg_gets(frame.handle(), "User-Id");
+    unsigned long speaker = 0;
+    if (user != nullptr) speaker = std::strtoul(user, nullptr, 10);
+    envelope = check_speaker(std::move(envelope), static_cast<NodeId>(speaker));
+  }
   if (envelope && envelope->ok()) {
     const auto key = std::make_pair(envelope->value().from, envelope->value().identity);
     auto [route, inserted] = routes_.insert_or_assign(key, identity.to_string());
@@ -214,6 +289,18 @@ std::optional<Result<Envelope>> PeerTransport::take_frame(const zmq::message_t& 
     ++counters_.received;
   }
   return envelope;
+}
+
+void PeerTransport::refuse_last(bool decoded) {
+  if (decoded) {
+    ++counters_.invalid;
+    --counters_.received;
+  }
+  if (last_fd_ < 0) return;
+  // The descriptor stays ZeroMQ's: shutdown(2) only makes it see the connection end.
+  ::shutdown(last_fd_, SHUT_RDWR);
+  last_fd_ = -1;
+  ++counters_.disconnected;
 }
 
 zmq::socket_t& PeerTransport::listening_socket() { return *listener_; }

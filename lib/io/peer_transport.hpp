@@ -12,6 +12,13 @@
 // counted. The protocols above tolerate loss (Raft retries, dissemination repairs), so dropping is
 // the bounded-memory answer to a dead or slow peer. Frames larger than `max_frame_bytes` are
 // refused by the socket (ZMQ_MAXMSGSIZE).
+//
+// With CURVE (TransportOptions::curve) every link is authenticated and encrypted: a connection
+// goes only to a peer whose public key is known (to no one else, whatever the address says), and
+// the listening socket accepts only members' keys (PeerAuthenticator). A message is then taken
+// only from the node its key belongs to: on the listening socket the claimed sender must be the
+// connection's ZAP user id, on our own connections the peer we connected to. So no daemon can
+// speak for another member, whatever its frames say.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +32,7 @@
 #include "bcast/result.hpp"
 #include "codec/peer_codec.hpp"
 #include "core/outbox.hpp"
+#include "io/curve_keys.hpp"
 
 namespace zmq {
 class context_t;
@@ -38,6 +46,13 @@ struct TransportOptions {
   std::size_t max_frame_bytes = 64u << 20;
   int send_queue = 10000;      // ZMQ_SNDHWM per peer
   int receive_queue = 100000;  // ZMQ_RCVHWM of the listening socket
+  // CURVE on every link (docs/security.md): the listening socket is a CURVE server whose clients
+  // a PeerAuthenticator checks, and every connection is made to the key bound to the peer's node
+  // id. nullopt: plain TCP.
+  std::optional<CurveSecurity> curve;
+  // Addresses known from the command line (--peer), to find the key for an endpoint that is not
+  // (yet) a peer: the member a joiner asks through --join.
+  std::map<NodeId, std::string> known_endpoints;
 };
 
 enum class Lane : std::uint8_t { kControl, kBulk };
@@ -48,6 +63,11 @@ struct TransportCounters {
   std::uint64_t dropped = 0;  // peer unreachable or its queue full
   std::uint64_t received = 0;
   std::uint64_t malformed = 0;  // frames that did not decode; logged and ignored
+  // With CURVE: messages whose claimed sender is not the node their key belongs to (dropped, and
+  // also counted as malformed).
+  std::uint64_t impersonations = 0;
+  std::uint64_t invalid = 0;       // decoded, but refused by peer validation (refuse_last)
+  std::uint64_t disconnected = 0;  // connections closed for sending either
 };
 
 class PeerTransport {
@@ -73,6 +93,10 @@ class PeerTransport {
   // caller logs it; the frame is gone and the socket keeps serving). Frames peers send back on
   // our own connections to them (refusals, below) are read too.
   std::optional<Result<Envelope>> receive();
+  // The last message received was garbage (malformed, or invalid for its sender): closes the
+  // connection it came on if it came on the listening socket (the peer's ZeroMQ reconnects, so a
+  // member that erred once loses nothing but what it sent), and counts it.
+  void refuse_last(bool decoded);
   // A refusal goes back on the connection the refused message came from: the refused daemon
   // may not be the one this daemon knows under its node id (a duplicate id, a wiped directory).
   // Falls back to the node's own connection when none is known.
@@ -97,7 +121,16 @@ class PeerTransport {
   };
   // A DEALER connected to `endpoint`; if `monitored` names a node, its connection events feed
   // connections().
-  std::unique_ptr<zmq::socket_t> connect_lane(const std::string& endpoint, NodeId monitored);
+  std::unique_ptr<zmq::socket_t> connect_lane(const std::string& endpoint, NodeId monitored,
+                                              NodeId keyed_to);
+  // With CURVE: makes `socket` a client of `node`'s key (false if no key is known for it).
+  bool use_key_of(zmq::socket_t& socket, NodeId node) const;
+  // With CURVE: the node an endpoint belongs to, by the addresses known.
+  NodeId node_at(const std::string& endpoint) const;
+  // With CURVE: whether a message claiming `claimed` may come from `speaker` (the node whose key
+  // the connection carries); counts and reports it otherwise.
+  std::optional<Result<Envelope>> check_speaker(std::optional<Result<Envelope>> envelope,
+                                                NodeId speaker);
   void connect_peer(NodeId node, const std::string& endpoint);
   void send_on(zmq::socket_t& socket, const Envelope& envelope);
 
@@ -110,8 +143,14 @@ class PeerTransport {
   std::map<std::pair<NodeId, std::uint64_t>, std::string> routes_;
   std::vector<std::pair<NodeId, std::uint64_t>> route_order_;
   std::uint64_t monitor_generation_ = 0;  // keeps a reconnected peer's monitor endpoint unique
-  std::vector<std::pair<std::string, std::unique_ptr<zmq::socket_t>>> ad_hoc_;  // oldest first
+  struct AdHoc {
+    std::string endpoint;
+    NodeId node = kNoNode;  // with CURVE, whose key the connection was made to
+    std::unique_ptr<zmq::socket_t> socket;
+  };
+  std::vector<AdHoc> ad_hoc_;  // oldest first
   TransportCounters counters_;
+  int last_fd_ = -1;  // the connection the last message came on, if on the listening socket
 };
 
 }  // namespace bcast::io

@@ -100,7 +100,7 @@ class PosixFile final : public File {
 }  // namespace
 
 Result<bool> PosixFileSystem::create_dir(const std::string& path) {
-  if (::mkdir(path.c_str(), 0755) == 0) return true;
+  if (::mkdir(path.c_str(), 0700) == 0) return true;
   const int mkdir_errno = errno;
   if (mkdir_errno == EEXIST) {
     struct stat info {};
@@ -132,7 +132,7 @@ Result<std::unique_ptr<File>> PosixFileSystem::open_file(const std::string& path
   int flags = O_RDWR | O_CLOEXEC;
   if (mode == OpenMode::kCreate) flags |= O_CREAT;
   if (mode == OpenMode::kCreateTruncating) flags |= O_CREAT | O_TRUNC;
-  const int fd = retry_on_eintr([&] { return ::open(path.c_str(), flags, 0644); });
+  const int fd = retry_on_eintr([&] { return ::open(path.c_str(), flags, 0600); });
   if (fd < 0) return io_error("open", path, errno);
   return std::unique_ptr<File>(std::make_unique<PosixFile>(fd, path));
 }

@@ -1,7 +1,8 @@
 // io::FileSystem on the real operating system, with POSIX calls.
 //
 // Every call retries on EINTR and loops over short reads and writes, so a signal or a partial
-// transfer never surfaces as an error or as silently missing bytes.
+// transfer never surfaces as an error or as silently missing bytes. Directories are created
+// 0700 and files 0600, whatever the umask allows: the log holds every payload.
 #pragma once
 
 #include "io/file_system.hpp"

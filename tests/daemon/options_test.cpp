@@ -102,5 +102,27 @@ TEST(DaemonOptions, HelpListsEveryContractOption) {
   }
 }
 
+TEST(DaemonOptions, ClientSocketAccess) {
+  auto defaults = parse({"--dev"});
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults.value().options.client_access.socket_mode, 0660u);
+  EXPECT_TRUE(defaults.value().options.client_access.allowed_uids.empty());
+  auto given = parse({"--dev", "--client-socket-mode", "0600", "--client-socket-group", "0",
+                      "--client-allow-uid", "root", "--client-allow-uid", "1000",
+                      "--client-allow-gid", "50"});
+  ASSERT_TRUE(given.ok()) << given.error().message;
+  const io::LocalAccessOptions& access = given.value().options.client_access;
+  EXPECT_EQ(access.socket_mode, 0600u);
+  EXPECT_EQ(access.socket_group, gid_t{0});
+  EXPECT_EQ(access.allowed_uids, (std::vector<uid_t>{0, 1000}));
+  EXPECT_EQ(access.allowed_gids, (std::vector<gid_t>{50}));
+  EXPECT_NE(error_of({"--dev", "--client-socket-mode", "999"}).find("--client-socket-mode"),
+            std::string::npos);
+  // A mode that shuts out the daemon's own user is a mistake, not a policy.
+  EXPECT_NE(error_of({"--dev", "--client-socket-mode", "0066"}).find("owner"), std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--client-allow-uid", "no-such-user-xyz"}).find("no user"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace bcast::daemon

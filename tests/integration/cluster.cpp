@@ -82,7 +82,8 @@ int pick_base_port(int count) {
 
 // ---- LocalCluster ----
 
-LocalCluster::LocalCluster(std::string dir, int size, std::vector<std::string> bcastd_args)
+LocalCluster::LocalCluster(std::string dir, int size, std::vector<std::string> bcastd_args,
+                           Keys keys)
     : dir_(std::move(dir)), size_(size) {
   // A daemon that cannot bind (a port taken between the check and its start) fails the start;
   // another base port in a fresh directory is then tried.
@@ -94,6 +95,7 @@ LocalCluster::LocalCluster(std::string dir, int size, std::vector<std::string> b
     std::vector<std::string> args = {"start",   std::to_string(size), "--dir",
                                      dir_,      "--base-port",        std::to_string(base_port_),
                                      "--build", build_dir()};
+    if (keys == Keys::kNone) args.push_back("--no-keys");
     if (!bcastd_args.empty()) {
       args.push_back("--");
       args.insert(args.end(), bcastd_args.begin(), bcastd_args.end());
@@ -198,6 +200,17 @@ int LocalCluster::wait_leader() {
          all_logs());
   }
   return std::stoi(r.output.substr(at + 8));
+}
+
+std::vector<std::string> LocalCluster::key_args(int node) {
+  auto r = run({"key-args", std::to_string(node), "--dir", dir_}, std::chrono::seconds(10));
+  if (r.status != 0) fail("local-cluster key-args: " + describe_status(r.status) + ": " + r.output);
+  std::vector<std::string> args;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) args.push_back(line);
+  }
+  return args;
 }
 
 // ---- status ----

@@ -45,7 +45,11 @@ int pick_base_port(int count);
 // stop` (SIGTERM, then SIGKILL) whatever happened before.
 class LocalCluster {
  public:
-  LocalCluster(std::string dir, int size, std::vector<std::string> bcastd_args = {});
+  // kCurve (local-cluster's default): CURVE keys on every peer link; kNone: plain TCP, for tests
+  // of what the daemons check beside the keys (and of attacks a key would stop at the door).
+  enum class Keys : std::uint8_t { kCurve, kNone };
+  LocalCluster(std::string dir, int size, std::vector<std::string> bcastd_args = {},
+               Keys keys = Keys::kCurve);
   ~LocalCluster();
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;
@@ -63,6 +67,9 @@ class LocalCluster {
   void stop();
   // Waits (`local-cluster wait-leader`) until the live daemons agree; returns the leader.
   int wait_leader();
+  // `local-cluster key-args I`: the options a daemon started by hand as node I needs to talk to
+  // this cluster (CURVE keys; empty for a cluster started with --no-keys).
+  std::vector<std::string> key_args(int node);
 
  private:
   CommandResult run(const std::vector<std::string>& args, std::chrono::milliseconds timeout);

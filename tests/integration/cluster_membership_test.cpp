@@ -85,9 +85,19 @@ TEST_F(ClusterMembership, AFourthDaemonJoinsWhileMessagesFlowThenTheLeaderIsRemo
   ASSERT_EQ(added.status, 0) << added.output << cluster.all_logs();
   limit = 600;  // flowing while the new daemon joins, catches up and is promoted
   const std::string socket4 = path("n4.sock");
-  Process daemon4({bcastd_path(), "--node-id", "4", "--listen", endpoint4, "--data-dir", path("n4"),
-                   "--client-socket", socket4, "--join", cluster.endpoint(leader)},
-                  SpawnOptions{.stderr_path = path("n4.log")});
+  std::vector<std::string> argv4 = {bcastd_path(),
+                                    "--node-id",
+                                    "4",
+                                    "--listen",
+                                    endpoint4,
+                                    "--data-dir",
+                                    path("n4"),
+                                    "--client-socket",
+                                    socket4,
+                                    "--join",
+                                    cluster.endpoint(leader)};
+  for (const std::string& arg : cluster.key_args(4)) argv4.push_back(arg);  // its CURVE key
+  Process daemon4(argv4, SpawnOptions{.stderr_path = path("n4.log")});
   ASSERT_TRUE(pump_until(
       processes(), Clock::now() + 20s,
       [&] { return status_json(socket4).has_value() || !daemon4.running(); }, on_read))

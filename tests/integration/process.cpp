@@ -1,6 +1,7 @@
 #include "process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -82,6 +83,8 @@ Process::Process(std::vector<std::string> argv, const SpawnOptions& options) {
     ::dup2(options.pipe_stdin ? in_pipe[0] : null_fd, 0);
     ::dup2(out_pipe[1], 1);
     ::dup2(err_fd >= 0 ? err_fd : out_pipe[1], 2);
+    if (options.gid && (::setgroups(0, nullptr) != 0 || ::setgid(*options.gid) != 0)) ::_exit(126);
+    if (options.uid && ::setuid(*options.uid) != 0) ::_exit(126);
     ::execve(args[0], args.data(), envp.data());
     const char msg[] = "exec failed\n";
     (void)!::write(2, msg, sizeof msg - 1);

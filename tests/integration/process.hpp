@@ -28,6 +28,9 @@ struct SpawnOptions {
   bool pipe_stdin = false;                 // else /dev/null
   std::string stderr_path;                 // appended to; empty: merged into stdout
   std::map<std::string, std::string> env;  // set (added to / replacing) in the child
+  // Run the child as this user and group (no supplementary groups); needs root.
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
 };
 
 class Process {

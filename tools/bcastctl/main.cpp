@@ -7,6 +7,7 @@
 //   bcastctl [--socket PATH] [--timeout MS] cluster list [--json]
 //   bcastctl [--socket PATH] [--timeout MS] cluster add ID=tcp://IP:PORT [--learner]
 //   bcastctl [--socket PATH] [--timeout MS] cluster promote|remove|transfer-leader ID
+//   bcastctl keygen --out PREFIX
 //
 // Output lines are flushed one by one, since scripts and tests read them as they come. Exit
 // status: 0 success (sub also on SIGINT/SIGTERM), 1 failure (no daemon, a refused message, a
@@ -32,6 +33,7 @@
 
 #include "bcast/client.hpp"
 #include "format.hpp"
+#include "io/curve_keys.hpp"
 
 namespace {
 
@@ -54,6 +56,7 @@ struct CommandLine {
   std::optional<std::uint64_t> count;
   std::optional<bcast::Mode> mode;
   std::optional<bcast::Order> order;
+  std::string out;  // keygen --out
 };
 
 struct CommandSpec {
@@ -78,6 +81,9 @@ constexpr CommandSpec kCommands[] = {
      "the committed configuration, and run-time membership: add a daemon (a learner, promoted\n"
      "      once caught up unless --learner; then start it with --join), promote a learner,\n"
      "      remove a member, move the leadership. Each change returns once committed"},
+    {"keygen", "keygen --out PREFIX",
+     "write a CURVE key pair for bcastd's peer links: PREFIX.key (secret, mode 0600; give it\n"
+     "      to bcastd --secret-key) and PREFIX.pub; prints the public key (for --peer-key ID=KEY)"},
 };
 
 po::options_description global_options() {
@@ -107,6 +113,10 @@ po::options_description command_options(const std::string& command) {
   if (any || command == "sub") {
     o.add_options()("count", po::value<std::string>()->value_name("N"),
                     "sub: exit after N messages");
+  }
+  if (any || command == "keygen") {
+    o.add_options()("out", po::value<std::string>()->value_name("PREFIX"),
+                    "keygen: write PREFIX.key and PREFIX.pub");
   }
   if (any || command == "cluster") {
     o.add_options()("learner", po::bool_switch(), "cluster add: stay a learner (no promotion)");
@@ -216,6 +226,7 @@ CommandLine parse(int argc, char** argv) {
   }
   line.json = vm.count("json") && vm["json"].as<bool>();
   line.learner = vm.count("learner") && vm["learner"].as<bool>();
+  if (vm.count("out")) line.out = vm["out"].as<std::string>();
   if (vm.count("count")) {
     const auto n = parse_number(vm["count"].as<std::string>());
     if (!n || *n == 0) usage_error("--count needs a positive number");
@@ -594,6 +605,19 @@ int run_cluster(const CommandLine& line) {
 
 }  // namespace
 
+// ---- keygen ----
+
+int run_keygen(const CommandLine& line) {
+  if (line.out.empty() || !line.positional.empty()) usage_error("keygen needs --out PREFIX");
+  auto pair = bcast::io::generate_key_pair();
+  if (!pair) fail(pair.error().message);
+  if (auto written = bcast::io::write_key_files(line.out, pair.value()); !written) {
+    fail(written.error().message);
+  }
+  print_line(pair.value().public_key);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   const CommandLine line = parse(argc, argv);
   if (line.command == "sub") return run_sub(line);
@@ -601,5 +625,6 @@ int main(int argc, char** argv) {
   if (line.command == "status") return run_status(line, false);
   if (line.command == "members") return run_status(line, true);
   if (line.command == "cluster") return run_cluster(line);
+  if (line.command == "keygen") return run_keygen(line);
   usage_error("unknown command " + line.command);
 }

@@ -125,7 +125,8 @@ class Client {
   // kUnavailable at once if nothing listens on an ipc socket path (no such file, or a file left
   // behind by a daemon that stopped), or if no daemon answers in time; with the daemon's error
   // if it refuses (e.g. an unsupported protocol version, too many clients); kInvalidArgument for
-  // bad options.
+  // bad options, and with a message starting "permission denied" when the socket file's mode
+  // or the daemon's uid/gid allow-list keeps this process out.
   static Result<Client> connect(const ClientOptions& options);
 
   Client(Client&&) noexcept;
