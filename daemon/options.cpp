@@ -1,6 +1,7 @@
 #include "daemon/options.hpp"
 
 #include <boost/program_options.hpp>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -112,6 +113,12 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
                         std::string("--") + key + " is required (or use --dev)");
     }
   }
+  // Checked here, not at bind: the address also enters the cluster's configuration, which every
+  // other member then dials.
+  if (o.listen.rfind("tcp://", 0) != 0) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--listen '" + o.listen + "': expected tcp://IP:PORT");
+  }
   if (vm.count("peer")) {
     for (const std::string& peer : vm["peer"].as<std::vector<std::string>>()) {
       auto parsed = parse_peer(peer);
@@ -213,9 +220,23 @@ Result<log::Options> to_log_options(const po::variables_map& vm, NodeId node_id)
   return o;
 }
 
-}  // namespace
+// The reason is printed as one line (and may go to a log): control characters in what the user
+// gave, which Boost and our messages quote, are shown escaped (found by fuzz_config).
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
-Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& args) {
+Result<ParsedCommandLine> parse_unchecked(const std::vector<std::string>& args) {
   const po::options_description description = describe_options();
   ParsedCommandLine parsed;
   std::ostringstream help;
@@ -248,6 +269,14 @@ Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& arg
   auto log_options = to_log_options(vm, parsed.options.node_id);
   if (!log_options) return log_options.error();
   parsed.log = std::move(log_options.value());
+  return parsed;
+}
+
+}  // namespace
+
+Result<ParsedCommandLine> parse_command_line(const std::vector<std::string>& args) {
+  auto parsed = parse_unchecked(args);
+  if (!parsed) return make_error(parsed.error().code, printable(parsed.error().message));
   return parsed;
 }
 

@@ -71,6 +71,14 @@ TEST(DaemonOptions, BadInputGetsAClearError) {
   EXPECT_NE(error_of({"--dev", "--peer", "x"}).find("ID=tcp://IP:PORT"), std::string::npos);
   EXPECT_NE(error_of({"--dev", "--peer", "0=tcp://a:1"}).find("1..65535"), std::string::npos);
   EXPECT_NE(error_of({"--dev", "--node-id", "70000"}).find("1..65535"), std::string::npos);
+  // Found by fuzz_config: any --listen was accepted, and became this member's address in the
+  // cluster's configuration.
+  EXPECT_NE(error_of({"--dev", "--listen", "tcpL//127.0.0.1:7404"}).find("--listen"),
+            std::string::npos);
+  // Found by fuzz_config: a reason quoting a value with a newline was not one line.
+  const std::string quoted = error_of({"--dev", "--peer", "1\n2=tcp://a:1"});
+  EXPECT_EQ(quoted.find('\n'), std::string::npos) << quoted;
+  EXPECT_NE(quoted.find("1\\x0a2"), std::string::npos) << quoted;
   EXPECT_NE(error_of({"--dev", "--fsync", "sometimes"}).find("--fsync"), std::string::npos);
   EXPECT_NE(error_of({"--dev", "--max-message-bytes", "0"}).find("max-message-bytes"),
             std::string::npos);
