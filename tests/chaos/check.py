@@ -21,11 +21,13 @@ What is checked, per subscriber session (one `bcastctl sub` process):
     that message was written: a subscriber is not owed what came before it);
   * total order: one gseq names one message in every session and receipt; a session's gseqs
     increase with no hole that a gap event does not name.
-Across sessions that lasted the whole run on a daemon that was never killed:
+Per epoch (a stretch of faults followed by a calm settling spell; see tools/chaos), across the
+sessions that lasted from before the epoch to its settled end on a daemon not killed meanwhile
+("complete" sessions), for the messages acknowledged in the epoch's window:
   * acknowledged implies delivered: every acknowledged reliable, gossip and total message is
     delivered in each of them, or named by a gap event there. The only exception the
     guarantees allow: a reliable or gossip message whose origin daemon was killed after the
-    receipt, and that no surviving session delivered (nobody alive held it); it is counted.
+    receipt, and that no complete session delivered (nobody alive held it); it is counted.
   * agreement: what one such session delivered of a reliable, gossip or total cell, all do.
 """
 
@@ -238,35 +240,62 @@ class Checker:
                 if self.gseq_of[key] != receipt["gseq"]:
                     self.violation(f"{key!r}: receipt gseq {receipt['gseq']}, delivered at "
                                    f"gseq {self.gseq_of[key]}")
-        whole = [sid for sid, s in self.subs.items() if s["whole_run"]]
-        self.counts["whole-run sessions"] = len(whole)
-        if not whole:
-            self.violation("no subscriber session lasted the whole run on a daemon never killed: "
-                           "acknowledged-implies-delivered could not be checked")
-        for key, receipt in sorted(self.acked.items()):
-            pid = key.rsplit(".", 1)[0]
-            pub = self.pubs[pid]
-            if pub["mode"] not in COMPLETE_MODES:
+        epochs = self.run.get("epochs") or [
+            {"window": self.run["workload"], "end": max(s["end"] or 0 for s in self.subs.values())}]
+        checked_epochs = 0
+        for number, epoch in enumerate(epochs, start=1):
+            complete = self.complete_sessions(epoch)
+            acked = [(key, receipt) for key, receipt in self.acked.items()
+                     if epoch["window"][0] <= receipt["time"] < epoch["window"][1]]
+            if not complete:
+                self.counts["epochs without a complete session (unchecked)"] += 1
+                self.counts["acknowledged in unchecked epochs"] += len(acked)
                 continue
-            missing = [sid for sid in whole if key not in delivered[sid]]
-            if not missing:
-                self.counts["acknowledged and delivered in every whole-run session"] += 1
-                continue
-            origin_killed = any(t > receipt["time"] for t in self.kills[pub["node"]])
-            nobody = len(missing) == len(whole)
-            if pub["order"] != "total" and origin_killed and nobody:
-                self.counts["acknowledged, lost with its killed origin (allowed)"] += 1
-                continue
-            if pub["order"] == "total":
-                unexplained = [s for s in missing if not self.gseq_gap_names(
-                    gaps_of[s], receipt["gseq"], receipt["gseq"])]
-            else:
-                unexplained = [s for s in missing if not self.gap_names(gaps_of[s], pub, 0, 0)]
-            if unexplained:
-                self.violation(f"acknowledged {pub['mode']}/{pub['order']} message {key!r} "
-                               f"(receipt {receipt}) never delivered in sessions {unexplained}"
-                               f" (delivered in {len(whole) - len(missing)} of {len(whole)})")
+            checked_epochs += 1
+            self.counts["complete sessions, summed over epochs"] += len(complete)
+            for key, receipt in sorted(acked):
+                self.check_delivered(key, receipt, complete, delivered, gaps_of, epoch)
+        if checked_epochs == 0:
+            self.violation("no subscriber session lasted a whole epoch on a daemon not killed in "
+                           "it: acknowledged-implies-delivered could not be checked")
         return self.violations
+
+    def complete_sessions(self, epoch):
+        """Sessions alive from before the epoch's window to its settled end, on a daemon not
+        killed meanwhile: they owe every acknowledged message of the window."""
+        start, end = epoch["window"][0], epoch["end"]
+        complete = []
+        for sid, sub in self.subs.items():
+            if sub["start"] >= start or (sub["end"] is not None and sub["end"] < end):
+                continue
+            if any(start <= t <= end for t in self.kills[sub["node"]]):
+                continue
+            complete.append(sid)
+        return sorted(complete)
+
+    def check_delivered(self, key, receipt, complete, delivered, gaps_of, epoch):
+        pid = key.rsplit(".", 1)[0]
+        pub = self.pubs[pid]
+        if pub["mode"] not in COMPLETE_MODES:
+            return
+        missing = [sid for sid in complete if key not in delivered[sid]]
+        if not missing:
+            self.counts["acknowledged and delivered in every complete session"] += 1
+            return
+        origin_killed = any(receipt["time"] < t <= epoch["end"] for t in self.kills[pub["node"]])
+        nobody = len(missing) == len(complete)
+        if pub["order"] != "total" and origin_killed and nobody:
+            self.counts["acknowledged, lost with its killed origin (allowed)"] += 1
+            return
+        if pub["order"] == "total":
+            unexplained = [s for s in missing if not self.gseq_gap_names(
+                gaps_of[s], receipt["gseq"], receipt["gseq"])]
+        else:
+            unexplained = [s for s in missing if not self.gap_names(gaps_of[s], pub, 0, 0)]
+        if unexplained:
+            self.violation(f"acknowledged {pub['mode']}/{pub['order']} message {key!r} "
+                           f"(receipt {receipt}) never delivered in sessions {unexplained}"
+                           f" (delivered in {len(complete) - len(missing)} of {len(complete)})")
 
 
 def main():

@@ -61,11 +61,11 @@ class CheckerTeeth(unittest.TestCase):
             sid = f"s{index + 1}"
             with open(os.path.join(root, "subs", sid + ".out"), "w") as f:
                 f.write("".join(json.dumps(line) + "\n" for line in lines))
-            subscribers.append({"id": sid, "node": index + 1, "start": 0.1, "end": 10.0,
-                                "whole_run": True})
+            subscribers.append({"id": sid, "node": index + 1, "start": 0.1, "end": 10.0})
         faults = [{"kind": "kill", "nodes": [node], "start": 2.0, "end": 3.0} for node in kills]
         with open(os.path.join(root, "run.json"), "w") as f:
             json.dump({"group": "chaos", "workload": [0.5, 9.0], "faults": faults,
+                       "epochs": [{"window": [0.5, 9.0], "end": 9.5}],
                        "publishers": publishers, "subscribers": subscribers}, f)
         return check.Checker(root).check()
 
@@ -127,12 +127,20 @@ class CheckerTeeth(unittest.TestCase):
 
     def test_lost_with_killed_origin_is_allowed_only_if_nobody_has_it(self):
         lost = [line for line in clean_session() if line.get("payload") != "p1.3"]
-        self.assertEqual(self.record([lost, lost], kills=[1]), [])
-        self.assert_caught(self.record([clean_session(), lost], kills=[1]), "never delivered")
+        # p1 runs on node 1, whose own session is then not complete.
+        self.assertEqual(self.record([lost, lost, lost], kills=[1]), [])
+        self.assert_caught(self.record([lost, clean_session(), lost], kills=[1]),
+                           "never delivered")
 
     def test_total_order_is_never_excused_by_a_kill(self):
         lost = [line for line in clean_session() if line.get("payload") != "p2.2"]
         self.assert_caught(self.record([lost, lost], kills=[2]), "never delivered")
+
+    def test_a_session_killed_in_the_epoch_owes_nothing_but_one_must_be_complete(self):
+        lost = [line for line in clean_session() if line.get("payload") != "p1.3"]
+        # Node 2's session (the second) is not complete: its daemon was killed.
+        self.assertEqual(self.record([clean_session(), lost], kills=[2]), [])
+        self.assert_caught(self.record([lost, lost], kills=[1, 2]), "could not be checked")
 
     def test_refused_message_may_be_missing(self):
         receipts = {"p1": [{"seq": 1, "gseq": None}, {"seq": 3, "gseq": None}]}
