@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "io/http_server.hpp"
@@ -220,6 +221,26 @@ Result<log::Options> to_log_options(const po::variables_map& vm, NodeId node_id)
   return o;
 }
 
+// Boost.Program_options makes an error's message by replacing each %name% token of a template
+// with its value, again and again until none is left; a value that holds its own token (an
+// option `x%canonical_option%` or a value `5%value%` in a config file) never runs out, and
+// bcastd hung at start (found by fuzz_config). The values are made token-free first: every '%'
+// becomes "%25", which no token name starts with. The map is protected; a pointer to member
+// taken through a derived class reaches it without copying Boost's formatting.
+struct BoostErrorValues : po::error_with_option_name {
+  static std::map<std::string, std::string>& of(po::error_with_option_name& error) {
+    return error.*(&BoostErrorValues::m_substitutions);
+  }
+};
+
+void escape_substitutions(po::error_with_option_name& error) {
+  for (auto& [name, value] : BoostErrorValues::of(error)) {
+    std::string escaped;
+    for (const char c : value) escaped += c == '%' ? std::string("%25") : std::string(1, c);
+    value = std::move(escaped);
+  }
+}
+
 // The reason is printed as one line (and may go to a log): control characters in what the user
 // gave, which Boost and our messages quote, are shown escaped (found by fuzz_config).
 std::string printable(const std::string& text) {
@@ -257,6 +278,9 @@ Result<ParsedCommandLine> parse_unchecked(const std::vector<std::string>& args) 
       po::store(po::parse_config_file(file, description), vm);
     }
     po::notify(vm);
+  } catch (po::error_with_option_name& e) {
+    escape_substitutions(e);
+    return make_error(ErrorCode::kInvalidArgument, e.what());
   } catch (const po::error& e) {
     return make_error(ErrorCode::kInvalidArgument, e.what());
   }

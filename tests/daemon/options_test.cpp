@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <future>
 
 namespace bcast::daemon {
 namespace {
@@ -84,6 +87,31 @@ TEST(DaemonOptions, BadInputGetsAClearError) {
             std::string::npos);
   EXPECT_NE(error_of({"--config", "/nonexistent/bcastd.conf"}).find("cannot read"),
             std::string::npos);
+}
+
+// Found by fuzz_config: Boost's error formatting looped forever on an option name or a value
+// holding its own %token%, so bcastd hung at start on a one-line config file. Parsed on another
+// thread so that the old hang fails the test instead of stalling it.
+TEST(DaemonOptions, AConfigFileWithFormattingTokensIsRefusedNotHung) {
+  const std::string path = ::testing::TempDir() + "/bcastd_options_tokens.conf";
+  for (const std::string line :
+       {"-de%canonical_option% = 64", "tick-ms = 5%value%", "x%option%y%original_token% = 1"}) {
+    {
+      std::ofstream file(path);
+      file << line << "\n";
+    }
+    auto parsing = std::async(std::launch::async, [&] {
+      return parse({"--dev", "--config", path});
+    });
+    if (parsing.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      std::fprintf(stderr, "parsing '%s' still runs after 10 s\n", line.c_str());
+      std::quick_exit(1);  // the parsing thread cannot be stopped
+    }
+    auto parsed = parsing.get();
+    ASSERT_FALSE(parsed.ok()) << line;
+    EXPECT_NE(parsed.error().message.find("%25"), std::string::npos) << parsed.error().message;
+  }
+  std::remove(path.c_str());
 }
 
 TEST(DaemonOptions, ClientLimits) {
