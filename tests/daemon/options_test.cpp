@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <future>
 
 namespace bcast::daemon {
 namespace {
@@ -71,11 +74,44 @@ TEST(DaemonOptions, BadInputGetsAClearError) {
   EXPECT_NE(error_of({"--dev", "--peer", "x"}).find("ID=tcp://IP:PORT"), std::string::npos);
   EXPECT_NE(error_of({"--dev", "--peer", "0=tcp://a:1"}).find("1..65535"), std::string::npos);
   EXPECT_NE(error_of({"--dev", "--node-id", "70000"}).find("1..65535"), std::string::npos);
+  // Found by fuzz_config: any --listen was accepted, and became this member's address in the
+  // cluster's configuration.
+  EXPECT_NE(error_of({"--dev", "--listen", "tcpL//127.0.0.1:7404"}).find("--listen"),
+            std::string::npos);
+  // Found by fuzz_config: a reason quoting a value with a newline was not one line.
+  const std::string quoted = error_of({"--dev", "--peer", "1\n2=tcp://a:1"});
+  EXPECT_EQ(quoted.find('\n'), std::string::npos) << quoted;
+  EXPECT_NE(quoted.find("1\\x0a2"), std::string::npos) << quoted;
   EXPECT_NE(error_of({"--dev", "--fsync", "sometimes"}).find("--fsync"), std::string::npos);
   EXPECT_NE(error_of({"--dev", "--max-message-bytes", "0"}).find("max-message-bytes"),
             std::string::npos);
   EXPECT_NE(error_of({"--config", "/nonexistent/bcastd.conf"}).find("cannot read"),
             std::string::npos);
+}
+
+// Found by fuzz_config: Boost's error formatting looped forever on an option name or a value
+// holding its own %token%, so bcastd hung at start on a one-line config file. Parsed on another
+// thread so that the old hang fails the test instead of stalling it.
+TEST(DaemonOptions, AConfigFileWithFormattingTokensIsRefusedNotHung) {
+  const std::string path = ::testing::TempDir() + "/bcastd_options_tokens.conf";
+  for (const std::string line :
+       {"-de%canonical_option% = 64", "tick-ms = 5%value%", "x%option%y%original_token% = 1"}) {
+    {
+      std::ofstream file(path);
+      file << line << "\n";
+    }
+    auto parsing = std::async(std::launch::async, [&] {
+      return parse({"--dev", "--config", path});
+    });
+    if (parsing.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      std::fprintf(stderr, "parsing '%s' still runs after 10 s\n", line.c_str());
+      std::quick_exit(1);  // the parsing thread cannot be stopped
+    }
+    auto parsed = parsing.get();
+    ASSERT_FALSE(parsed.ok()) << line;
+    EXPECT_NE(parsed.error().message.find("%25"), std::string::npos) << parsed.error().message;
+  }
+  std::remove(path.c_str());
 }
 
 TEST(DaemonOptions, ClientLimits) {

@@ -130,10 +130,53 @@ Diff diff(const bcast::TotalForward& a, const bcast::TotalForward& b) {
   return nullptr;
 }
 
+Diff diff(const bcast::Refusal& a, const bcast::Refusal& b) {
+  BCAST_SAME(reason);
+  BCAST_SAME(cluster_id);
+  BCAST_SAME(known_identity);
+  BCAST_SAME(refused_identity);
+  return nullptr;
+}
+
+Diff diff(const bcast::JoinRequest& a, const bcast::JoinRequest& b) {
+  BCAST_SAME(identity);
+  BCAST_SAME(address);
+  return nullptr;
+}
+
+Diff diff(const bcast::JoinResponse& a, const bcast::JoinResponse& b) {
+  BCAST_SAME(accepted);
+  BCAST_SAME(reason);
+  BCAST_SAME(cluster_id);
+  BCAST_SAME(incarnation_floor);
+  BCAST_SAME(members);
+  BCAST_SAME(reply_address);
+  return nullptr;
+}
+
+Diff diff(const bcast::AdminForward& a, const bcast::AdminForward& b) {
+  BCAST_SAME(request_id);
+  BCAST_SAME(request.kind);
+  BCAST_SAME(request.node);
+  BCAST_SAME(request.address);
+  BCAST_SAME(request.learner);
+  return nullptr;
+}
+
+Diff diff(const bcast::AdminResult& a, const bcast::AdminResult& b) {
+  BCAST_SAME(request_id);
+  BCAST_SAME(ok);
+  BCAST_SAME(code);
+  BCAST_SAME(message);
+  return nullptr;
+}
+
 Diff diff(const bcast::Envelope& a, const bcast::Envelope& b) {
   BCAST_SAME(from);
   BCAST_SAME(to);
   BCAST_SAME(origin);
+  BCAST_SAME(cluster_id);
+  BCAST_SAME(identity);
   BCAST_SAME(message.index());
   return std::visit(
       [&](const auto& message) -> Diff {

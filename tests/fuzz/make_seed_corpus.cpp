@@ -14,6 +14,8 @@
 
 #include "codec/client_protocol.hpp"
 #include "codec/peer_codec.hpp"
+#include "core/bcast/message.hpp"
+#include "core/membership/cluster_registry.hpp"
 #include "core/outbox.hpp"
 #include "input_format.hpp"
 #include "io/raft_storage.hpp"
@@ -395,6 +397,19 @@ void peer_codec_seeds(const std::filesystem::path& dir) {
   withdrawn.withdrawn = true;
   withdrawn.payload = nullptr;  // absent: nil on the wire
   seed("total_forward", bcast::TotalForward{{total, withdrawn}});
+
+  seed("refusal", bcast::Refusal{bcast::RefusalReason::kIdentityMismatch, 0xc1, 0x1d, 0x2e});
+  seed("join_request", bcast::JoinRequest{0x77, "tcp://127.0.0.1:7404"});
+  seed("join_response", bcast::JoinResponse{true,
+                                            "",
+                                            0xc1,
+                                            1000,
+                                            {{1, "tcp://127.0.0.1:7401"}, {4, "tcp://h:1"}},
+                                            "tcp://127.0.0.1:7404"});
+  seed("admin_forward",
+       bcast::AdminForward{9, {bcast::AdminRequest::Kind::kAdd, 4, "tcp://127.0.0.1:7404", true}});
+  seed("admin_result",
+       bcast::AdminResult{9, false, bcast::ErrorCode::kInvalidArgument, "already a member"});
 }
 
 // One header of each client protocol message type, as encode_header writes it.
@@ -463,6 +478,67 @@ void client_header_seeds(const std::filesystem::path& dir) {
 
 }  // namespace
 
+// fuzz_core_decoders: selector byte (0 message batch, 1 registry image, 2 ConfChange entry,
+// 5 kMembership entry), then the bytes.
+void core_decoders_seeds(const std::filesystem::path& dir) {
+  bcast::BroadcastMessage causal;
+  causal.sender = bcast::make_sender_id(2, 1, 7);
+  causal.seq = 3;
+  causal.stream_seq = 5;
+  causal.group = "chat";
+  causal.order = bcast::Order::kCausal;
+  causal.causal.set(bcast::make_origin_id(1, 1), 4);
+  causal.causal.set(bcast::make_origin_id(2, 1), 5);
+  causal.payload = std::make_shared<const std::string>("hello");
+  bcast::BroadcastMessage total = causal;
+  total.order = bcast::Order::kTotal;
+  total.causal = {};
+  bcast::BroadcastMessage withdrawn = total;
+  withdrawn.withdrawn = true;
+  withdrawn.payload = nullptr;
+  write_seed(dir, "message_batch",
+             std::string(1, '\0') + bcast::encode_message_batch({causal, total, withdrawn}));
+
+  bcast::raft::ConfChange add{bcast::raft::ConfChangeType::kAddVoter, 4, "tcp://127.0.0.1:7404",
+                              false};
+  const std::string conf_change = bcast::raft::encode_conf_change(add);
+  const std::string cluster_id = bcast::encode_membership_record(bcast::ClusterIdRecord{0xfeed});
+  const std::string seen = bcast::encode_membership_record(bcast::MemberSeenRecord{4, 99, 2});
+  bcast::ClusterRegistry registry;
+  bcast::LogIndex index = 0;
+  for (const auto& [type, data] : {std::pair{bcast::raft::EntryType::kMembership, cluster_id},
+                                   std::pair{bcast::raft::EntryType::kConfChange, conf_change},
+                                   std::pair{bcast::raft::EntryType::kMembership, seen}}) {
+    registry.apply(bcast::raft::Entry{1, ++index, type, data});
+  }
+  write_seed(dir, "registry_image", std::string(1, '\1') + registry.encode());
+  write_seed(dir, "conf_change_entry", std::string(1, '\2') + conf_change);
+  write_seed(dir, "membership_cluster_id", std::string(1, '\5') + cluster_id);
+  write_seed(dir, "membership_seen", std::string(1, '\5') + seen);
+}
+
+// fuzz_config: ARGS \0\0 FILE, or a config file alone.
+void config_seeds(const std::filesystem::path& dir) {
+  const std::string file =
+      "node-id = 2\nlisten = tcp://127.0.0.1:7402\npeer = 1=tcp://127.0.0.1:7401\n"
+      "peer = 2=tcp://127.0.0.1:7402\npeer = 3=tcp://127.0.0.1:7403\ndata-dir = /var/lib/bcastd\n"
+      "client-socket = /run/bcastd/bcastd.sock\nfsync = always\ntick-ms = 10\n"
+      "election-ticks = 20\nlog-level = info\nlog-format = json\n";
+  write_seed(dir, "config_file", file);
+  // Arguments joined by \0, then \0\0 and the file.
+  const auto with_args = [](const std::vector<std::string>& args, const std::string& text) {
+    std::string input;
+    for (const std::string& arg : args) input += (input.empty() ? "" : std::string(1, '\0')) + arg;
+    return input + std::string(2, '\0') + text;
+  };
+  write_seed(dir, "dev_with_args",
+             with_args({"--dev", "--http", "127.0.0.1:9464"}, "max-clients = 64\n"));
+  write_seed(
+      dir, "join",
+      with_args({"--node-id", "4", "--join", "tcp://127.0.0.1:7401"},
+                "listen = tcp://127.0.0.1:7404\ndata-dir = /tmp/d\nclient-socket = /tmp/s\n"));
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) die("usage: make_seed_corpus <corpus dir>");
   const std::filesystem::path root = argv[1];
@@ -472,5 +548,7 @@ int main(int argc, char** argv) {
   conf_change_seeds(root / "fuzz_conf_change");
   peer_codec_seeds(root / "fuzz_peer_codec");
   client_header_seeds(root / "fuzz_client_header");
+  core_decoders_seeds(root / "fuzz_core_decoders");
+  config_seeds(root / "fuzz_config");
   return 0;
 }

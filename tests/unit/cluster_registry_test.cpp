@@ -24,6 +24,26 @@ raft::Entry seen_entry(NodeId node, std::uint64_t identity, std::uint32_t incarn
   return entry;
 }
 
+// Found by fuzz_conf_change: an empty extension (flag byte 0, no address) decoded as the plain
+// change, a second encoding of one change.
+TEST(ConfChangeEncoding, OneEncodingPerChange) {
+  raft::ConfChange plain;
+  plain.node = 4;
+  const std::string encoded = raft::encode_conf_change(plain);
+  ASSERT_EQ(encoded.size(), 9u);
+  ASSERT_TRUE(raft::decode_conf_change(encoded).has_value());
+  EXPECT_FALSE(raft::decode_conf_change(encoded + std::string(1, '\0')).has_value());
+  plain.promote_when_caught_up = true;
+  const auto promoted = raft::decode_conf_change(raft::encode_conf_change(plain));
+  ASSERT_TRUE(promoted.has_value());
+  EXPECT_TRUE(promoted->promote_when_caught_up);
+  plain.promote_when_caught_up = false;
+  plain.address = "tcp://127.0.0.1:7404";
+  const auto addressed = raft::decode_conf_change(raft::encode_conf_change(plain));
+  ASSERT_TRUE(addressed.has_value());
+  EXPECT_EQ(addressed->address, plain.address);
+}
+
 TEST(ClusterRegistry, TheFirstIdentityHeardBindsAMemberAndAnotherDoesNotRebindIt) {
   ClusterRegistry registry;
   registry.apply(conf_entry(raft::ConfChangeType::kAddVoter, 4, "tcp://127.0.0.1:7404"));

@@ -46,7 +46,9 @@ std::optional<ConfChange> decode_conf_change(std::string_view data) {
   if (change.node == kNoNode) return std::nullopt;
   if (data.size() > 9) {
     const auto flags = static_cast<std::uint8_t>(data[9]);
-    if (flags > 1) return std::nullopt;
+    // The encoder writes the extension only when it says something: a flag byte of 0 with no
+    // address would be a second encoding of the plain change (found by fuzz_conf_change).
+    if (flags > 1 || (flags == 0 && data.size() == 10)) return std::nullopt;
     change.promote_when_caught_up = flags == 1;
     change.address.assign(data.substr(10));
   }
