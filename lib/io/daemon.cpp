@@ -292,6 +292,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     metrics_.delivered(delivery);
     clients_->deliver(delivery);
   }
+  void announce_view(const ViewChange& view) override { clients_->announce_view(view); }
   void acknowledge(Receipt receipt) override {
     metrics_.acknowledged(receipt);
     clients_->acknowledge(receipt);
@@ -336,6 +337,13 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   void close_sender(SenderId sender) override {
     metrics_.sender_closed(sender);
     node_->close_sender(sender);
+  }
+  void joined_group(SenderId sender, const std::string& group,
+                    const std::string& client_name) override {
+    node_->join_group(sender, group, client_name);
+  }
+  void left_group(SenderId sender, const std::string& group) override {
+    node_->leave_group(sender, group);
   }
   Result<std::uint64_t> publish(const PublishRequest& request) override {
     auto seq = node_->publish(request, round_);

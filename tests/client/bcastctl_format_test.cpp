@@ -57,6 +57,19 @@ TEST(BcastctlFormatTest, BinaryPayloadsGoAsBase64) {
 TEST(BcastctlFormatTest, ViewReceiptStatusJson) {
   EXPECT_EQ(view_json(View{"chat", {1, 2, 3}}),
             R"({"type":"view","group":"chat","members":[1,2,3]})");
+  View agreed{"chat", {1, 2}};
+  agreed.view_id = 3;
+  agreed.group_members = {ViewMember{281474976710657, 1, "a"}};
+  agreed.left = {ViewMember{562949953421313, 2, ""}};
+  agreed.cause = "disconnect";
+  agreed.gseq = 12;
+  EXPECT_EQ(view_json(agreed),
+            R"({"type":"view","group":"chat","view_id":3,"members":[{"sender":281474976710657,)"
+            R"("node":1,"name":"a"}],"joined":[],"left":[{"sender":562949953421313,"node":2,)"
+            R"("name":""}],"cause":"disconnect","gseq":12})");
+  EXPECT_EQ(view_text(agreed),
+            "chat view 3 (disconnect, after gseq 12): members 281474976710657@1(a); joined -; "
+            "left 562949953421313@2");
   EXPECT_EQ(receipt_json(Receipt{9, 4, std::nullopt}), R"({"seq":4,"gseq":null})");
   EXPECT_EQ(receipt_json(Receipt{9, 4, 12}), R"({"seq":4,"gseq":12})");
   Status status{2, "follower", 5, 1, {1, 2, 3}, 40, 0xabc, {}};

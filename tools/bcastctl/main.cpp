@@ -239,6 +239,7 @@ Client connect_daemon(const CommandLine& line, std::chrono::milliseconds default
   bcast::ClientOptions options;
   options.socket_path = line.socket_path;
   options.client_name = "bcastctl " + line.command;
+  options.group_views = true;  // sub prints every view
   options.request_timeout = line.timeout.value_or(default_timeout);
   auto client = Client::connect(options);
   if (!client) fail(client.error().message);
