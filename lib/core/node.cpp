@@ -48,6 +48,7 @@ Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_c
       views_sender_(make_sender_id(options.raft.id, options.incarnation, 0)) {
   sync_members();
   admission_.saw_self(options.identity, options.incarnation);
+  state_.set_late_view_bug(options.dissemination.bugs.late_view);
 }
 
 // --- Clients -----------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ NodeState::NodeState(OriginId self) : sequencer_(self) {
     }
     std::vector<ViewChange> changed;
     views_.apply(*record, gseq, changed);
-    for (ViewChange& view : changed) announce_view(out, std::move(view));
+    for (ViewChange& view : changed) {
+      announce_view(out, std::move(view));
+      if (late_view_bug_) ++out.views.back().before_delivery;  // after the next delivery
+    }
   });
 }
 

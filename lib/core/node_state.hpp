@@ -33,6 +33,8 @@ class NodeState : public StateMachine {
   const TotalOrder& sequencer() const { return sequencer_; }
   const ClusterRegistry& registry() const { return registry_; }
   const GroupViews& views() const { return views_; }
+  // The deliberate bug that proves the view-agreement checker (DeliveryBugs::late_view).
+  void set_late_view_bug(bool on) { late_view_bug_ = on; }
   // Group records that did not decode: a bug or a corrupt log, counted rather than applied.
   std::uint64_t view_anomalies() const { return view_anomalies_; }
 
@@ -41,6 +43,7 @@ class NodeState : public StateMachine {
   ClusterRegistry registry_;
   GroupViews views_;
   std::uint64_t view_anomalies_ = 0;
+  bool late_view_bug_ = false;
 };
 
 }  // namespace bcast

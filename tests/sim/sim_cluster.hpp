@@ -42,7 +42,8 @@ struct SimResult {
   std::uint64_t elections_won = 0;
   std::uint64_t crashes = 0;
   std::uint64_t snapshots_installed = 0;
-  std::uint64_t exclusions = 0;  // a daemon stopped counting a member (silent too long)
+  std::uint64_t exclusions = 0;       // a daemon stopped counting a member (silent too long)
+  std::uint64_t views_announced = 0;  // agreed group views, summed over daemons (group_views)
   // Gap notices announced, by Gap::Reason (excluded, origin-lost, snapshot, best-effort-hold).
   std::uint64_t gaps_by_reason[4] = {0, 0, 0, 0};
   std::uint64_t measured_us = 0;  // throughput: length of the measured window

@@ -23,6 +23,10 @@ constexpr DeliveryBugFlag kDeliveryBugs[] = {
     {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
 };
 
+constexpr DeliveryBugFlag kViewBugs[] = {
+    {"late-view", &DeliveryBugs::late_view},
+};
+
 constexpr BugFlag kBugs[] = {
     {"vote-twice", &raft::DeliberateBugs::vote_twice_in_term},
     {"commit-without-quorum", &raft::DeliberateBugs::commit_without_quorum},
@@ -67,7 +71,19 @@ std::vector<std::string> delivery_bug_names() {
   return names;
 }
 
+std::vector<std::string> view_bug_names() {
+  std::vector<std::string> names;
+  for (const auto& bug : kViewBugs) names.emplace_back(bug.name);
+  return names;
+}
+
 bool set_bug(SimOptions& options, const std::string& name) {
+  for (const auto& bug : kViewBugs) {
+    if (name == bug.name) {
+      options.delivery_bugs.*bug.field = true;
+      return true;
+    }
+  }
   for (const auto& bug : kBugs) {
     if (name == bug.name) {
       options.bugs.*bug.field = true;
@@ -151,6 +167,10 @@ std::string SimOptions::command_line() const {
   for (const auto& bug : kDeliveryBugs) {
     if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
+  if (group_views) out += " --group-views 1";
+  for (const auto& bug : kViewBugs) {
+    if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
+  }
   return out;
 }
 
@@ -222,6 +242,9 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
     ok = parse_number(value, o.round_us);
   } else if (flag == "--disk-latency-us") {
     ok = parse_number(value, o.disk_latency_us);
+  } else if (flag == "--group-views") {
+    ok = value == "0" || value == "1";
+    o.group_views = value == "1";
   } else if (flag == "--bug") {
     if (!set_bug(o, value)) return "unknown bug '" + value + "'";
   } else {

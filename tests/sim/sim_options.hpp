@@ -63,6 +63,9 @@ struct SimOptions {
   // Writes complete this long after they start (the daemon's storage thread); what waits for
   // them waits in the Driver meanwhile. A crash loses writes still in flight (0: at once).
   std::uint64_t disk_latency_us = 0;
+  // Agreed group views: every client joins a group when it starts and now and then joins or
+  // leaves one, and the view-agreement checker (view_checker.hpp) runs.
+  bool group_views = false;
   raft::DeliberateBugs bugs;
   DeliveryBugs delivery_bugs;
   bool trace = false;  // print every event, not just the tail on failure
@@ -80,6 +83,7 @@ std::optional<std::string> parse_flag(SimOptions& options, const std::string& fl
 // Names of the deliberate bugs, for --bug.
 std::vector<std::string> bug_names();
 std::vector<std::string> delivery_bug_names();
+std::vector<std::string> view_bug_names();  // caught by the view checker (--group-views 1)
 bool set_bug(SimOptions& options, const std::string& name);
 
 }  // namespace bcast::sim

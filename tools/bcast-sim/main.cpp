@@ -33,6 +33,7 @@ po::options_description describe_options() {
   std::string bugs;
   for (const auto& name : bcast::sim::bug_names()) bugs += " " + name;
   for (const auto& name : bcast::sim::delivery_bug_names()) bugs += " " + name;
+  for (const auto& name : bcast::sim::view_bug_names()) bugs += " " + name;
   auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
   auto with_default = [](const std::string& help, auto value) {
     return help + " (default " + std::to_string(value) + ")";
@@ -72,6 +73,7 @@ po::options_description describe_options() {
       ("round-us", text("US"), "batch what a node receives within US into one Outbox, as the "
                                "daemon batches a poll round (default 0: one per input)")
       ("disk-latency-us", text("US"), "writes complete US after they start (default 0)")
+      ("group-views", text("0|1"), "clients join and leave groups; the view-agreement checker runs")
       ("bug", po::value<std::vector<std::string>>()->value_name("NAME"),
        ("enable a deliberate bug (repeatable):" + bugs).c_str());
   // clang-format on
