@@ -183,7 +183,9 @@ void Node::tick(Outbox& out) {
   } else if (view_keeper_.dirty()) {
     submit_view_records();
   }
-  if (now_tick_ % options_.dissemination.repair_interval_ticks == 0) {
+  // Nor does it collect: with no members to wait for, it would drop what it received before
+  // anyone else has it (sim seed 12033, --voters 5 --spares 2 --membership 1).
+  if (knows_members && now_tick_ % options_.dissemination.repair_interval_ticks == 0) {
     const auto live = peers_.live();
     const auto holding_back = peers_.holding_back(now_tick_);
     reliable_.on_repair_interval(live, holding_back, out);
@@ -647,12 +649,23 @@ void Node::apply_committed(Outbox& out) {
 }
 
 void Node::sync_members() {
-  const raft::ConfState& conf = raft_.conf();
-  if (conf == members_conf_) return;
-  members_conf_ = conf;
-  std::vector<NodeId> members = conf.voters;
-  members.insert(members.end(), conf.learners.begin(), conf.learners.end());
-  peers_.set_members(members);
+  // Raft uses a configuration as soon as it is appended, but an uncommitted removal can still be
+  // truncated away: until it commits, the member it removes keeps holding back garbage
+  // collection. (A leader cut off with an uncommitted removal collected what the member lacked,
+  // which the member then never got: sim seed 12113, --voters 5 --spares 2 --membership 1.)
+  const raft::RaftLog& log = raft_.log();
+  const LogIndex pending_since = log.last_conf_index() > log.committed() ? log.committed() : 0;
+  if (raft_.conf() == members_conf_ && pending_since == members_committed_index_) return;
+  members_conf_ = raft_.conf();
+  members_committed_index_ = pending_since;
+  std::set<NodeId> members(members_conf_.voters.begin(), members_conf_.voters.end());
+  members.insert(members_conf_.learners.begin(), members_conf_.learners.end());
+  if (pending_since != 0) {
+    const raft::ConfState committed = log.conf_at(pending_since);
+    members.insert(committed.voters.begin(), committed.voters.end());
+    members.insert(committed.learners.begin(), committed.learners.end());
+  }
+  peers_.set_members(std::vector<NodeId>(members.begin(), members.end()));
 }
 
 std::string Node::check_invariants() const {

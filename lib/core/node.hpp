@@ -202,6 +202,7 @@ class Node {
   std::uint32_t next_client_ = 0;
   std::map<SenderId, std::uint64_t> last_seq_;  // open senders
   raft::ConfState members_conf_;
+  LogIndex members_committed_index_ = 0;  // while a configuration change is pending
   // Welcomes addressed to other incarnations, kept to pass on: newcomer -> welcomer -> welcome.
   std::map<OriginId, std::map<OriginId, Welcome>> relayed_welcomes_;
   std::set<OriginId> retired_;

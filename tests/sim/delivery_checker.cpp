@@ -107,8 +107,9 @@ std::string DeliveryChecker::gap_illegitimate(const MessageKey& key, const Publi
     if (delivered_us > gap.announced_us) continue;  // it obtained the message afterwards
     if (not_counting_at(member, origin_node(holder), gap.announced_us)) continue;
     if (stopped_counting(holder, member_node, m.published_us)) continue;
-    return incarnation_name(member) + " gave up " + name(key) + " of dead " +
-           incarnation_name(m.origin) + " while " + incarnation_name(holder) +
+    return incarnation_name(member) + " gave up " + name(key) + " (" + mode_name(m.mode) +
+           " stream #" + std::to_string(m.stream_seq) + ") of dead " + incarnation_name(m.origin) +
+           " while " + incarnation_name(holder) +
            ", which it counted and which kept the message for it, had delivered it";
   }
   return {};

@@ -889,15 +889,15 @@ SimNode* Cluster::random_running_member() {
 }
 
 // What an operator does with bcastctl cluster ...: add a spare (which then joins through a
-// member), remove a member (a removed daemon is stopped and its data directory discarded; it may
-// be added again later as a new one), or move the leadership. Requests go to any daemon, which
-// forwards them to the leader.
+// member; three adds in four ask for promotion once caught up), promote a learner, remove a member
+// (a removed daemon is stopped and its data directory discarded; it may be added again later as a
+// new one), or move the leadership. Requests go to any daemon, which forwards them to the leader.
 void Cluster::membership_action() {
   SimNode* asker = random_running_member();
   SimNode* lead = leader();
   if (!asker || !lead) return;
   const raft::ConfState& conf = lead->node->raft().conf();
-  switch (fault_rng_.uniform(0, 2)) {
+  switch (fault_rng_.uniform(0, 3)) {
     case 0: {  // add a spare
       std::vector<SimNode*> spares;
       for (auto& [id, n] : nodes_) {
@@ -920,6 +920,12 @@ void Cluster::membership_action() {
       if (candidates.empty()) return;
       const NodeId victim = candidates[fault_rng_.uniform(0, candidates.size() - 1)];
       admin(*asker, AdminRequest{AdminRequest::Kind::kRemove, victim, "", false});
+      return;
+    }
+    case 2: {  // promote a learner (one added as such, or configured so), caught up or not
+      if (conf.learners.empty()) return;
+      const NodeId learner = conf.learners[fault_rng_.uniform(0, conf.learners.size() - 1)];
+      admin(*asker, AdminRequest{AdminRequest::Kind::kPromote, learner, "", false});
       return;
     }
     default: {  // move the leadership to another voter

@@ -112,6 +112,7 @@ TEST(SimChaos, RegressionSeeds) {
     std::uint32_t learners;
     std::uint64_t seed;
     std::uint64_t peer_timeout_ticks = SimOptions{}.peer_timeout_ticks;
+    bool membership = false;  // membership_options: spares, admin actions, rounds, disk latency
   };
   constexpr std::uint64_t kExcluding = 150;
   const Case cases[] = {
@@ -170,9 +171,16 @@ TEST(SimChaos, RegressionSeeds) {
       // ... and with more holes than a digest lists, a peer at our position with the same holes
       // must still count as unable to help (failed during that fix).
       {5, 0, 2170},
+      // Membership sweeps, long mode: a late record of a removed daemon's identity bound the
+      // node id added again to the old data directory, and the new daemon was refused for good.
+      {5, 0, 12214, SimOptions{}.peer_timeout_ticks, true},
+      // ... and a new daemon reused the boot count of the removed one, which had restarted
+      // (refused, unrecorded) while its removal was pending: its messages passed for the old
+      // daemon's, and a FIFO skip went unannounced.
+      {3, 0, 12070, SimOptions{}.peer_timeout_ticks, true},
   };
   for (const Case& c : cases) {
-    SimOptions o;
+    SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};
     o.voters = c.voters;
     o.learners = c.learners;
     o.seed = c.seed;

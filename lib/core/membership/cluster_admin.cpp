@@ -98,6 +98,14 @@ std::optional<Error> ClusterAdmin::execute(NodeId asker, std::uint64_t request_i
         return Error{ErrorCode::kInvalidArgument,
                      "node " + std::to_string(node) + " is not a learner"};
       }
+      if (!caught_up(raft, node)) {
+        // As etcd refuses a learner not in sync: a voter far behind could leave the cluster
+        // without a quorum that can commit until it catches up.
+        return Error{ErrorCode::kUnavailable,
+                     "node " + std::to_string(node) +
+                         " has not caught up with the leader's log yet; retry once `bcastctl "
+                         "cluster list` shows it caught up"};
+      }
       change.type = raft::ConfChangeType::kAddVoter;
       break;
     case AdminRequest::Kind::kRemove:
@@ -161,6 +169,12 @@ void ClusterAdmin::after_input(raft::Raft& raft, const ClusterRegistry& registry
   if (leading) promote_caught_up(raft, registry, out);
 }
 
+bool ClusterAdmin::caught_up(const raft::Raft& raft, NodeId learner) {
+  auto progress = raft.progress().find(learner);
+  return progress != raft.progress().end() &&
+         progress->second.match() + kPromotableLagEntries >= raft.log().committed();
+}
+
 void ClusterAdmin::promote_caught_up(raft::Raft& raft, const ClusterRegistry& registry,
                                      Outbox& out) {
   const raft::RaftLog& log = raft.log();
@@ -168,8 +182,7 @@ void ClusterAdmin::promote_caught_up(raft::Raft& raft, const ClusterRegistry& re
   for (NodeId learner : raft.conf().learners) {
     const MemberRecord* record = registry.member(learner);
     if (record == nullptr || !record->promote_when_caught_up) continue;
-    auto progress = raft.progress().find(learner);
-    if (progress == raft.progress().end() || progress->second.match() < log.committed()) continue;
+    if (!caught_up(raft, learner)) continue;
     raft::ConfChange change{raft::ConfChangeType::kAddVoter, learner};
     if (raft.propose_conf_change(change, out).ok()) return;
   }

@@ -52,6 +52,10 @@ class ClusterAdmin {
                                raft::Raft& raft, const ClusterRegistry& registry, Outbox& out);
   void answer(NodeId asker, AdminResult result, Outbox& out);
   void promote_caught_up(raft::Raft& raft, const ClusterRegistry& registry, Outbox& out);
+  // A learner is promotable once its log is within kPromotableLagEntries of the leader's commit
+  // index (exactly level is rare under load: entries keep committing while it replicates).
+  static bool caught_up(const raft::Raft& raft, NodeId learner);
+  static constexpr std::uint64_t kPromotableLagEntries = 64;
 
   NodeId self_;
   std::uint64_t forward_timeout_ticks_;

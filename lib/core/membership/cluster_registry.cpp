@@ -46,7 +46,7 @@ bool ClusterRegistry::superseded(NodeId node, std::uint32_t incarnation) const {
 
 std::uint32_t ClusterRegistry::incarnation_floor(NodeId node) const {
   auto it = highest_incarnation_.find(node);
-  return it == highest_incarnation_.end() ? 1 : it->second + 1;
+  return it == highest_incarnation_.end() ? 1 : it->second + kReaddedIncarnationGap;
 }
 
 void ClusterRegistry::apply(const raft::Entry& entry) {
@@ -108,6 +108,11 @@ void ClusterRegistry::apply_seen(const MemberSeenRecord& record) {
   highest = std::max(highest, record.incarnation);
   auto it = members_.find(record.node);
   if (it == members_.end()) return;  // removed meanwhile
+  // A record about an earlier life of a node id added again (proposed before the removal, or
+  // from a late message of the removed daemon) must not bind the new member to the old
+  // directory: the new daemon would be refused for good (sim seed 12214 of
+  // SimMembership.FiveVoters in the long mode).
+  if (superseded(record.node, record.incarnation)) return;
   MemberRecord& member = it->second;
   // The first identity heard binds the member; a record for another identity (a race between
   // two daemons claiming one id) does not rebind it: only removal and a new add do.

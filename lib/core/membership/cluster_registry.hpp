@@ -62,8 +62,14 @@ class ClusterRegistry {
   // An incarnation of a node id that was removed and added again since: the new member's boot
   // counts start above it, so it belongs to a daemon that is gone for good.
   bool superseded(NodeId node, std::uint32_t incarnation) const;
-  // The boot count a new member with this node id must start above every earlier one's.
+  // The boot count a new member with this node id must start above every earlier one's. The
+  // registry records only the boot counts the leader heard while the node was a member; a
+  // daemon restarted while its removal was pending, or after it, is refused and never recorded
+  // (sim seed 12070 of SimMembership.ThreeVoters in the long mode: a new daemon reused such a
+  // boot count and its messages passed for the old one's). Hence a wide gap above the highest
+  // recorded; boot counts compare as 16-bit serial numbers, so it must stay far below 2^15.
   std::uint32_t incarnation_floor(NodeId node) const;
+  static constexpr std::uint32_t kReaddedIncarnationGap = 1000;
   // Applies a committed entry; anything but ConfChange and kMembership entries is ignored. An
   // undecodable record is counted as an anomaly (the leader encoded it: a bug or damage).
   void apply(const raft::Entry& entry);
