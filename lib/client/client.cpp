@@ -462,9 +462,14 @@ Result<Status> Client::status() {
     return ok.error();
   }
   Header& h = reply.value();
-  return Status{h.node_id,    std::move(h.role),    h.term,
+  Status status{h.node_id,    std::move(h.role),    h.term,
                 h.leader,     std::move(h.members), h.commit_index,
                 h.cluster_id, std::move(h.problems)};
+  for (const protocol::PeerReach& p : h.peers) {
+    status.peers.push_back(Status::Peer{p.node, p.reachable, p.last_heard_ms});
+  }
+  status.daemons_down = std::move(h.daemons_down);
+  return status;
 }
 
 Result<ClusterInfo> Client::cluster_list() {

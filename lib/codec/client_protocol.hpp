@@ -39,7 +39,7 @@ enum class MessageType : std::uint8_t {
   kOk,            // reply to join / leave
   kReceipt,       // reply to publish once acknowledged: seq, gseq (total order only)
   kStatusReply,   // reply to status: node_id, role, term, leader, members, commit_index;
-                  // optional cluster_id, problems
+                  // optional cluster_id, problems, peers, daemons_down
   kClusterReply,  // reply to cluster op "list": cluster_id, leader, nodes
   kDelivery,      // event: group, sender, seq, gseq, mode, order (+ payload frame)
   kView,          // event: group, members (the daemons of the cluster, as this daemon sees them);
@@ -62,6 +62,14 @@ struct ClusterNode {
   std::optional<bool> reachable;             // this daemon's connection to it (not for itself)
 
   bool operator==(const ClusterNode&) const = default;
+};
+
+// One peer in a status_reply: whether this daemon hears it (its failure detector).
+struct PeerReach {
+  NodeId node = kNoNode;
+  bool reachable = false;                      // heard within the peer timeout, not excluded
+  std::optional<std::uint64_t> last_heard_ms;  // nil: never heard since this daemon started
+  bool operator==(const PeerReach&) const = default;
 };
 
 // One client connection in a group's agreed view.
@@ -95,6 +103,8 @@ struct Header {
   std::uint64_t commit_index = 0;
   std::uint64_t cluster_id = 0;       // status_reply, cluster_reply (0: none, or unknown)
   std::vector<std::string> problems;  // status_reply: what keeps this daemon from serving fully
+  std::vector<PeerReach> peers;       // status_reply: the other configured daemons
+  std::vector<NodeId> daemons_down;   // status_reply: daemons the agreed group views hold down
   // cluster
   std::string op;
   std::string address;

@@ -569,7 +569,18 @@ void Node::to_delivery(std::vector<BroadcastMessage> ready, Outbox& out) {
 
 void Node::submit_view_records() {
   std::optional<DaemonReachability> daemons;
-  if (raft_.role() == raft::Role::kLeader) {
+  if (raft_.role() != raft::Role::kLeader) {
+    views_leading_term_ = 0;
+  } else if (views_leading_term_ != raft_.term()) {
+    views_leading_term_ = raft_.term();
+    views_leading_since_tick_ = now_tick_;
+  }
+  // A new leader's peer table may hold followers it has not heard from while it followed
+  // (followers of an idle cluster do not talk to each other): it judges daemons only after a
+  // full peer timeout of leading, when every reachable one has answered it.
+  const bool judges = views_leading_term_ != 0 &&
+                      now_tick_ - views_leading_since_tick_ >= options_.peer_timeout_ticks;
+  if (judges) {
     daemons.emplace();
     daemons->configured.insert(members_conf_.voters.begin(), members_conf_.voters.end());
     daemons->configured.insert(members_conf_.learners.begin(), members_conf_.learners.end());

@@ -216,6 +216,8 @@ class Node {
   // The sender of this daemon's group records (connection number 0, never a client's).
   SenderId views_sender_;
   std::uint64_t views_seq_ = 0;
+  Term views_leading_term_ = 0;  // the term this daemon leads, as last seen for the views
+  std::uint64_t views_leading_since_tick_ = 0;
 };
 
 }  // namespace bcast

@@ -83,8 +83,17 @@ TEST(BcastctlFormatTest, ViewReceiptStatusJson) {
             R"({"node_id":2,"role":"candidate","term":5,"leader":null,"members":[1,2,3],)"
             R"("commit_index":40,"cluster_id":"0000000000000abc",)"
             R"("problems":["refused by node 3: x"]})");
-  EXPECT_EQ(members_json(status), "[1,2,3]");
+  EXPECT_EQ(members_json(status),
+            R"({"node_id":2,"members":[1,2,3],"peers":[],"daemons_down":[]})");
   EXPECT_EQ(members_text(status), "1\n2\n3");
+  // Who this daemon reaches (its failure detector), and what the agreed views hold down.
+  status.peers = {Status::Peer{1, true, 12}, Status::Peer{3, false, std::nullopt}};
+  status.daemons_down = {3};
+  EXPECT_EQ(members_json(status),
+            R"({"node_id":2,"members":[1,2,3],"peers":[{"node":1,"reachable":true,)"
+            R"("last_heard_ms":12},{"node":3,"reachable":false,"last_heard_ms":null}],)"
+            R"("daemons_down":[3]})");
+  EXPECT_EQ(members_text(status), "1 reachable, heard 12 ms ago\n2 (this daemon)\n3 unreachable");
 }
 
 TEST(BcastctlFormatTest, ClusterJsonAndText) {

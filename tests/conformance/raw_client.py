@@ -12,7 +12,7 @@ import zmq
 
 # What the document's "Daemon -> client" table lists, per type: key -> (required, kind).
 (UINT, OPT_UINT, STR, OPT_STR, NODE, OPT_NODE, NODES, SENDER, CODE, OPT_VERSIONS, OPT_STRS,
- CLUSTER_NODES, VIEW_MEMBERS) = range(13)
+ CLUSTER_NODES, VIEW_MEMBERS, PEERS) = range(14)
 DAEMON_TYPES = {
     "welcome": {"id": (True, UINT), "sender": (True, SENDER), "node_id": (True, NODE),
                 "version": (True, UINT), "max_message_bytes": (True, UINT)},
@@ -21,7 +21,8 @@ DAEMON_TYPES = {
     "status_reply": {"id": (True, UINT), "node_id": (True, NODE), "role": (True, STR),
                      "term": (True, UINT), "leader": (True, OPT_NODE), "members": (True, NODES),
                      "commit_index": (True, UINT), "cluster_id": (False, UINT),
-                     "problems": (False, OPT_STRS)},
+                     "problems": (False, OPT_STRS), "peers": (False, PEERS),
+                     "daemons_down": (False, NODES)},
     "cluster_reply": {"id": (True, UINT), "cluster_id": (True, UINT), "leader": (False, OPT_NODE),
                       "nodes": (True, CLUSTER_NODES)},
     "delivery": {"group": (True, STR), "sender": (True, SENDER), "seq": (True, UINT),
@@ -70,6 +71,11 @@ def _check_kind(type_name, key, kind, value):
                 _is_uint(m["sender"]) and m["sender"] >= 1 << 48 and _is_uint(m["node"]) and
                 1 <= m["node"] <= 65535 and isinstance(m["name"], str) for m in value):
             bad("not a list of view member maps (sender, node, name)")
+    if kind == PEERS and not (isinstance(value, list) and all(
+            isinstance(p, dict) and set(p) == {"node", "reachable", "last_heard_ms"} and
+            _is_uint(p["node"]) and 1 <= p["node"] <= 65535 and isinstance(p["reachable"], bool)
+            and (p["last_heard_ms"] is None or _is_uint(p["last_heard_ms"])) for p in value)):
+        bad("not a list of peer maps (node, reachable, last_heard_ms)")
     if kind in (UINT, OPT_UINT) and not _is_uint(value):
         bad("not an unsigned integer")
     if kind in (NODE, OPT_NODE) and not (_is_uint(value) and 1 <= value <= 65535):

@@ -165,6 +165,20 @@ TEST_F(GroupViews, ClientAndDaemonFaultsReachEveryMemberAsAgreedViews) {
                !lists_node(v.at("members"), 3);
       },
       kExclusionLimit, "of daemon 3 failing", cluster);
+  // Node 1's failure detector shows daemon 3 unreachable, and the agreed views hold it down.
+  const auto members =
+      run_command({bcastctl_path(), "--socket", cluster.socket(1), "members", "--json"}, 5s);
+  ASSERT_EQ(members.status, 0) << members.output;
+  const auto reach = nlohmann::json::parse(members.output);
+  bool three_unreachable = false;
+  for (const auto& peer : reach.at("peers")) {
+    if (peer.at("node") == 3) three_unreachable = !peer.at("reachable").get<bool>();
+    if (peer.at("node") == 2) {
+      EXPECT_TRUE(peer.at("reachable").get<bool>()) << reach.dump();
+    }
+  }
+  EXPECT_TRUE(three_unreachable) << reach.dump();
+  EXPECT_EQ(reach.at("daemons_down"), nlohmann::json::array({3})) << reach.dump();
   mark = watcher.views().size();
   cluster.restart(3);
   ViewWatcher after_restart(cluster.socket(3), group, path("restarted.err"));

@@ -231,6 +231,10 @@ class Cluster {
   RaftChecker raft_checker_;
   DeliveryChecker delivery_checker_;
   ViewChecker view_checker_;  // with options_.group_views
+  void detection_fault();
+  void on_detection_exclusion(SimNode& n, NodeId excluded);
+  NodeId detection_victim_ = kNoNode;
+  std::uint64_t detection_fault_us_ = 0;
   void on_view(SimNode& n, const ViewChange& view);
   void change_groups(SimNode& n, std::uint64_t slot);
   std::map<NodeId, SimNode> nodes_;
@@ -297,6 +301,7 @@ class Cluster::NodeIo : public DriverIo {
                                             cluster_.now_us_);
     } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
       ++cluster_.result_.exclusions;
+      cluster_.on_detection_exclusion(node_, event.node);
       cluster_.delivery_checker_.on_excluded(node_.node->origin(), event.node, cluster_.now_us_);
       cluster_.trace_.add(cluster_.now_us_,
                           "node " + std::to_string(node_.id) + " EXCLUDES " +
@@ -350,6 +355,10 @@ Cluster::Cluster(const SimOptions& options)
     network_.set_profile(profile);
     fault_interval_us_ = fault_rng_.uniform(100 * kMs, 1500 * kMs);
     max_tick_drift_per_mille_ = 20;
+  } else if (options_.scenario == Scenario::kDetection) {
+    NetworkProfile profile;
+    profile.loss_per_million = options_.loss_percent * 10000ULL;
+    network_.set_profile(profile);
   } else if (options_.scenario == Scenario::kBroadcast) {
     // Every link takes exactly one round, so arrival times count rounds.
     NetworkProfile profile;
@@ -669,6 +678,10 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
 
 void Cluster::on_view(SimNode& n, const ViewChange& view) {
   ++result_.views_announced;
+  if (n.id == 1 && !healed_ &&
+      (view.cause == ViewCause::kDaemonFailed || view.cause == ViewCause::kDaemonReturned)) {
+    ++result_.daemon_view_changes;
+  }
   view_checker_.on_view(n.node->origin(), view);
   if (options_.trace) {
     trace_.add(now_us_, "VIEW at node " + std::to_string(n.id) + " " + view.group + " #" +
@@ -822,8 +835,43 @@ void Cluster::partition() {
   trace_.add(now_us_, "PARTITION " + what);
 }
 
+// Detection scenario: the one fault, on the highest node.
+void Cluster::detection_fault() {
+  SimNode& victim = nodes_.at(nodes_.size());
+  detection_victim_ = victim.id;
+  detection_fault_us_ = now_us_;
+  trace_.add(now_us_, "DETECTION fault " + options_.detection_fault + " on node " +
+                          std::to_string(victim.id));
+  if (options_.detection_fault == "crash") {
+    crash(victim);
+    return;
+  }
+  for (const auto& [id, other] : nodes_) {
+    if (id == victim.id) continue;
+    if (options_.detection_fault == "mute") {
+      network_.block(victim.id, id);
+    } else {
+      network_.block(id, victim.id);
+    }
+  }
+}
+
+void Cluster::on_detection_exclusion(SimNode& n, NodeId excluded) {
+  if (options_.scenario != Scenario::kDetection || healed_) return;
+  if (n.id == detection_victim_) return;  // the failed node's own judgments do not count
+  if (excluded == detection_victim_) {
+    result_.exclusion_latency_us.push_back(now_us_ - detection_fault_us_);
+  } else {
+    ++result_.false_suspicions;
+  }
+}
+
 void Cluster::fault_action() {
   if (healed_) return;
+  if (options_.scenario == Scenario::kDetection) {
+    detection_fault();
+    return;
+  }
   if (options_.membership_changes) reap_removed();
   const std::uint64_t n = nodes_.size();
   auto random_node = [&]() -> SimNode& { return nodes_.at(fault_rng_.uniform(1, n)); };
@@ -1247,6 +1295,14 @@ SimResult Cluster::run() {
     fault_end_us = kBroadcastStartUs + options_.broadcasts * kBroadcastGapUs + 500 * kMs;
   }
   const std::uint64_t deadline_us = fault_end_us + options_.heal_ms * kMs;
+  if (options_.scenario == Scenario::kDetection) {
+    SimEvent fault;
+    fault.time_us = fault_end_us / 3;
+    fault.kind = SimEvent::Kind::kFault;
+    schedule(std::move(fault));
+    // Every node but the failed one counts for the whole fault phase; it for the time before.
+    result_.member_us = (nodes_.size() - 1) * fault_end_us + fault_end_us / 3;
+  }
   if (options_.scenario == Scenario::kChaos) {
     SimEvent first;
     first.time_us = fault_rng_.uniform(0, fault_interval_us_);

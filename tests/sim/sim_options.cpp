@@ -46,6 +46,8 @@ const char* scenario_name(Scenario s) {
       return "throughput";
     case Scenario::kBroadcast:
       return "broadcast";
+    case Scenario::kDetection:
+      return "detection";
   }
   return "chaos";
 }
@@ -168,6 +170,7 @@ std::string SimOptions::command_line() const {
     if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
   if (group_views) out += " --group-views 1";
+  if (detection_fault != defaults.detection_fault) out += " --detection-fault " + detection_fault;
   for (const auto& bug : kViewBugs) {
     if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
@@ -188,9 +191,17 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
       o.scenario = Scenario::kThroughput;
     } else if (value == "broadcast") {
       o.scenario = Scenario::kBroadcast;
+    } else if (value == "detection") {
+      o.scenario = Scenario::kDetection;
     } else {
-      return "unknown scenario '" + value + "' (chaos, leader-crash, throughput, broadcast)";
+      return "unknown scenario '" + value +
+             "' (chaos, leader-crash, throughput, broadcast, detection)";
     }
+  } else if (flag == "--detection-fault") {
+    if (value != "crash" && value != "mute" && value != "deaf") {
+      return "--detection-fault takes crash, mute or deaf";
+    }
+    o.detection_fault = value;
   } else if (flag == "--voters") {
     ok = parse_number(value, o.voters) && o.voters > 0;
   } else if (flag == "--learners") {

@@ -19,6 +19,9 @@ enum class Scenario : std::uint8_t {
   kLeaderCrash,  // a clean network where the leader is crashed again and again
   kThroughput,   // a clean network and closed-loop clients, for commit rates
   kBroadcast,    // single broadcasts over one-round (1 ms) links, for dissemination costs
+  // Failure detection: `loss_percent` on every link; a third into the fault phase the highest
+  // node fails as `detection_fault` says; time to exclusion and false suspicions are measured.
+  kDetection,
 };
 
 struct SimOptions {
@@ -66,6 +69,9 @@ struct SimOptions {
   // Agreed group views: every client joins a group when it starts and now and then joins or
   // leaves one, and the view-agreement checker (view_checker.hpp) runs.
   bool group_views = false;
+  // Detection scenario: "crash" (the node stops), "mute" (its outgoing links drop everything) or
+  // "deaf" (its incoming links do).
+  std::string detection_fault = "crash";
   raft::DeliberateBugs bugs;
   DeliveryBugs delivery_bugs;
   bool trace = false;  // print every event, not just the tail on failure

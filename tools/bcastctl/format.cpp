@@ -215,7 +215,22 @@ std::string cluster_text(const ClusterInfo& info) {
   return text;
 }
 
-std::string members_json(const Status& status) { return Json(status.members).dump(); }
+std::string members_json(const Status& status) {
+  Json out;
+  out["node_id"] = status.node_id;
+  out["members"] = status.members;
+  Json peers = Json::array();
+  for (const Status::Peer& p : status.peers) {
+    Json peer;
+    peer["node"] = p.node;
+    peer["reachable"] = p.reachable;
+    peer["last_heard_ms"] = optional_number(p.last_heard_ms);
+    peers.push_back(std::move(peer));
+  }
+  out["peers"] = std::move(peers);
+  out["daemons_down"] = status.daemons_down;
+  return out.dump();
+}
 
 std::string message_text(const Delivery& d) {
   std::string line =
@@ -254,6 +269,12 @@ std::string members_text(const Status& status) {
   for (NodeId node : status.members) {
     if (!text.empty()) text += '\n';
     text += std::to_string(node);
+    if (node == status.node_id && !status.peers.empty()) text += " (this daemon)";
+    for (const Status::Peer& p : status.peers) {
+      if (p.node != node) continue;
+      text += p.reachable ? " reachable" : " unreachable";
+      if (p.last_heard_ms) text += ", heard " + std::to_string(*p.last_heard_ms) + " ms ago";
+    }
   }
   return text;
 }

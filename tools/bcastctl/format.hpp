@@ -34,7 +34,9 @@ std::string status_json(const Status& status);
 std::string cluster_json(const ClusterInfo& info);
 // One line per member.
 std::string cluster_text(const ClusterInfo& info);
-// [N,...]
+// {"node_id":N,"members":[...],"peers":[{"node":N,"reachable":B,"last_heard_ms":N|null}],
+//  "daemons_down":[...]}: this daemon's failure detector (who it reaches) and the daemons the
+//  agreed group views hold down.
 std::string members_json(const Status& status);
 
 std::string message_text(const Delivery& delivery);

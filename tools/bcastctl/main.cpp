@@ -71,7 +71,8 @@ constexpr CommandSpec kCommands[] = {
      "publish the MESSAGEs, or else each line of stdin, in order (defaults: reliable,\n"
      "      none); --json prints {\"seq\":N,\"gseq\":N|null} per message once acknowledged"},
     {"status", "status [--json]", "the local daemon's view of the cluster"},
-    {"members", "members [--json]", "the daemons of the cluster, one per line"},
+    {"members", "members [--json]",
+     "the daemons of the cluster, one per line, and whether this daemon reaches each"},
     {"cluster",
      "cluster list [--json] | add ID=tcp://IP:PORT [--learner] | promote ID | remove ID |\n"
      "            transfer-leader ID",

@@ -124,6 +124,15 @@ struct Status {
   LogIndex commit_index = 0;
   std::uint64_t cluster_id = 0;       // 0 for a cluster made by a bcastd without cluster ids
   std::vector<std::string> problems;  // e.g. "refused by node 2: ...": empty when all is well
+  // This daemon's failure detector, for every other configured daemon (bcastctl members).
+  struct Peer {
+    NodeId node = kNoNode;
+    bool reachable = false;                      // heard within the peer timeout
+    std::optional<std::uint64_t> last_heard_ms;  // empty: never heard since the daemon started
+    bool operator==(const Peer&) const = default;
+  };
+  std::vector<Peer> peers;
+  std::vector<NodeId> daemons_down;  // daemons whose members the agreed group views hold down
 };
 
 // One member of the cluster's committed configuration (Client::cluster_list).
