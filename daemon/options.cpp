@@ -49,6 +49,11 @@ po::options_description describe_options() {
        "what the daemon holds for one client that reads too slowly; beyond it, best-effort "
        "deliveries are dropped (oldest first, the client is told) and for any other the client "
        "is disconnected (and told why)")
+      ("history-max-bytes", po::value<std::uint64_t>()->default_value(1ULL << 30),
+       "disk kept for the total-order history (replay from a gseq); oldest segments go first; "
+       "0 keeps no history")
+      ("history-max-age-hours", po::value<std::uint64_t>()->default_value(168),
+       "history older than this is deleted (whole segments)")
       ("verbose,v", po::bool_switch(), "log membership events too (same as --log-level debug)")
       ("log-level", po::value<std::string>(), "debug | info (default) | warn | error")
       ("log-format", po::value<std::string>()->default_value("text"),
@@ -174,6 +179,14 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   if (o.client_queue_bytes < (64u << 10)) {
     return make_error(ErrorCode::kInvalidArgument, "--client-queue-bytes must be at least 64 KiB");
   }
+  o.history.max_bytes = vm["history-max-bytes"].as<std::uint64_t>();
+  o.history.max_age_seconds = vm["history-max-age-hours"].as<std::uint64_t>() * 3600;
+  if (o.history.max_bytes != 0 && o.history.max_bytes < (1u << 20)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "--history-max-bytes must be 0 (no history) or at least 1 MiB");
+  }
+  o.history.segment_bytes = std::min<std::uint64_t>(64ULL << 20, o.history.max_bytes / 8 + 1);
+  o.history.max_message_bytes = o.node.max_message_bytes + 4096;
   o.verbose = vm["verbose"].as<bool>();
   if (vm.count("http")) {
     o.http = vm["http"].as<std::string>();

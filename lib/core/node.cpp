@@ -202,7 +202,7 @@ void Node::step(const Envelope& envelope, Outbox& out) {
     finish(out);
     return;
   }
-  if (!admission_.admit(envelope, state_.registry(), raft_.conf(), now_tick_, out)) {
+  if (!admission_.admit(envelope, state_.registry(), admitted_conf_, now_tick_, out)) {
     finish(out);
     return;
   }
@@ -661,22 +661,27 @@ void Node::apply_committed(Outbox& out) {
 
 void Node::sync_members() {
   // Raft uses a configuration as soon as it is appended, but an uncommitted removal can still be
-  // truncated away: until it commits, the member it removes keeps holding back garbage
-  // collection. (A leader cut off with an uncommitted removal collected what the member lacked,
-  // which the member then never got: sim seed 12113, --voters 5 --spares 2 --membership 1.)
+  // overwritten: until it commits, the member it removes is still heard from and keeps holding
+  // back garbage collection. (A leader cut off with an uncommitted removal collected what the
+  // member lacked, which the member then never got: sim seed 12113, --voters 5 --spares 2
+  // --membership 1.)
   const raft::RaftLog& log = raft_.log();
   const LogIndex pending_since = log.last_conf_index() > log.committed() ? log.committed() : 0;
   if (raft_.conf() == members_conf_ && pending_since == members_committed_index_) return;
   members_conf_ = raft_.conf();
   members_committed_index_ = pending_since;
-  std::set<NodeId> members(members_conf_.voters.begin(), members_conf_.voters.end());
-  members.insert(members_conf_.learners.begin(), members_conf_.learners.end());
+  admitted_conf_ = members_conf_;
   if (pending_since != 0) {
     const raft::ConfState committed = log.conf_at(pending_since);
-    members.insert(committed.voters.begin(), committed.voters.end());
-    members.insert(committed.learners.begin(), committed.learners.end());
+    for (const auto* nodes : {&committed.voters, &committed.learners}) {
+      for (NodeId node : *nodes) {
+        if (!admitted_conf_.contains(node)) admitted_conf_.learners.push_back(node);
+      }
+    }
   }
-  peers_.set_members(std::vector<NodeId>(members.begin(), members.end()));
+  std::vector<NodeId> members = admitted_conf_.voters;
+  members.insert(members.end(), admitted_conf_.learners.begin(), admitted_conf_.learners.end());
+  peers_.set_members(members);
 }
 
 std::string Node::check_invariants() const {

@@ -203,6 +203,9 @@ class Node {
   std::map<SenderId, std::uint64_t> last_seq_;  // open senders
   raft::ConfState members_conf_;
   LogIndex members_committed_index_ = 0;  // while a configuration change is pending
+  // The configuration in force plus, while a change is pending, the members of the committed
+  // one (as learners): whom this daemon hears from and keeps messages for.
+  raft::ConfState admitted_conf_;
   // Welcomes addressed to other incarnations, kept to pass on: newcomer -> welcomer -> welcome.
   std::map<OriginId, std::map<OriginId, Welcome>> relayed_welcomes_;
   std::set<OriginId> retired_;

@@ -12,6 +12,7 @@
 #include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
 #include "io/client_server.hpp"
+#include "io/daemon_history.hpp"
 #include "io/daemon_metrics.hpp"
 #include "io/descriptor_budget.hpp"
 #include "io/http_server.hpp"
@@ -67,6 +68,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (!storage) return storage.error();
     storage_ = std::move(storage.value());
     writer_ = std::make_unique<StorageWriter>(*storage_);
+    history_ = std::make_unique<DaemonHistory>(fs_, options_.data_dir, options_.history,
+                                               options_.history.max_bytes != 0);
     raft::RaftState recovered = storage_->take_recovered();
 
     // The largest frame a peer sends: an Append (max_append_bytes, at least one entry, which
@@ -271,7 +274,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   }
 
   // --- DriverIo ---------------------------------------------------------------------------------
-  void persist(const PersistRequest& request) override { writer_->submit(request); }
+  void persist(const PersistRequest& request) override {
+    // The log is about to forget entries the history was made from: what the history holds of
+    // them must be durable first (what a crash loses of the rest becomes a hole).
+    if (request.snapshot) history_->sync();
+    writer_->submit(request);
+  }
   void send(Envelope envelope) override {
     metrics_.sent(envelope);
     // The answer to a join request may go to a daemon that is not a member (yet): to the
@@ -288,7 +296,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     transport_->send(envelope);
   }
   void answer(AdminResult result) override { clients_->answer_admin(result); }
+  void announce_gap(const Gap& gap) override { history_->on_gap(gap); }
   void deliver(Delivery delivery) override {
+    history_->on_delivery(delivery);
     metrics_.delivered(delivery);
     clients_->deliver(delivery);
   }
@@ -616,6 +626,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   // After every round: metrics, the status snapshot, liveness for /healthz and systemd.
   void observe_round() {
     const auto now = Clock::now();
+    if (now >= next_history_sync_) {
+      history_->every_second();
+      next_history_sync_ = now + std::chrono::seconds(1);
+    }
     if (auto status = metrics_.after_round(*node_, *transport_, *clients_, serving_, now)) {
       board_.publish(std::move(status), now);
     }
@@ -636,6 +650,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   zmq::context_t context_{1};
   std::unique_ptr<RaftStorage> storage_;
   std::unique_ptr<StorageWriter> writer_;  // declared after storage_: stops before it closes
+  std::unique_ptr<DaemonHistory> history_;
+  Clock::time_point next_history_sync_ = Clock::now();
   std::unique_ptr<Node> node_;
   std::unique_ptr<Driver> driver_;
   std::unique_ptr<PeerTransport> transport_;

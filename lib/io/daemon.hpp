@@ -19,6 +19,7 @@
 
 #include "bcast/result.hpp"
 #include "core/node.hpp"
+#include "io/history_store.hpp"
 
 namespace bcast::io {
 
@@ -51,6 +52,9 @@ struct DaemonOptions {
   // empty for none. Only a loopback address unless http_allow_remote.
   std::string http;
   bool http_allow_remote = false;
+  // The total-order history in DATA_DIR/history (history_store.hpp); max_bytes 0: none. `dir` is
+  // set by the daemon.
+  HistoryOptions history;
 };
 
 class Daemon {

@@ -1,0 +1,323 @@
+#include "io/history_store.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "core/byte_codec.hpp"
+#include "io/record.hpp"
+
+namespace bcast::io {
+namespace {
+
+constexpr std::string_view kSuffix = ".history";
+constexpr std::size_t kGseqDigits = 20;
+
+// kHistoryMessage payload: gseq, written_unix_seconds, sender, seq (u64 each), mode (u8), group
+// (length-prefixed), then the message payload to the end.
+std::string encode_message(const HistoryMessage& m, std::uint64_t now_unix_seconds) {
+  std::string out;
+  const std::size_t start = begin_record(out);
+  put_le<std::uint64_t>(out, m.gseq);
+  put_le<std::uint64_t>(out, now_unix_seconds);
+  put_le<std::uint64_t>(out, m.sender);
+  put_le<std::uint64_t>(out, m.seq);
+  put_le<std::uint8_t>(out, static_cast<std::uint8_t>(m.mode));
+  put_bytes(out, m.group);
+  if (m.payload) out.append(*m.payload);
+  finish_record(out, start, RecordKind::kHistoryMessage);
+  return out;
+}
+
+// kHistoryHole payload: from, to, written_unix_seconds (u64 each).
+std::string encode_hole(std::uint64_t from, std::uint64_t to, std::uint64_t now_unix_seconds) {
+  std::string out;
+  const std::size_t start = begin_record(out);
+  put_le<std::uint64_t>(out, from);
+  put_le<std::uint64_t>(out, to);
+  put_le<std::uint64_t>(out, now_unix_seconds);
+  finish_record(out, start, RecordKind::kHistoryHole);
+  return out;
+}
+
+struct Decoded {
+  HistoryItem item;
+  std::uint64_t first_gseq = 0;
+  std::uint64_t last_gseq = 0;
+  std::uint64_t written_unix_seconds = 0;
+};
+
+std::optional<Decoded> decode(RecordKind kind, const std::string& payload, bool want_payload) {
+  ByteReader in(payload);
+  Decoded d;
+  if (kind == RecordKind::kHistoryHole) {
+    if (!in.read(d.item.hole_from) || !in.read(d.item.hole_to) ||
+        !in.read(d.written_unix_seconds) || in.remaining_bytes() != 0 ||
+        d.item.hole_from > d.item.hole_to) {
+      return std::nullopt;
+    }
+    d.first_gseq = d.item.hole_from;
+    d.last_gseq = d.item.hole_to;
+    return d;
+  }
+  if (kind != RecordKind::kHistoryMessage) return std::nullopt;
+  HistoryMessage m;
+  std::uint8_t mode = 0;
+  std::string_view group;
+  if (!in.read(m.gseq) || !in.read(d.written_unix_seconds) || !in.read(m.sender) ||
+      !in.read(m.seq) || !in.read(mode) || mode > static_cast<std::uint8_t>(Mode::kGossip) ||
+      !in.read_bytes(group) || m.gseq == 0) {
+    return std::nullopt;
+  }
+  m.mode = static_cast<Mode>(mode);
+  m.group = std::string(group);
+  if (want_payload) m.payload = std::make_shared<const std::string>(in.rest());
+  d.first_gseq = d.last_gseq = m.gseq;
+  d.item.message = std::move(m);
+  return d;
+}
+
+std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
+  if (name.size() != kGseqDigits + kSuffix.size() || !name.ends_with(kSuffix)) return std::nullopt;
+  std::uint64_t first = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + kGseqDigits, first);
+  if (ec != std::errc() || end != name.data() + kGseqDigits) return std::nullopt;
+  return first;
+}
+
+Error corrupt(const std::string& path, std::uint64_t offset, const std::string& what) {
+  return make_error(ErrorCode::kCorrupt, "history segment " + path + " is damaged at offset " +
+                                             std::to_string(offset) + ": " + what);
+}
+
+}  // namespace
+
+std::string history_segment_name(std::uint64_t first_gseq) {
+  char digits[kGseqDigits + 1];
+  std::snprintf(digits, sizeof digits, "%020llu", static_cast<unsigned long long>(first_gseq));
+  return std::string(digits) + std::string(kSuffix);
+}
+
+Result<std::unique_ptr<HistoryStore>> HistoryStore::open(FileSystem& fs, HistoryOptions options) {
+  std::unique_ptr<HistoryStore> store(new HistoryStore(fs, std::move(options)));
+  if (auto loaded = store->load(); !loaded) return loaded.error();
+  return store;
+}
+
+Result<void> HistoryStore::load() {
+  auto created = fs_.create_dir(options_.dir);
+  if (!created) return created.error();
+  if (created.value()) {
+    // Its name must be durable before any segment in it is.
+    const std::size_t slash = options_.dir.find_last_of('/');
+    const std::string parent = slash == 0 ? "/" : options_.dir.substr(0, slash);
+    if (slash != std::string::npos) {
+      if (auto synced = fs_.sync_dir(parent); !synced) return synced.error();
+    }
+  }
+  auto names = fs_.list_dir(options_.dir);
+  if (!names) return names.error();
+  for (const std::string& name : names.value()) {
+    const auto first = parse_segment_name(name);
+    if (!first) continue;  // not ours
+    Segment segment;
+    segment.path = options_.dir + "/" + name;
+    segment.first_gseq = *first;
+    segment.last_gseq = *first - 1;
+    segments_.push_back(std::move(segment));
+  }
+  std::sort(segments_.begin(), segments_.end(),
+            [](const Segment& a, const Segment& b) { return a.first_gseq < b.first_gseq; });
+  for (std::size_t i = 0; i < segments_.size(); ++i) {
+    if (auto scanned = scan(segments_[i], i + 1 == segments_.size()); !scanned) {
+      return scanned.error();
+    }
+    last_gseq_ = std::max(last_gseq_, segments_[i].last_gseq);
+  }
+  if (!segments_.empty()) {
+    auto file = fs_.open_file(segments_.back().path, OpenMode::kExisting);
+    if (!file) return file.error();
+    active_ = std::move(file.value());
+  }
+  return {};
+}
+
+// Reads a segment's records to learn its range, age and size. The newest segment is cut at its
+// first damaged record: its unsynced tail may come back from a power loss torn, or with holes
+// where the disk kept later writes but not earlier ones. Nothing is lost for good that way: the
+// history is derived from the committed log, and what the log no longer holds is recorded as a
+// hole. An older segment was synced whole before the next one began: damage there is an error.
+Result<void> HistoryStore::scan(Segment& segment, bool is_newest) {
+  auto file = fs_.open_file(segment.path, OpenMode::kExisting);
+  if (!file) return file.error();
+  auto size = file.value()->size();
+  if (!size) return size.error();
+  RecordReader reader(*file.value(), size.value(), options_.max_message_bytes + 4096);
+  std::uint64_t offset = 0;
+  while (true) {
+    auto outcome = reader.read(offset);
+    if (!outcome) return outcome.error();
+    const RecordReader::Outcome& o = outcome.value();
+    if (o.status == RecordReader::Outcome::Status::kEnd) break;
+    if (o.status == RecordReader::Outcome::Status::kDamaged) {
+      if (!is_newest) return corrupt(segment.path, offset, o.damage);
+      if (auto cut = file.value()->truncate(offset); !cut) return cut.error();
+      cut_bytes_ += size.value() - offset;
+      break;
+    }
+    const auto decoded = decode(o.kind, o.payload, /*want_payload=*/false);
+    if (!decoded || decoded->first_gseq <= segment.last_gseq) {
+      return corrupt(segment.path, offset, "not a history record in gseq order");
+    }
+    segment.last_gseq = decoded->last_gseq;
+    segment.newest_unix_seconds = decoded->written_unix_seconds;
+    offset = o.next_offset;
+  }
+  segment.size_bytes = offset;
+  return {};
+}
+
+std::uint64_t HistoryStore::first_gseq() const {
+  for (const Segment& s : segments_) {
+    if (s.last_gseq >= s.first_gseq) return s.first_gseq;
+  }
+  return 0;
+}
+
+std::uint64_t HistoryStore::size_bytes() const {
+  std::uint64_t total = 0;
+  for (const Segment& s : segments_) total += s.size_bytes;
+  return total;
+}
+
+Result<void> HistoryStore::append(const HistoryMessage& message, std::uint64_t now_unix_seconds) {
+  if (message.gseq <= last_gseq_) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "history append of gseq " + std::to_string(message.gseq) +
+                          " at or below the last, " + std::to_string(last_gseq_));
+  }
+  if (last_gseq_ != 0 && message.gseq > last_gseq_ + 1) {
+    if (auto hole = append_hole(last_gseq_ + 1, message.gseq - 1, now_unix_seconds); !hole) {
+      return hole;
+    }
+  }
+  return write_record(message.gseq, message.gseq, encode_message(message, now_unix_seconds),
+                      now_unix_seconds);
+}
+
+Result<void> HistoryStore::append_hole(std::uint64_t from, std::uint64_t to,
+                                       std::uint64_t now_unix_seconds) {
+  if (from > to || from <= last_gseq_ || (last_gseq_ != 0 && from != last_gseq_ + 1)) {
+    return make_error(ErrorCode::kInvalidArgument,
+                      "history hole " + std::to_string(from) + ".." + std::to_string(to) +
+                          " does not follow gseq " + std::to_string(last_gseq_));
+  }
+  return write_record(from, to, encode_hole(from, to, now_unix_seconds), now_unix_seconds);
+}
+
+Result<void> HistoryStore::write_record(std::uint64_t first_gseq, std::uint64_t last_gseq,
+                                        const std::string& record, std::uint64_t now_unix_seconds) {
+  if (!active_ || segments_.back().size_bytes >= options_.segment_bytes) {
+    if (auto started = start_segment(first_gseq); !started) return started;
+  }
+  Segment& segment = segments_.back();
+  if (auto written = active_->write_at(segment.size_bytes, record); !written) return written;
+  segment.size_bytes += record.size();
+  segment.last_gseq = last_gseq;
+  segment.newest_unix_seconds = now_unix_seconds;
+  last_gseq_ = last_gseq;
+  return {};
+}
+
+Result<void> HistoryStore::start_segment(std::uint64_t first_gseq) {
+  if (active_) {
+    if (auto synced = active_->sync(); !synced) return synced;  // a finished segment is whole
+  }
+  Segment segment;
+  segment.path = options_.dir + "/" + history_segment_name(first_gseq);
+  segment.first_gseq = first_gseq;
+  segment.last_gseq = first_gseq - 1;
+  auto file = fs_.open_file(segment.path, OpenMode::kCreateTruncating);
+  if (!file) return file.error();
+  if (auto synced = fs_.sync_dir(options_.dir); !synced) return synced;
+  active_ = std::move(file.value());
+  segments_.push_back(std::move(segment));
+  return {};
+}
+
+Result<void> HistoryStore::sync() {
+  if (!active_) return {};
+  return active_->sync();
+}
+
+Result<void> HistoryStore::enforce_retention(std::uint64_t now_unix_seconds) {
+  bool removed = false;
+  while (segments_.size() > 1) {
+    const Segment& oldest = segments_.front();
+    const bool too_big = size_bytes() > options_.max_bytes;
+    const bool too_old = now_unix_seconds > oldest.newest_unix_seconds &&
+                         now_unix_seconds - oldest.newest_unix_seconds > options_.max_age_seconds;
+    if (!too_big && !too_old) break;
+    if (auto gone = fs_.remove(oldest.path); !gone) return gone;
+    segments_.pop_front();
+    removed = true;
+  }
+  if (removed) return fs_.sync_dir(options_.dir);
+  return {};
+}
+
+Result<std::vector<HistoryItem>> HistoryStore::read(std::uint64_t from_gseq,
+                                                    const std::string& group,
+                                                    std::uint64_t max_bytes,
+                                                    std::uint64_t& next_gseq) {
+  std::vector<HistoryItem> out;
+  std::uint64_t collected_bytes = 0;
+  next_gseq = std::max(from_gseq, first_gseq());
+  for (const Segment& segment : segments_) {
+    if (collected_bytes >= max_bytes) return out;
+    if (segment.last_gseq < next_gseq || segment.last_gseq < segment.first_gseq) continue;
+    if (auto read = read_segment(segment, group, max_bytes, out, collected_bytes, next_gseq);
+        !read) {
+      return read.error();
+    }
+  }
+  if (collected_bytes < max_bytes) next_gseq = std::max(next_gseq, last_gseq_ + 1);
+  return out;
+}
+
+// Appends the items of `segment` from next_gseq on; advances next_gseq past every record read
+// (also those of other groups), and stops once max_bytes of payload are collected.
+Result<void> HistoryStore::read_segment(const Segment& segment, const std::string& group,
+                                        std::uint64_t max_bytes, std::vector<HistoryItem>& out,
+                                        std::uint64_t& collected_bytes, std::uint64_t& next_gseq) {
+  auto file = fs_.open_file(segment.path, OpenMode::kExisting);
+  if (!file) return file.error();
+  // Only what was verified or written through this store.
+  RecordReader reader(*file.value(), segment.size_bytes, options_.max_message_bytes + 4096);
+  std::uint64_t offset = 0;
+  while (offset < segment.size_bytes && collected_bytes < max_bytes) {
+    auto outcome = reader.read(offset);
+    if (!outcome) return outcome.error();
+    const RecordReader::Outcome& o = outcome.value();
+    if (o.status != RecordReader::Outcome::Status::kRecord) {
+      return corrupt(segment.path, offset, o.damage);
+    }
+    auto decoded = decode(o.kind, o.payload, /*want_payload=*/true);
+    if (!decoded) return corrupt(segment.path, offset, "not a history record");
+    offset = o.next_offset;
+    if (decoded->last_gseq < next_gseq) continue;
+    HistoryItem& item = decoded->item;
+    const std::uint64_t from = next_gseq;
+    next_gseq = decoded->last_gseq + 1;
+    if (item.message) {
+      if (!group.empty() && item.message->group != group) continue;
+      collected_bytes += item.message->payload->size() + item.message->group.size();
+    } else {
+      item.hole_from = std::max(item.hole_from, from);
+    }
+    out.push_back(std::move(item));
+  }
+  return {};
+}
+
+}  // namespace bcast::io

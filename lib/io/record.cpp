@@ -20,7 +20,7 @@ constexpr std::uint64_t kReadWindowBytes = 256 * 1024;
 
 bool is_known_kind(std::uint16_t kind) {
   return kind >= static_cast<std::uint16_t>(RecordKind::kSegmentHeader) &&
-         kind <= static_cast<std::uint16_t>(RecordKind::kDurableMark);
+         kind <= static_cast<std::uint16_t>(RecordKind::kHistoryHole);
 }
 
 void write_header(char* header, RecordKind kind, std::uint64_t payload_bytes,

@@ -28,12 +28,14 @@
 namespace bcast::io {
 
 enum class RecordKind : std::uint16_t {
-  kSegmentHeader = 1,  // first record of a log segment
-  kEntry = 2,          // one Raft log entry
-  kCommit = 3,         // the commit index as known when written (never synced on its own)
-  kHardState = 4,      // the whole content of the hardstate file
-  kSnapshot = 5,       // the whole content of a snapshot file
-  kDurableMark = 6,    // in a log segment, rewritten in place: how much of it is known durable
+  kSegmentHeader = 1,   // first record of a log segment
+  kEntry = 2,           // one Raft log entry
+  kCommit = 3,          // the commit index as known when written (never synced on its own)
+  kHardState = 4,       // the whole content of the hardstate file
+  kSnapshot = 5,        // the whole content of a snapshot file
+  kDurableMark = 6,     // in a log segment, rewritten in place: how much of it is known durable
+  kHistoryMessage = 7,  // the total-order history: one delivered message (history_store.hpp)
+  kHistoryHole = 8,     // the total-order history: gseqs skipped here
 };
 
 inline constexpr std::uint64_t kRecordHeaderBytes = 32;

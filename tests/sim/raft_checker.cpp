@@ -37,6 +37,9 @@ void RaftChecker::observe(NodeId id, const raft::Raft& raft, std::uint64_t now_u
                           bool lease_counts) {
   (void)now_us;
   Shadow& shadow = shadows_[id];
+  // Election safety first: with rounds batched, a second leader of a term may both win and
+  // append within one observed step, and the root cause should be the violation reported.
+  check_election_safety(id, raft);
   update_shadow(id, shadow, raft.log());
   check_leader(id, shadow, raft);
   check_committed(id, shadow, raft);
@@ -100,15 +103,19 @@ void RaftChecker::update_shadow(NodeId id, Shadow& shadow, const raft::RaftLog& 
   }
 }
 
+void RaftChecker::check_election_safety(NodeId id, const raft::Raft& raft) {
+  if (raft.role() != raft::Role::kLeader) return;
+  auto [it, inserted] = leader_of_term_.emplace(raft.term(), id);
+  if (!inserted && it->second != id) {
+    fail("election safety violated: nodes " + std::to_string(it->second) + " and " +
+         std::to_string(id) + " both lead term " + std::to_string(raft.term()));
+  }
+}
+
 void RaftChecker::check_leader(NodeId id, Shadow& shadow, const raft::Raft& raft) {
   const bool is_leader = raft.role() == raft::Role::kLeader;
   const raft::RaftLog& log = raft.log();
   if (is_leader) {
-    auto [it, inserted] = leader_of_term_.emplace(raft.term(), id);
-    if (!inserted && it->second != id) {
-      fail("election safety violated: nodes " + std::to_string(it->second) + " and " +
-           std::to_string(id) + " both lead term " + std::to_string(raft.term()));
-    }
     if (shadow.was_leader && shadow.leader_term == raft.term()) {
       // Append-only: the last entry seen earlier in this term is still there, unchanged.
       const bool still_there = shadow.leader_last_index < log.snapshot_meta().index ||

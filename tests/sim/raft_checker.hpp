@@ -57,6 +57,7 @@ class RaftChecker {
 
   void fail(std::string what);
   void update_shadow(NodeId id, Shadow& shadow, const raft::RaftLog& log);
+  void check_election_safety(NodeId id, const raft::Raft& raft);
   void check_leader(NodeId id, Shadow& shadow, const raft::Raft& raft);
   void check_committed(NodeId id, const Shadow& shadow, const raft::Raft& raft);
   void check_leases(NodeId id, const raft::Raft& raft, bool lease_counts);

@@ -1035,6 +1035,9 @@ void Cluster::reap_removed() {
   }
   if (!most_advanced) return;
   const raft::ConfState committed = most_advanced->conf_at(most_advanced->committed());
+  // A joiner that has not caught up yet knows no configuration (when it runs alone: every
+  // member crashed): that removes no one (seed 11772, --voters 3 --spares 2 --membership 1).
+  if (committed.voters.empty()) return;
   for (auto& [id, n] : nodes_) {
     if (n.member && !n.joining && !committed.contains(id)) retire_member(n);
   }

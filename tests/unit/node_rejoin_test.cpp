@@ -3,6 +3,7 @@
 // the newcomer even when the network loses it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -43,13 +44,16 @@ class RecordingIo : public DriverIo {
 
 class TwoDaemons {
  public:
-  TwoDaemons() {
+  // Both voters by default; a daemon given an empty configuration is a joiner that has not
+  // received the cluster's configuration yet.
+  explicit TwoDaemons(std::map<NodeId, raft::ConfState> confs = {}) {
     for (NodeId id : {1, 2}) {
       NodeOptions o;
       o.raft.id = id;
       o.peer_timeout_ticks = kPeerTimeoutTicks;
       raft::ConfState conf;
       conf.voters = {1, 2};
+      if (auto given = confs.find(id); given != confs.end()) conf = given->second;
       nodes_[id] = std::make_unique<Node>(o, Rng(id), conf, raft::RaftState{});
       io_[id] = std::make_unique<RecordingIo>(network_);
       senders_[id] = nodes_[id]->open_sender();
@@ -71,6 +75,12 @@ class TwoDaemons {
         input(e.to, [&](Node& n, Outbox& out) { n.step(e, out); });
       }
     }
+  }
+
+  void propose_removal(NodeId at, NodeId removed) {
+    input(at, [&](Node& n, Outbox& out) {
+      ASSERT_TRUE(n.propose_conf_change({raft::ConfChangeType::kRemoveNode, removed}, out).ok());
+    });
   }
 
   void publish(NodeId id, const std::string& payload) {
@@ -143,6 +153,58 @@ TEST(NodeRejoin, ALostWelcomeAfterAnExclusionIsSentAgainAndTheSkipIsAnnounced) {
   EXPECT_EQ(d.io(2).gaps[0].mode, Mode::kReliable);
   // Daemon 2's digests confirmed the welcome: daemon 1 stops sending it.
   EXPECT_TRUE(d.node(1).peers().unconfirmed_welcomes().empty());
+}
+
+// A joiner that has not yet received the configuration waits for no member, so collecting
+// would drop at once whatever it received, before anyone else had it: a message only it held
+// was then given up by the others (sim seed 12033, --voters 5 --spares 2 --membership 1). It
+// keeps everything until it knows the members.
+TEST(NodeRejoin, AJoinerWithoutTheConfigurationKeepsWhatItReceived) {
+  raft::ConfState leader_conf;
+  leader_conf.voters = {1};
+  leader_conf.learners = {2};
+  TwoDaemons d({{1, leader_conf}, {2, raft::ConfState{}}});
+  // Raft traffic to the joiner is held back: it never learns the configuration here.
+  const auto no_raft_to_joiner = [](const Envelope& e) {
+    return e.to != 2 || !std::holds_alternative<raft::Message>(e.message);
+  };
+  d.run(30, no_raft_to_joiner);
+  d.publish(1, "m1");
+  d.run(5, no_raft_to_joiner);
+  ASSERT_TRUE(d.node(2).raft().conf().voters.empty());
+  const StreamSet& streams = d.node(2).reliable().streams();
+  ASSERT_EQ(streams.received_upto(d.node(1).origin()), 1u) << "m1 did not reach the joiner";
+  d.run(100, no_raft_to_joiner);  // many repair intervals
+  EXPECT_GT(streams.stored_bytes(), 0u) << "the joiner dropped m1 while no one else held it";
+}
+
+// Raft uses a configuration once appended, but an uncommitted removal can be overwritten. A
+// leader cut off with one stopped keeping its own messages for the member it removes; the
+// removal was then overwritten, the member stayed, and never got them (sim seed 12113, --voters
+// 5 --spares 2 --membership 1). Until the removal commits the member still holds back collection.
+TEST(NodeRejoin, AMemberWhoseRemovalIsNotCommittedStillHoldsBackCollection) {
+  // A third voter that never runs: after removing one of the two, the leader needs it to commit.
+  raft::ConfState three;
+  three.voters = {1, 2, 3};
+  TwoDaemons d({{1, three}, {2, three}});
+  const auto no_third = [](const Envelope& e) { return e.to != 3; };
+  d.run(40, no_third);
+  const NodeId leader = d.node(1).raft().role() == raft::Role::kLeader ? 1 : 2;
+  const NodeId member = 3 - leader;
+  ASSERT_EQ(d.node(leader).raft().role(), raft::Role::kLeader);
+  d.propose_removal(leader, member);
+  ASSERT_FALSE(d.node(leader).raft().conf().contains(member));
+  // The member hears everything but the message (and its repairs): it lacks m1, and says so.
+  const auto no_data_to_member = [&](const Envelope& e) {
+    return e.to != 3 && !(e.to == member && std::holds_alternative<DataPush>(e.message));
+  };
+  d.publish(leader, "m1");
+  d.run(2 * kPeerTimeoutTicks, no_data_to_member);
+  ASSERT_LT(d.node(leader).raft().log().committed(), d.node(leader).raft().log().last_conf_index());
+  const auto& members = d.node(leader).peers().members();
+  EXPECT_NE(std::find(members.begin(), members.end(), member), members.end());
+  EXPECT_GT(d.node(leader).reliable().streams().stored_bytes(), 0u)
+      << "the leader dropped m1, which the member it may not yet drop lacks";
 }
 
 }  // namespace
