@@ -237,9 +237,22 @@ struct Client::Impl {
                                      header.gseq, header.mode, header.order,
                                      frames[1].to_string()});
         return;
-      case MessageType::kView:
-        events.emplace_back(View{std::move(header.group), std::move(header.members)});
+      case MessageType::kView: {
+        const auto members = [](std::vector<protocol::ViewMember>& wire) {
+          std::vector<ViewMember> list;
+          for (auto& m : wire) list.push_back(ViewMember{m.sender, m.node, std::move(m.name)});
+          return list;
+        };
+        View view{std::move(header.group), std::move(header.members)};
+        view.view_id = header.view_id;
+        view.group_members = members(header.clients);
+        view.joined = members(header.joined);
+        view.left = members(header.left);
+        view.cause = std::move(header.cause);
+        view.gseq = header.gseq.value_or(0);
+        events.emplace_back(std::move(view));
         return;
+      }
       case MessageType::kError:
         if (header.id == 0 && header.code == ErrorCode::kUnavailable) {
           // The daemon closed this client (it fell too far behind, or the daemon is stopping):
@@ -360,6 +373,7 @@ Result<Client> Client::connect(const ClientOptions& options) {
   hello.type = MessageType::kHello;
   hello.version = protocol::kVersion;
   hello.client_name = options.client_name;
+  hello.group_views = options.group_views;
   auto welcome = impl->call(std::move(hello), nullptr, options.request_timeout);
   if (!welcome) {
     const Error& error = welcome.error();
@@ -455,9 +469,14 @@ Result<Status> Client::status() {
     return ok.error();
   }
   Header& h = reply.value();
-  return Status{h.node_id,    std::move(h.role),    h.term,
+  Status status{h.node_id,    std::move(h.role),    h.term,
                 h.leader,     std::move(h.members), h.commit_index,
                 h.cluster_id, std::move(h.problems)};
+  for (const protocol::PeerReach& p : h.peers) {
+    status.peers.push_back(Status::Peer{p.node, p.reachable, p.last_heard_ms});
+  }
+  status.daemons_down = std::move(h.daemons_down);
+  return status;
 }
 
 Result<ClusterInfo> Client::cluster_list() {

@@ -41,17 +41,27 @@ enum Field : std::uint8_t {
   kKeyAddress,
   kKeyLearner,
   kKeyNodes,
+  kKeyViewId,
+  kKeyClients,
+  kKeyJoined,
+  kKeyLeft,
+  kKeyCause,
+  kKeyGroupViews,
+  kKeyPeers,
+  kKeyDaemonsDown,
   kKeyCount,
 };
 
 constexpr std::array<std::string_view, kKeyCount> kFieldNames = {
-    "type",         "id",       "version", "client_name",
-    "group",        "mode",     "order",   "sender",
-    "seq",          "gseq",     "node_id", "max_message_bytes",
-    "role",         "term",     "leader",  "members",
-    "commit_index", "code",     "message", "supported_versions",
-    "cluster_id",   "problems", "op",      "address",
-    "learner",      "nodes",
+    "type",         "id",           "version", "client_name",
+    "group",        "mode",         "order",   "sender",
+    "seq",          "gseq",         "node_id", "max_message_bytes",
+    "role",         "term",         "leader",  "members",
+    "commit_index", "code",         "message", "supported_versions",
+    "cluster_id",   "problems",     "op",      "address",
+    "learner",      "nodes",        "view_id", "clients",
+    "joined",       "left",         "cause",   "group_views",
+    "peers",        "daemons_down",
 };
 
 using FieldSet = std::uint64_t;
@@ -66,7 +76,7 @@ struct TypeFields {
 TypeFields fields_of(MessageType type) {
   switch (type) {
     case MessageType::kHello:
-      return {bit(kKeyId) | bit(kKeyVersion), bit(kKeyClientName)};
+      return {bit(kKeyId) | bit(kKeyVersion), bit(kKeyClientName) | bit(kKeyGroupViews)};
     case MessageType::kJoin:
     case MessageType::kLeave:
       return {bit(kKeyId) | bit(kKeyGroup), 0};
@@ -84,7 +94,8 @@ TypeFields fields_of(MessageType type) {
     case MessageType::kStatusReply:
       return {bit(kKeyId) | bit(kKeyNodeId) | bit(kKeyRole) | bit(kKeyTerm) | bit(kKeyMembers) |
                   bit(kKeyCommitIndex),
-              bit(kKeyLeader) | bit(kKeyClusterId) | bit(kKeyProblems)};
+              bit(kKeyLeader) | bit(kKeyClusterId) | bit(kKeyProblems) | bit(kKeyPeers) |
+                  bit(kKeyDaemonsDown)};
     case MessageType::kCluster:
       return {bit(kKeyId) | bit(kKeyOp), bit(kKeyNodeId) | bit(kKeyAddress) | bit(kKeyLearner)};
     case MessageType::kClusterReply:
@@ -93,7 +104,9 @@ TypeFields fields_of(MessageType type) {
       return {bit(kKeyGroup) | bit(kKeySender) | bit(kKeySeq) | bit(kKeyMode) | bit(kKeyOrder),
               bit(kKeyGseq)};
     case MessageType::kView:
-      return {bit(kKeyGroup) | bit(kKeyMembers), 0};
+      return {bit(kKeyGroup) | bit(kKeyMembers), bit(kKeyViewId) | bit(kKeyClients) |
+                                                     bit(kKeyJoined) | bit(kKeyLeft) |
+                                                     bit(kKeyCause) | bit(kKeyGseq)};
     case MessageType::kError:
       return {bit(kKeyId) | bit(kKeyCode), bit(kKeyMessage) | bit(kKeySupportedVersions)};
   }
@@ -348,6 +361,84 @@ class FieldReader {
     return nodes;
   }
 
+  // status_reply "peers": an array of maps (node, reachable, last_heard_ms (uint or nil)).
+  Result<std::vector<PeerReach>> peer_reach(Field field) const {
+    const msgpack::object& value = *values_[field];
+    const auto bad = [&] {
+      return protocol_error(type_, field,
+                            "must be an array of maps with node, reachable and last_heard_ms");
+    };
+    if (value.type != msgpack::type::ARRAY) return bad();
+    std::vector<PeerReach> peers;
+    for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+      const msgpack::object& map = value.via.array.ptr[i];
+      if (map.type != msgpack::type::MAP) return bad();
+      PeerReach peer;
+      int seen = 0;
+      for (std::uint32_t k = 0; k < map.via.map.size; ++k) {
+        const msgpack::object& key = map.via.map.ptr[k].key;
+        const msgpack::object& v = map.via.map.ptr[k].val;
+        if (key.type != msgpack::type::STR) return bad();
+        const std::string_view name(key.via.str.ptr, key.via.str.size);
+        const bool is_uint = v.type == msgpack::type::POSITIVE_INTEGER;
+        if (name == "node" && is_uint && v.via.u64 >= 1 && v.via.u64 <= kMaxNodeId) {
+          peer.node = v.via.u64;
+        } else if (name == "reachable" && v.type == msgpack::type::BOOLEAN) {
+          peer.reachable = v.via.boolean;
+        } else if (name == "last_heard_ms" && (is_uint || v.type == msgpack::type::NIL)) {
+          if (is_uint) peer.last_heard_ms = v.via.u64;
+        } else if (name == "node" || name == "reachable" || name == "last_heard_ms") {
+          return bad();
+        } else {
+          continue;  // unknown keys are ignored, as at the top level
+        }
+        ++seen;
+      }
+      if (seen < 3) return bad();
+      peers.push_back(peer);
+    }
+    return peers;
+  }
+
+  // view "clients", "joined", "left": an array of maps (sender, node, name).
+  Result<std::vector<ViewMember>> view_members(Field field) const {
+    const msgpack::object& value = *values_[field];
+    const auto bad = [&] {
+      return protocol_error(type_, field, "must be an array of maps with sender, node and name");
+    };
+    if (value.type != msgpack::type::ARRAY) return bad();
+    std::vector<ViewMember> members;
+    for (std::uint32_t i = 0; i < value.via.array.size; ++i) {
+      const msgpack::object& map = value.via.array.ptr[i];
+      if (map.type != msgpack::type::MAP) return bad();
+      ViewMember member;
+      int seen = 0;
+      for (std::uint32_t k = 0; k < map.via.map.size; ++k) {
+        const msgpack::object& key = map.via.map.ptr[k].key;
+        const msgpack::object& v = map.via.map.ptr[k].val;
+        if (key.type != msgpack::type::STR) return bad();
+        const std::string_view name(key.via.str.ptr, key.via.str.size);
+        const bool is_uint = v.type == msgpack::type::POSITIVE_INTEGER;
+        if (name == "sender" && is_uint && v.via.u64 >= (SenderId{1} << 48)) {
+          member.sender = v.via.u64;
+        } else if (name == "node" && is_uint && v.via.u64 >= 1 && v.via.u64 <= kMaxNodeId) {
+          member.node = v.via.u64;
+        } else if (name == "name" && v.type == msgpack::type::STR &&
+                   v.via.str.size <= kMaxClientNameBytes) {
+          member.name.assign(v.via.str.ptr, v.via.str.size);
+        } else if (name == "sender" || name == "node" || name == "name") {
+          return bad();
+        } else {
+          continue;  // unknown keys are ignored, as at the top level
+        }
+        ++seen;
+      }
+      if (seen < 3) return bad();
+      members.push_back(std::move(member));
+    }
+    return members;
+  }
+
   // An array of unsigned integers in min..max, each one of what `noun` names.
   Result<std::vector<std::uint64_t>> uint_list(Field field, std::uint64_t min, std::uint64_t max,
                                                const char* noun) const {
@@ -441,6 +532,15 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   read(kKeyAddress, h.address, [&](Field f) { return in.string(f, 0, kMaxAddressBytes); });
   read(kKeyLearner, h.learner, [&](Field f) { return in.boolean(f); });
   read(kKeyNodes, h.nodes, [&](Field f) { return in.cluster_nodes(f); });
+  read(kKeyViewId, h.view_id, [&](Field f) { return in.optional_uint(f, 1); });
+  read(kKeyClients, h.clients, [&](Field f) { return in.view_members(f); });
+  read(kKeyJoined, h.joined, [&](Field f) { return in.view_members(f); });
+  read(kKeyLeft, h.left, [&](Field f) { return in.view_members(f); });
+  read(kKeyCause, h.cause, [&](Field f) { return in.string(f, 1, kMaxRoleBytes); });
+  read(kKeyGroupViews, h.group_views, [&](Field f) { return in.boolean(f); });
+  read(kKeyPeers, h.peers, [&](Field f) { return in.peer_reach(f); });
+  read(kKeyDaemonsDown, h.daemons_down,
+       [&](Field f) { return in.uint_list(f, 1, kMaxNodeId, "node ids"); });
   if (error) return *error;
   return h;
 }
@@ -559,7 +659,10 @@ std::string encode_header(const Header& h) {
   if (uses(kKeyOrder)) out.string(kKeyOrder, order_name(h.order));
   if (uses(kKeySender)) out.uint(kKeySender, h.sender);
   if (uses(kKeySeq)) out.uint(kKeySeq, h.seq);
-  if (uses(kKeyGseq)) out.optional_uint(kKeyGseq, h.gseq);
+  // A view carries gseq only when it is an agreed group view.
+  if (uses(kKeyGseq) && (h.type != MessageType::kView || h.view_id)) {
+    out.optional_uint(kKeyGseq, h.gseq);
+  }
   // node_id is optional only in a cluster request ("list" names no node).
   const bool optional_node = (fields.optional & bit(kKeyNodeId)) != 0;
   if (uses(kKeyNodeId) && !(optional_node && h.node_id == kNoNode)) {
@@ -620,6 +723,56 @@ std::string encode_header(const Header& h) {
       key("reachable");
       n.reachable ? (*n.reachable ? packer.pack_true() : packer.pack_false()) : packer.pack_nil();
     }
+  }
+  // An agreed view (view_id set) lists its clients; the view after a join (daemons only) not.
+  if (uses(kKeyViewId) && h.view_id) {
+    out.uint(kKeyViewId, *h.view_id);
+    const auto members = [&](Field field, const std::vector<ViewMember>& list) {
+      auto& packer = out.key(field);
+      packer.pack_array(static_cast<std::uint32_t>(list.size()));
+      const auto key = [&](std::string_view name) {
+        packer.pack_str(static_cast<std::uint32_t>(name.size()));
+        packer.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
+      };
+      for (const ViewMember& m : list) {
+        packer.pack_map(3);
+        key("sender");
+        packer.pack_uint64(m.sender);
+        key("node");
+        packer.pack_uint64(m.node);
+        key("name");
+        key(m.name);
+      }
+    };
+    members(kKeyClients, h.clients);
+    members(kKeyJoined, h.joined);
+    members(kKeyLeft, h.left);
+    out.string(kKeyCause, h.cause);
+  }
+  if (uses(kKeyPeers) && !h.peers.empty()) {
+    auto& packer = out.key(kKeyPeers);
+    packer.pack_array(static_cast<std::uint32_t>(h.peers.size()));
+    const auto key = [&](std::string_view name) {
+      packer.pack_str(static_cast<std::uint32_t>(name.size()));
+      packer.pack_str_body(name.data(), static_cast<std::uint32_t>(name.size()));
+    };
+    for (const PeerReach& peer : h.peers) {
+      packer.pack_map(3);
+      key("node");
+      packer.pack_uint64(peer.node);
+      key("reachable");
+      peer.reachable ? packer.pack_true() : packer.pack_false();
+      key("last_heard_ms");
+      peer.last_heard_ms ? packer.pack_uint64(*peer.last_heard_ms) : packer.pack_nil();
+    }
+  }
+  if (uses(kKeyDaemonsDown) && !h.daemons_down.empty()) {
+    auto& packer = out.key(kKeyDaemonsDown);
+    packer.pack_array(static_cast<std::uint32_t>(h.daemons_down.size()));
+    for (NodeId node : h.daemons_down) packer.pack_uint64(node);
+  }
+  if (uses(kKeyGroupViews) && h.group_views) {
+    out.key(kKeyGroupViews).pack_true();
   }
   // Only a refused hello has versions to offer.
   if (uses(kKeySupportedVersions) && !h.supported_versions.empty()) {

@@ -27,7 +27,7 @@ inline constexpr std::uint32_t kVersion = 1;
 
 enum class MessageType : std::uint8_t {
   // client -> daemon
-  kHello,    // version; optional client_name
+  kHello,    // version; optional client_name, group_views
   kJoin,     // group: deliveries of the group reach this client from now on
   kLeave,    // group
   kPublish,  // group, mode, order (+ payload frame)
@@ -39,10 +39,11 @@ enum class MessageType : std::uint8_t {
   kOk,            // reply to join / leave
   kReceipt,       // reply to publish once acknowledged: seq, gseq (total order only)
   kStatusReply,   // reply to status: node_id, role, term, leader, members, commit_index;
-                  // optional cluster_id, problems
+                  // optional cluster_id, problems, peers, daemons_down
   kClusterReply,  // reply to cluster op "list": cluster_id, leader, nodes
   kDelivery,      // event: group, sender, seq, gseq, mode, order (+ payload frame)
-  kView,          // event: group, members (the daemons of the cluster, as this daemon sees them)
+  kView,          // event: group, members (the daemons of the cluster, as this daemon sees them);
+                  // an agreed group view also: view_id, clients, joined, left, cause, gseq
   kError,         // reply to any request (id), or event (id 0): code, message, supported_versions
 };
 
@@ -63,12 +64,29 @@ struct ClusterNode {
   bool operator==(const ClusterNode&) const = default;
 };
 
+// One peer in a status_reply: whether this daemon hears it (its failure detector).
+struct PeerReach {
+  NodeId node = kNoNode;
+  bool reachable = false;                      // heard within the peer timeout, not excluded
+  std::optional<std::uint64_t> last_heard_ms;  // nil: never heard since this daemon started
+  bool operator==(const PeerReach&) const = default;
+};
+
+// One client connection in a group's agreed view.
+struct ViewMember {
+  SenderId sender = 0;
+  NodeId node = kNoNode;
+  std::string name;
+  bool operator==(const ViewMember&) const = default;
+};
+
 // One header, whatever its type; each type uses the fields its comment above lists.
 struct Header {
   MessageType type = MessageType::kError;
   std::uint64_t id = 0;  // request id, echoed in the reply; 0 for events
   std::uint32_t version = kVersion;
   std::string client_name;
+  bool group_views = false;  // hello: this client wants agreed group views
   std::string group;
   Mode mode = Mode::kReliable;
   Order order = Order::kNone;
@@ -85,11 +103,19 @@ struct Header {
   std::uint64_t commit_index = 0;
   std::uint64_t cluster_id = 0;       // status_reply, cluster_reply (0: none, or unknown)
   std::vector<std::string> problems;  // status_reply: what keeps this daemon from serving fully
+  std::vector<PeerReach> peers;       // status_reply: the other configured daemons
+  std::vector<NodeId> daemons_down;   // status_reply: daemons the agreed group views hold down
   // cluster
   std::string op;
   std::string address;
   bool learner = false;
   std::vector<ClusterNode> nodes;  // cluster_reply
+  // view: set for an agreed group view (docs/membership.md), absent for the view after a join
+  std::optional<std::uint64_t> view_id;
+  std::vector<ViewMember> clients;  // the group's members
+  std::vector<ViewMember> joined;
+  std::vector<ViewMember> left;
+  std::string cause;  // "join", "leave", "disconnect", "daemon-failed", "daemon-returned"
   // error
   ErrorCode code = ErrorCode::kProtocol;
   std::string message;

@@ -1,6 +1,7 @@
 #include "core/driver.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <iterator>
 #include <utility>
 
@@ -33,11 +34,20 @@ void Driver::apply(Outbox& out) {
     for (Envelope& envelope : waiting) io_.send(std::move(envelope));
   }
   auto gap = batch.gaps.begin();
+  auto view = batch.views.begin();
+  const auto announce_upto = [&](std::size_t place) {
+    for (; gap != batch.gaps.end() && gap->before_delivery <= place; ++gap) {
+      io_.announce_gap(gap->gap);
+    }
+    for (; view != batch.views.end() && view->before_delivery <= place; ++view) {
+      io_.announce_view(view->view);
+    }
+  };
   for (std::size_t i = 0; i < batch.deliveries.size(); ++i) {
-    for (; gap != batch.gaps.end() && gap->before_delivery <= i; ++gap) io_.announce_gap(gap->gap);
+    announce_upto(i);
     io_.deliver(std::move(batch.deliveries[i]));
   }
-  for (; gap != batch.gaps.end(); ++gap) io_.announce_gap(gap->gap);
+  announce_upto(SIZE_MAX);
   for (Receipt& receipt : batch.receipts) io_.acknowledge(std::move(receipt));
   for (const Event& event : batch.events) io_.observe(event);
   for (AdminResult& result : batch.admin_results) io_.answer(std::move(result));

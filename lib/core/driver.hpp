@@ -39,6 +39,9 @@ class DriverIo {
   // Messages this daemon will never deliver (see Gap), in their place among the deliveries. The
   // daemon's client server routes them to its applications ([views]); the default ignores them.
   virtual void announce_gap(const Gap& gap) { (void)gap; }
+  // A group's new agreed view (core/views/group_views.hpp), in its place among the deliveries
+  // (after the gaps announced at the same place).
+  virtual void announce_view(const ViewChange& view) { (void)view; }
   virtual void acknowledge(Receipt receipt) = 0;
   virtual void observe(const Event& event) = 0;
   // The outcome of a run-time membership request this daemon made (Node::admin).

@@ -42,9 +42,13 @@ Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_c
       admission_(options.raft.id, options.cluster_id, options.refusal_interval_ticks),
       admin_(options.raft.id, options.admin_timeout_ticks),
       total_(options.raft.id, origin_, options.total),
-      raft_(options.raft, rng.fork(), initial_conf, restored_first(std::move(recovered), state_)) {
+      raft_(options.raft, rng.fork(), initial_conf, restored_first(std::move(recovered), state_)),
+      view_keeper_(options.raft.id, origin_,
+                   options.total.timeout_ticks + 2 * options.total.retry_ticks),
+      views_sender_(make_sender_id(options.raft.id, options.incarnation, 0)) {
   sync_members();
   admission_.saw_self(options.identity, options.incarnation);
+  state_.set_late_view_bug(options.dissemination.bugs.late_view);
 }
 
 // --- Clients -----------------------------------------------------------------------------------
@@ -52,10 +56,23 @@ Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_c
 SenderId Node::open_sender() {
   const SenderId sender = make_sender_id(id(), options_.incarnation, ++next_client_);
   last_seq_[sender] = 0;
+  view_keeper_.opened(sender);
   return sender;
 }
 
-void Node::close_sender(SenderId sender) { last_seq_.erase(sender); }
+void Node::close_sender(SenderId sender) {
+  last_seq_.erase(sender);
+  view_keeper_.closed(sender);
+}
+
+void Node::join_group(SenderId sender, const std::string& group, const std::string& client_name) {
+  if (!last_seq_.contains(sender)) return;
+  view_keeper_.joined(sender, group, client_name);
+}
+
+void Node::leave_group(SenderId sender, const std::string& group) {
+  view_keeper_.left(sender, group);
+}
 
 Result<void> Node::validate(const PublishRequest& request) const {
   if (!last_seq_.contains(request.sender)) {
@@ -162,6 +179,9 @@ void Node::tick(Outbox& out) {
     resend_unconfirmed_welcomes(out);
     track_unknown_origins(out);
     skip_lost_messages(out);
+    submit_view_records();
+  } else if (view_keeper_.dirty()) {
+    submit_view_records();
   }
   // Nor does it collect: with no members to wait for, it would drop what it received before
   // anyone else has it (sim seed 12033, --voters 5 --spares 2 --membership 1).
@@ -545,6 +565,41 @@ void Node::to_delivery(std::vector<BroadcastMessage> ready, Outbox& out) {
   for (BroadcastMessage& m : ready) delivery_.on_message(std::move(m), now_tick_, out);
 }
 
+// --- Agreed group views ------------------------------------------------------------------------
+
+void Node::submit_view_records() {
+  std::optional<DaemonReachability> daemons;
+  if (raft_.role() != raft::Role::kLeader) {
+    views_leading_term_ = 0;
+  } else if (views_leading_term_ != raft_.term()) {
+    views_leading_term_ = raft_.term();
+    views_leading_since_tick_ = now_tick_;
+  }
+  // A new leader's peer table may hold followers it has not heard from while it followed
+  // (followers of an idle cluster do not talk to each other): it judges daemons only after a
+  // full peer timeout of leading, when every reachable one has answered it.
+  const bool judges = views_leading_term_ != 0 &&
+                      now_tick_ - views_leading_since_tick_ >= options_.peer_timeout_ticks;
+  if (judges) {
+    daemons.emplace();
+    daemons->configured.insert(members_conf_.voters.begin(), members_conf_.voters.end());
+    daemons->configured.insert(members_conf_.learners.begin(), members_conf_.learners.end());
+    for (NodeId node : peers_.holding_back(now_tick_)) {
+      daemons->reachable[node] = peers_.incarnation(node);
+    }
+  }
+  for (const GroupRecord& record : view_keeper_.due(state_.views(), daemons, now_tick_)) {
+    BroadcastMessage message;
+    message.sender = views_sender_;
+    message.seq = ++views_seq_;
+    message.mode = Mode::kReliable;
+    message.order = Order::kTotal;
+    message.payload = std::make_shared<const std::string>(encode_group_record(record));
+    // Busy (too many total-order messages waiting): asked again after the resend interval.
+    (void)total_.submit(message, now_tick_);
+  }
+}
+
 // --- Bookkeeping -------------------------------------------------------------------------------
 
 void Node::finish(Outbox& out) {
@@ -554,6 +609,8 @@ void Node::finish(Outbox& out) {
   admin_.after_input(raft_, state_.registry(), now_tick_, out);
   sync_members();
   if (options_.dissemination.bugs.silent_skip) out.gaps.clear();
+  // Group records are this daemon's own business: no client waits for their receipts.
+  std::erase_if(out.receipts, [&](const Receipt& r) { return r.sender == views_sender_; });
   // Stamp what this input added (the newest envelopes; earlier ones are stamped already), so a
   // round of many inputs into one Outbox stays linear.
   for (auto it = out.messages.rbegin(); it != out.messages.rend() && it->origin == 0; ++it) {
@@ -633,6 +690,7 @@ std::string Node::check_invariants() const {
     return "the sequencer met an undecodable or out-of-order entry";
   }
   if (state_.registry().anomalies() != 0) return "the cluster registry met an undecodable record";
+  if (state_.view_anomalies() != 0) return "the group views met an undecodable record";
   return {};
 }
 

@@ -35,6 +35,7 @@
 #include "core/outbox.hpp"
 #include "core/raft/raft.hpp"
 #include "core/rng.hpp"
+#include "core/views/view_keeper.hpp"
 
 namespace bcast {
 
@@ -104,6 +105,11 @@ class Node {
   // Local clients. A sender is one client connection; its messages carry seq 1, 2, 3, ...
   SenderId open_sender();
   void close_sender(SenderId sender);
+  // Group membership of a local client, for the agreed group views (core/views/group_views.hpp):
+  // the change goes into the total-order stream at the next tick; every daemon then announces
+  // the group's new view (Outbox::views). Closing a sender is its disconnect from every group.
+  void join_group(SenderId sender, const std::string& group, const std::string& client_name);
+  void leave_group(SenderId sender, const std::string& group);
   // Publishes a message and returns its seq. The receipt follows in the outbox: at once for
   // best-effort, reliable and gossip (accepted locally), once positioned for total order.
   Result<std::uint64_t> publish(const PublishRequest& request, Outbox& out);
@@ -122,6 +128,7 @@ class Node {
   NodeId id() const { return raft_.id(); }
   OriginId origin() const { return origin_; }
   const TotalOrder& sequencer() const { return state_.sequencer(); }
+  const GroupViews& views() const { return state_.views(); }
   const ClusterRegistry& registry() const { return state_.registry(); }
   const PeerAdmission& admission() const { return admission_; }
   std::uint64_t now_tick() const { return now_tick_; }
@@ -173,6 +180,8 @@ class Node {
   void finish(Outbox& out);
   void apply_committed(Outbox& out);
   void sync_members();
+  // Puts the group records the agreed views need into the total-order stream (ViewKeeper).
+  void submit_view_records();
 
   NodeOptions options_;
   OriginId origin_;
@@ -206,6 +215,12 @@ class Node {
     std::uint64_t since_tick;
   };
   std::map<OriginId, Stall> stall_;  // dead origins whose messages we wait on
+  ViewKeeper view_keeper_;
+  // The sender of this daemon's group records (connection number 0, never a client's).
+  SenderId views_sender_;
+  std::uint64_t views_seq_ = 0;
+  Term views_leading_term_ = 0;  // the term this daemon leads, as last seen for the views
+  std::uint64_t views_leading_since_tick_ = 0;
 };
 
 }  // namespace bcast

@@ -26,6 +26,10 @@ void announce_gap(Outbox& out, Gap gap) {
   out.gaps.push_back(GapNotice{std::move(gap), out.deliveries.size()});
 }
 
+void announce_view(Outbox& out, ViewChange view) {
+  out.views.push_back(ViewNotice{std::move(view), out.deliveries.size()});
+}
+
 void PersistRequest::append_entries(std::vector<raft::Entry> batch) {
   if (batch.empty()) return;
   const LogIndex first_new = batch.front().index;

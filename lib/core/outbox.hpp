@@ -19,6 +19,7 @@
 #include "core/membership/membership_messages.hpp"
 #include "core/raft/message.hpp"
 #include "core/raft/types.hpp"
+#include "core/views/group_views.hpp"
 
 namespace bcast {
 
@@ -121,22 +122,31 @@ struct GapNotice {
   std::size_t before_delivery = 0;
 };
 
+// A group's new agreed view and its place among the deliveries of its Outbox, as for gaps.
+struct ViewNotice {
+  ViewChange view;
+  std::size_t before_delivery = 0;
+};
+
 struct Outbox {
   PersistRequest persist;
   std::vector<Envelope> messages;
   std::vector<Delivery> deliveries;  // in delivery order
   std::vector<GapNotice> gaps;       // interleaved with the deliveries (see GapNotice)
+  std::vector<ViewNotice> views;     // interleaved with the deliveries, after gaps at one place
   std::vector<Receipt> receipts;
   std::vector<Event> events;
   std::vector<AdminResult> admin_results;  // answers to this daemon's Node::admin requests
 
   bool empty() const {
     return persist.empty() && messages.empty() && deliveries.empty() && gaps.empty() &&
-           receipts.empty() && events.empty() && admin_results.empty();
+           views.empty() && receipts.empty() && events.empty() && admin_results.empty();
   }
 };
 
 // Announces `gap` before any delivery appended after this call.
 void announce_gap(Outbox& out, Gap gap);
+// Announces `view` before any delivery appended after this call.
+void announce_view(Outbox& out, ViewChange view);
 
 }  // namespace bcast

@@ -181,6 +181,8 @@ void ClientServer::hello(const std::string& identity, int fd, const Header& requ
       clients_.try_emplace(identity, options_.client_queue_bytes, options_.zmq_budget_bytes);
   Client& client = it->second;
   client.fd = fd;
+  client.name = request.client_name;
+  client.group_views = request.group_views;
   client.sender = handler_.open_sender();
   identity_of_[client.sender] = identity;
   Header welcome;
@@ -219,8 +221,10 @@ void ClientServer::handle_request(const std::string& identity, int fd, const Hea
       reply.type = MessageType::kOk;
       if (request.type == MessageType::kJoin) {
         client.groups.insert(request.group);
+        handler_.joined_group(client.sender, request.group, client.name);
       } else {
         client.groups.erase(request.group);
+        handler_.left_group(client.sender, request.group);
       }
       send(identity, reply);
       if (request.type == MessageType::kJoin) {
@@ -347,6 +351,35 @@ void ClientServer::deliver(const Delivery& delivery) {
     auto client = clients_.find(identity);
     if (client == clients_.end()) continue;
     enqueue(identity, client->second, ClientQueue::Message{encoded, payload, kind});
+  }
+}
+
+void ClientServer::announce_view(const ViewChange& view) {
+  const auto to_wire = [](const std::vector<GroupMember>& members) {
+    std::vector<protocol::ViewMember> wire;
+    for (const GroupMember& m : members) wire.push_back({m.sender, m.node, m.name});
+    return wire;
+  };
+  Header header;
+  header.type = MessageType::kView;
+  header.group = view.group;
+  header.members = handler_.members();
+  header.view_id = view.view_id;
+  header.clients = to_wire(view.members);
+  header.joined = to_wire(view.joined);
+  header.left = to_wire(view.left);
+  header.cause = view_cause_name(view.cause);
+  if (view.gseq != 0) header.gseq = view.gseq;
+  const std::string encoded = protocol::encode_header(header);
+  std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
+  for (const auto& [identity, client] : clients_) {
+    if (client.group_views && client.groups.contains(view.group)) readers.push_back(identity);
+  }
+  for (const std::string& identity : readers) {
+    auto client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    enqueue(identity, client->second,
+            ClientQueue::Message{encoded, nullptr, ClientQueue::Kind::kReply});
   }
 }
 

@@ -60,6 +60,12 @@ class ClientHandler {
   virtual ~ClientHandler() = default;
   virtual SenderId open_sender() = 0;
   virtual void close_sender(SenderId sender) = 0;
+  // A client joined or left a group (for the agreed group views; see Node::join_group).
+  virtual void joined_group(SenderId sender, const std::string& group,
+                            const std::string& client_name) {
+    (void)sender, (void)group, (void)client_name;
+  }
+  virtual void left_group(SenderId sender, const std::string& group) { (void)sender, (void)group; }
   // Returns the message's seq; the receipt comes later through ClientServer::acknowledge.
   virtual Result<std::uint64_t> publish(const PublishRequest& request) = 0;
   virtual protocol::Header status() = 0;
@@ -111,6 +117,8 @@ class ClientServer {
   // Handles connection events and every request waiting on the socket.
   void on_readable();
   void deliver(const Delivery& delivery);
+  // A group's new agreed view, to every client that joined the group and asked for views.
+  void announce_view(const ViewChange& view);
   void acknowledge(const Receipt& receipt);
   // The outcome of a membership change a client asked for.
   void answer_admin(const AdminResult& result);
@@ -146,6 +154,8 @@ class ClientServer {
     Client(std::uint64_t bound_bytes, std::uint64_t zmq_budget_bytes)
         : queue(bound_bytes, zmq_budget_bytes) {}
     SenderId sender = 0;
+    std::string name;          // from its hello
+    bool group_views = false;  // it asked for agreed group views in its hello
     int fd = -1;  // the connection's descriptor (ZMQ_SRCFD), matched against closed ones
     std::set<std::string> groups;
     std::uint64_t next_seq = 1;

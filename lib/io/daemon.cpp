@@ -380,6 +380,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     metrics_.delivered(delivery);
     clients_->deliver(delivery);
   }
+  void announce_view(const ViewChange& view) override { clients_->announce_view(view); }
   void acknowledge(Receipt receipt) override {
     metrics_.acknowledged(receipt);
     clients_->acknowledge(receipt);
@@ -425,6 +426,13 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     metrics_.sender_closed(sender);
     node_->close_sender(sender);
   }
+  void joined_group(SenderId sender, const std::string& group,
+                    const std::string& client_name) override {
+    node_->join_group(sender, group, client_name);
+  }
+  void left_group(SenderId sender, const std::string& group) override {
+    node_->leave_group(sender, group);
+  }
   Result<std::uint64_t> publish(const PublishRequest& request) override {
     auto seq = node_->publish(request, round_);
     if (seq) {
@@ -452,7 +460,26 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     h.max_message_bytes = max_message_bytes();
     h.cluster_id = node_->registry().cluster_id();
     h.problems = problems();
+    h.peers = peer_reachability();
+    const auto& down = node_->views().down_nodes();
+    h.daemons_down.assign(down.begin(), down.end());
     return h;
+  }
+  // The failure detector's judgment of every other configured daemon (bcastctl members).
+  std::vector<protocol::PeerReach> peer_reachability() const {
+    const PeerTable& table = node_->peers();
+    const std::uint64_t now = node_->now_tick();
+    const auto live = table.holding_back(now);
+    std::vector<protocol::PeerReach> peers;
+    for (NodeId node : table.members()) {
+      protocol::PeerReach peer;
+      peer.node = node;
+      const bool heard = table.incarnation(node) != 0;
+      peer.reachable = heard && std::find(live.begin(), live.end(), node) != live.end();
+      if (heard) peer.last_heard_ms = (now - table.last_heard_tick(node)) * options_.tick_ms;
+      peers.push_back(peer);
+    }
+    return peers;
   }
   protocol::Header cluster_list() override {
     const raft::Raft& raft = node_->raft();

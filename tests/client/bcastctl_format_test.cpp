@@ -57,6 +57,19 @@ TEST(BcastctlFormatTest, BinaryPayloadsGoAsBase64) {
 TEST(BcastctlFormatTest, ViewReceiptStatusJson) {
   EXPECT_EQ(view_json(View{"chat", {1, 2, 3}}),
             R"({"type":"view","group":"chat","members":[1,2,3]})");
+  View agreed{"chat", {1, 2}};
+  agreed.view_id = 3;
+  agreed.group_members = {ViewMember{281474976710657, 1, "a"}};
+  agreed.left = {ViewMember{562949953421313, 2, ""}};
+  agreed.cause = "disconnect";
+  agreed.gseq = 12;
+  EXPECT_EQ(view_json(agreed),
+            R"({"type":"view","group":"chat","view_id":3,"members":[{"sender":281474976710657,)"
+            R"("node":1,"name":"a"}],"joined":[],"left":[{"sender":562949953421313,"node":2,)"
+            R"("name":""}],"cause":"disconnect","gseq":12})");
+  EXPECT_EQ(view_text(agreed),
+            "chat view 3 (disconnect, after gseq 12): members 281474976710657@1(a); joined -; "
+            "left 562949953421313@2");
   EXPECT_EQ(receipt_json(Receipt{9, 4, std::nullopt}), R"({"seq":4,"gseq":null})");
   EXPECT_EQ(receipt_json(Receipt{9, 4, 12}), R"({"seq":4,"gseq":12})");
   Status status{2, "follower", 5, 1, {1, 2, 3}, 40, 0xabc, {}};
@@ -70,8 +83,17 @@ TEST(BcastctlFormatTest, ViewReceiptStatusJson) {
             R"({"node_id":2,"role":"candidate","term":5,"leader":null,"members":[1,2,3],)"
             R"("commit_index":40,"cluster_id":"0000000000000abc",)"
             R"("problems":["refused by node 3: x"]})");
-  EXPECT_EQ(members_json(status), "[1,2,3]");
+  EXPECT_EQ(members_json(status),
+            R"({"node_id":2,"members":[1,2,3],"peers":[],"daemons_down":[]})");
   EXPECT_EQ(members_text(status), "1\n2\n3");
+  // Who this daemon reaches (its failure detector), and what the agreed views hold down.
+  status.peers = {Status::Peer{1, true, 12}, Status::Peer{3, false, std::nullopt}};
+  status.daemons_down = {3};
+  EXPECT_EQ(members_json(status),
+            R"({"node_id":2,"members":[1,2,3],"peers":[{"node":1,"reachable":true,)"
+            R"("last_heard_ms":12},{"node":3,"reachable":false,"last_heard_ms":null}],)"
+            R"("daemons_down":[3]})");
+  EXPECT_EQ(members_text(status), "1 reachable, heard 12 ms ago\n2 (this daemon)\n3 unreachable");
 }
 
 TEST(BcastctlFormatTest, ClusterJsonAndText) {

@@ -249,6 +249,36 @@ TEST(ClientProtocolTest, ViewRoundTrip) {
   Header out = round_trip(h);
   EXPECT_EQ(out.group, "chat");
   EXPECT_EQ(out.members, (std::vector<NodeId>{1, 65535}));
+  EXPECT_FALSE(out.view_id);
+  EXPECT_FALSE(out.gseq);
+}
+
+TEST(ClientProtocolTest, AgreedViewRoundTrip) {
+  Header h;
+  h.type = MessageType::kView;
+  h.group = "chat";
+  h.members = {1, 2};
+  h.view_id = 7;
+  const ViewMember a{make_sender_id(1, 1, 1), 1, "a"};
+  const ViewMember b{make_sender_id(2, 3, 9), 2, ""};
+  h.clients = {a, b};
+  h.joined = {b};
+  h.cause = "join";
+  h.gseq = 40;
+  Header out = round_trip(h);
+  EXPECT_EQ(out.view_id, 7u);
+  EXPECT_EQ(out.clients, h.clients);
+  EXPECT_EQ(out.joined, h.joined);
+  EXPECT_TRUE(out.left.empty());
+  EXPECT_EQ(out.cause, "join");
+  EXPECT_EQ(out.gseq, 40u);
+  // A member map without its sender is refused.
+  const std::string encoded = encode_header(h);
+  std::string broken = encoded;
+  const auto at = broken.find("sender");
+  ASSERT_NE(at, std::string::npos);
+  broken.replace(at, 6, "sendex");
+  EXPECT_FALSE(decode_header(broken).ok());
 }
 
 TEST(ClientProtocolTest, ErrorRoundTripEveryCode) {

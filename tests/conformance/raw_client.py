@@ -12,7 +12,7 @@ import zmq
 
 # What the document's "Daemon -> client" table lists, per type: key -> (required, kind).
 (UINT, OPT_UINT, STR, OPT_STR, NODE, OPT_NODE, NODES, SENDER, CODE, OPT_VERSIONS, OPT_STRS,
- CLUSTER_NODES) = range(12)
+ CLUSTER_NODES, VIEW_MEMBERS, PEERS) = range(14)
 DAEMON_TYPES = {
     "welcome": {"id": (True, UINT), "sender": (True, SENDER), "node_id": (True, NODE),
                 "version": (True, UINT), "max_message_bytes": (True, UINT)},
@@ -21,12 +21,15 @@ DAEMON_TYPES = {
     "status_reply": {"id": (True, UINT), "node_id": (True, NODE), "role": (True, STR),
                      "term": (True, UINT), "leader": (True, OPT_NODE), "members": (True, NODES),
                      "commit_index": (True, UINT), "cluster_id": (False, UINT),
-                     "problems": (False, OPT_STRS)},
+                     "problems": (False, OPT_STRS), "peers": (False, PEERS),
+                     "daemons_down": (False, NODES)},
     "cluster_reply": {"id": (True, UINT), "cluster_id": (True, UINT), "leader": (False, OPT_NODE),
                       "nodes": (True, CLUSTER_NODES)},
     "delivery": {"group": (True, STR), "sender": (True, SENDER), "seq": (True, UINT),
                  "gseq": (True, OPT_UINT), "mode": (True, STR), "order": (True, STR)},
-    "view": {"group": (True, STR), "members": (True, NODES)},
+    "view": {"group": (True, STR), "members": (True, NODES), "view_id": (False, UINT),
+             "clients": (False, VIEW_MEMBERS), "joined": (False, VIEW_MEMBERS),
+             "left": (False, VIEW_MEMBERS), "cause": (False, STR), "gseq": (False, OPT_UINT)},
     "error": {"id": (True, UINT), "code": (True, CODE), "message": (False, OPT_STR),
               "supported_versions": (False, OPT_VERSIONS)},
 }
@@ -62,6 +65,17 @@ def _check_kind(type_name, key, kind, value):
             if n["role"] not in ("voter", "learner") or not (_is_uint(n["node"]) and
                                                             1 <= n["node"] <= 65535):
                 bad("a node map with a bad node or role")
+    if kind == VIEW_MEMBERS:
+        if not isinstance(value, list) or not all(
+                isinstance(m, dict) and set(m) == {"sender", "node", "name"} and
+                _is_uint(m["sender"]) and m["sender"] >= 1 << 48 and _is_uint(m["node"]) and
+                1 <= m["node"] <= 65535 and isinstance(m["name"], str) for m in value):
+            bad("not a list of view member maps (sender, node, name)")
+    if kind == PEERS and not (isinstance(value, list) and all(
+            isinstance(p, dict) and set(p) == {"node", "reachable", "last_heard_ms"} and
+            _is_uint(p["node"]) and 1 <= p["node"] <= 65535 and isinstance(p["reachable"], bool)
+            and (p["last_heard_ms"] is None or _is_uint(p["last_heard_ms"])) for p in value)):
+        bad("not a list of peer maps (node, reachable, last_heard_ms)")
     if kind in (UINT, OPT_UINT) and not _is_uint(value):
         bad("not an unsigned integer")
     if kind in (NODE, OPT_NODE) and not (_is_uint(value) and 1 <= value <= 65535):

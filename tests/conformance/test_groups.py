@@ -1,4 +1,6 @@
 """docs/protocol.md, "Groups" and the group rows of "Errors" and "Limits"."""
+import time
+
 import pytest
 
 from cases import BAD_GROUP_NAMES, LONGEST_GROUP_NAME
@@ -77,3 +79,56 @@ def test_the_longest_group_name_is_accepted(client, request_type):
         payload = b"x"
     reply = client.request(header, payload)
     assert reply.type in ("ok", "receipt"), reply
+
+
+def _next_agreed_view(client, group, timeout=10.0):
+    """The next view of `group` that carries a view_id (an agreed group view)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message = client.receive(max(deadline - time.monotonic(), 0.01))
+        if message is not None and message.type == "view" and "view_id" in message.header:
+            assert message["group"] == group, message
+            return message
+    raise AssertionError(f"no agreed view of {group} within {timeout} s")
+
+
+# "Agreed group views": every change of a group's membership reaches its members as a view with
+# view_id 1, 2, 3, ..., the members (sender, node, name), who joined or left, and the cause.
+def test_agreed_views_follow_joins_leaves_and_disconnects(daemon, group):
+    with RawClient(daemon.socket) as client:
+        client.welcome = client.hello(client_name="conformance", group_views=True)
+        _agreed_views_follow_joins_leaves_and_disconnects(daemon, client, group)
+
+
+# "Without group_views in its hello, a client gets only the view after each join."
+def test_agreed_views_only_when_asked(daemon, client, group):
+    client.join(group)
+    assert client.expect("view").get("view_id") is None
+    with RawClient(daemon.socket) as other:
+        other.hello()
+        other.join(group)
+    time.sleep(0.5)
+    assert [m for m in client.drain() if m.type == "view"] == []
+
+
+def _agreed_views_follow_joins_leaves_and_disconnects(daemon, client, group):
+    client.join(group)
+    first = _next_agreed_view(client, group)
+    me = {"sender": client.welcome["sender"], "node": client.welcome["node_id"],
+          "name": "conformance"}
+    assert first["joined"] == [me] and first["clients"] == [me] and first["cause"] == "join"
+    with RawClient(daemon.socket) as other:
+        other.hello(client_name="other")
+        other.join(group)
+        joined = _next_agreed_view(client, group)
+        assert joined["view_id"] == first["view_id"] + 1
+        assert [m["name"] for m in joined["joined"]] == ["other"]
+        assert joined["cause"] == "join" and len(joined["clients"]) == 2
+        assert other.request({"type": "leave", "group": group}).type == "ok"
+        left = _next_agreed_view(client, group)
+        assert left["view_id"] == joined["view_id"] + 1
+        assert left["cause"] == "leave" and left["clients"] == [me]
+        other.join(group)
+        assert _next_agreed_view(client, group)["cause"] == "join"
+    gone = _next_agreed_view(client, group)  # the connection closed
+    assert gone["cause"] == "disconnect" and gone["clients"] == [me]

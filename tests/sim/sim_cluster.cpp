@@ -17,6 +17,7 @@
 #include "sim_disk.hpp"
 #include "sim_network.hpp"
 #include "trace.hpp"
+#include "view_checker.hpp"
 
 namespace bcast::sim {
 namespace {
@@ -229,6 +230,13 @@ class Cluster {
   Trace trace_;
   RaftChecker raft_checker_;
   DeliveryChecker delivery_checker_;
+  ViewChecker view_checker_;  // with options_.group_views
+  void detection_fault();
+  void on_detection_exclusion(SimNode& n, NodeId excluded);
+  NodeId detection_victim_ = kNoNode;
+  std::uint64_t detection_fault_us_ = 0;
+  void on_view(SimNode& n, const ViewChange& view);
+  void change_groups(SimNode& n, std::uint64_t slot);
   std::map<NodeId, SimNode> nodes_;
   std::vector<InitialMember> initial_members_;
   std::uint64_t cluster_id_ = 0;
@@ -274,6 +282,7 @@ class Cluster::NodeIo : public DriverIo {
   void send(Envelope envelope) override { cluster_.transmit(std::move(envelope)); }
   void deliver(Delivery delivery) override { cluster_.on_delivered(node_, delivery); }
   void announce_gap(const Gap& gap) override { cluster_.on_gap(node_, gap); }
+  void announce_view(const ViewChange& view) override { cluster_.on_view(node_, view); }
   void acknowledge(Receipt receipt) override { cluster_.on_receipt(receipt); }
   void answer(AdminResult result) override { cluster_.on_admin_result(node_, result); }
   void observe(const bcast::Event& event) override {
@@ -292,6 +301,7 @@ class Cluster::NodeIo : public DriverIo {
                                             cluster_.now_us_);
     } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
       ++cluster_.result_.exclusions;
+      cluster_.on_detection_exclusion(node_, event.node);
       cluster_.delivery_checker_.on_excluded(node_.node->origin(), event.node, cluster_.now_us_);
       cluster_.trace_.add(cluster_.now_us_,
                           "node " + std::to_string(node_.id) + " EXCLUDES " +
@@ -345,6 +355,10 @@ Cluster::Cluster(const SimOptions& options)
     network_.set_profile(profile);
     fault_interval_us_ = fault_rng_.uniform(100 * kMs, 1500 * kMs);
     max_tick_drift_per_mille_ = 20;
+  } else if (options_.scenario == Scenario::kDetection) {
+    NetworkProfile profile;
+    profile.loss_per_million = options_.loss_percent * 10000ULL;
+    network_.set_profile(profile);
   } else if (options_.scenario == Scenario::kBroadcast) {
     // Every link takes exactly one round, so arrival times count rounds.
     NetworkProfile profile;
@@ -455,12 +469,19 @@ void Cluster::start_node(SimNode& n) {
   const raft::SnapshotMeta& recovered_snapshot = n.node->raft().log().snapshot_meta();
   if (recovered_snapshot.index > 0) n.observer->on_restore(recovered_snapshot);
   // From now on a restore is an installed snapshot, which may skip total-order positions.
-  n.observer->set_on_installed(
-      [this, incarnation] { delivery_checker_.on_snapshot_restored(incarnation); });
+  n.observer->set_on_installed([this, incarnation] {
+    delivery_checker_.on_snapshot_restored(incarnation);
+    view_checker_.on_snapshot_restored(incarnation);
+  });
+  view_checker_.on_start(n.node->origin());
   delivery_checker_.on_start(n.node->origin());
   n.senders.clear();
   for (std::uint32_t slot = 0; slot < options_.clients_per_node; ++slot) {
     n.senders.push_back(n.node->open_sender());
+    if (options_.group_views) {
+      n.node->join_group(n.senders.back(), "g" + std::to_string(slot % 3 + 1),
+                         "client " + std::to_string(slot));
+    }
     if (!cells_.empty() && options_.scenario != Scenario::kBroadcast) {
       schedule_publish(n, slot, workload_rng_.uniform(1, options_.publish_interval_us));
     }
@@ -623,6 +644,7 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
   } else {
     std::tie(mode, order) = cells_[workload_rng_.uniform(0, cells_.size() - 1)];
   }
+  if (options_.group_views && !reply && workload_rng_.chance(1, 10)) change_groups(n, slot);
   PublishRequest request;
   request.sender = n.senders[slot];
   request.group = "g" + std::to_string(workload_rng_.uniform(1, 3));
@@ -654,9 +676,35 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
   }
 }
 
+void Cluster::on_view(SimNode& n, const ViewChange& view) {
+  ++result_.views_announced;
+  if (n.id == 1 && !healed_ &&
+      (view.cause == ViewCause::kDaemonFailed || view.cause == ViewCause::kDaemonReturned)) {
+    ++result_.daemon_view_changes;
+  }
+  view_checker_.on_view(n.node->origin(), view);
+  if (options_.trace) {
+    trace_.add(now_us_, "VIEW at node " + std::to_string(n.id) + " " + view.group + " #" +
+                            std::to_string(view.view_id) + " " + view_cause_name(view.cause) +
+                            " gseq " + std::to_string(view.gseq) + " members " +
+                            std::to_string(view.members.size()));
+  }
+}
+
+// Group churn beside publishing: the client joins or leaves one of the three groups.
+void Cluster::change_groups(SimNode& n, std::uint64_t slot) {
+  const std::string group = "g" + std::to_string(workload_rng_.uniform(1, 3));
+  if (workload_rng_.chance(1, 2)) {
+    n.node->join_group(n.senders[slot], group, "client " + std::to_string(slot));
+  } else {
+    n.node->leave_group(n.senders[slot], group);
+  }
+}
+
 void Cluster::on_delivered(SimNode& n, const Delivery& delivery) {
   ++result_.delivered;
   delivery_checker_.on_delivery(n.node->origin(), delivery, now_us_);
+  view_checker_.on_delivery(n.node->origin(), delivery);
   if (options_.trace) {
     trace_.add(now_us_, "DELIVER at node " + std::to_string(n.id) + " " + mode_name(delivery.mode) +
                             "/" + order_name(delivery.order) + " from " +
@@ -787,8 +835,43 @@ void Cluster::partition() {
   trace_.add(now_us_, "PARTITION " + what);
 }
 
+// Detection scenario: the one fault, on the highest node.
+void Cluster::detection_fault() {
+  SimNode& victim = nodes_.at(nodes_.size());
+  detection_victim_ = victim.id;
+  detection_fault_us_ = now_us_;
+  trace_.add(now_us_, "DETECTION fault " + options_.detection_fault + " on node " +
+                          std::to_string(victim.id));
+  if (options_.detection_fault == "crash") {
+    crash(victim);
+    return;
+  }
+  for (const auto& [id, other] : nodes_) {
+    if (id == victim.id) continue;
+    if (options_.detection_fault == "mute") {
+      network_.block(victim.id, id);
+    } else {
+      network_.block(id, victim.id);
+    }
+  }
+}
+
+void Cluster::on_detection_exclusion(SimNode& n, NodeId excluded) {
+  if (options_.scenario != Scenario::kDetection || healed_) return;
+  if (n.id == detection_victim_) return;  // the failed node's own judgments do not count
+  if (excluded == detection_victim_) {
+    result_.exclusion_latency_us.push_back(now_us_ - detection_fault_us_);
+  } else {
+    ++result_.false_suspicions;
+  }
+}
+
 void Cluster::fault_action() {
   if (healed_) return;
+  if (options_.scenario == Scenario::kDetection) {
+    detection_fault();
+    return;
+  }
   if (options_.membership_changes) reap_removed();
   const std::uint64_t n = nodes_.size();
   auto random_node = [&]() -> SimNode& { return nodes_.at(fault_rng_.uniform(1, n)); };
@@ -1215,6 +1298,14 @@ SimResult Cluster::run() {
     fault_end_us = kBroadcastStartUs + options_.broadcasts * kBroadcastGapUs + 500 * kMs;
   }
   const std::uint64_t deadline_us = fault_end_us + options_.heal_ms * kMs;
+  if (options_.scenario == Scenario::kDetection) {
+    SimEvent fault;
+    fault.time_us = fault_end_us / 3;
+    fault.kind = SimEvent::Kind::kFault;
+    schedule(std::move(fault));
+    // Every node but the failed one counts for the whole fault phase; it for the time before.
+    result_.member_us = (nodes_.size() - 1) * fault_end_us + fault_end_us / 3;
+  }
   if (options_.scenario == Scenario::kChaos) {
     SimEvent first;
     first.time_us = fault_rng_.uniform(0, fault_interval_us_);
@@ -1231,7 +1322,8 @@ SimResult Cluster::run() {
   std::string why_not = "never checked";
   bool converged_in_time = false;
   auto failed = [&] {
-    return raft_checker_.failed() || delivery_checker_.failed() || !result_.failure.empty();
+    return raft_checker_.failed() || delivery_checker_.failed() || view_checker_.failed() ||
+           !result_.failure.empty();
   };
   while (!queue_.empty() && !failed()) {
     SimEvent e = queue_.top();
@@ -1278,6 +1370,9 @@ SimResult Cluster::run() {
   } else if (delivery_checker_.failed()) {
     result_.ok = false;
     if (result_.failure.empty()) result_.failure = delivery_checker_.violation();
+  } else if (view_checker_.failed()) {
+    result_.ok = false;
+    if (result_.failure.empty()) result_.failure = view_checker_.violation();
   } else if (!result_.failure.empty()) {
     result_.ok = false;
   } else if (!converged_in_time) {

@@ -42,7 +42,15 @@ struct SimResult {
   std::uint64_t elections_won = 0;
   std::uint64_t crashes = 0;
   std::uint64_t snapshots_installed = 0;
-  std::uint64_t exclusions = 0;  // a daemon stopped counting a member (silent too long)
+  std::uint64_t exclusions = 0;       // a daemon stopped counting a member (silent too long)
+  std::uint64_t views_announced = 0;  // agreed group views, summed over daemons (group_views)
+  // Detection scenario: from the fault to each daemon's exclusion of the failed node; exclusions
+  // of nodes that did not fail (false suspicions) and the member time they are counted over;
+  // views at node 1 with cause daemon-failed or daemon-returned (flaps, with group_views).
+  std::vector<std::uint64_t> exclusion_latency_us;
+  std::uint64_t false_suspicions = 0;
+  std::uint64_t member_us = 0;
+  std::uint64_t daemon_view_changes = 0;
   // Gap notices announced, by Gap::Reason (excluded, origin-lost, snapshot, best-effort-hold).
   std::uint64_t gaps_by_reason[4] = {0, 0, 0, 0};
   std::uint64_t measured_us = 0;  // throughput: length of the measured window

@@ -23,6 +23,10 @@ constexpr DeliveryBugFlag kDeliveryBugs[] = {
     {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
 };
 
+constexpr DeliveryBugFlag kViewBugs[] = {
+    {"late-view", &DeliveryBugs::late_view},
+};
+
 constexpr BugFlag kBugs[] = {
     {"vote-twice", &raft::DeliberateBugs::vote_twice_in_term},
     {"commit-without-quorum", &raft::DeliberateBugs::commit_without_quorum},
@@ -42,6 +46,8 @@ const char* scenario_name(Scenario s) {
       return "throughput";
     case Scenario::kBroadcast:
       return "broadcast";
+    case Scenario::kDetection:
+      return "detection";
   }
   return "chaos";
 }
@@ -67,7 +73,19 @@ std::vector<std::string> delivery_bug_names() {
   return names;
 }
 
+std::vector<std::string> view_bug_names() {
+  std::vector<std::string> names;
+  for (const auto& bug : kViewBugs) names.emplace_back(bug.name);
+  return names;
+}
+
 bool set_bug(SimOptions& options, const std::string& name) {
+  for (const auto& bug : kViewBugs) {
+    if (name == bug.name) {
+      options.delivery_bugs.*bug.field = true;
+      return true;
+    }
+  }
   for (const auto& bug : kBugs) {
     if (name == bug.name) {
       options.bugs.*bug.field = true;
@@ -151,6 +169,11 @@ std::string SimOptions::command_line() const {
   for (const auto& bug : kDeliveryBugs) {
     if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
+  if (group_views) out += " --group-views 1";
+  if (detection_fault != defaults.detection_fault) out += " --detection-fault " + detection_fault;
+  for (const auto& bug : kViewBugs) {
+    if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
+  }
   return out;
 }
 
@@ -168,9 +191,17 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
       o.scenario = Scenario::kThroughput;
     } else if (value == "broadcast") {
       o.scenario = Scenario::kBroadcast;
+    } else if (value == "detection") {
+      o.scenario = Scenario::kDetection;
     } else {
-      return "unknown scenario '" + value + "' (chaos, leader-crash, throughput, broadcast)";
+      return "unknown scenario '" + value +
+             "' (chaos, leader-crash, throughput, broadcast, detection)";
     }
+  } else if (flag == "--detection-fault") {
+    if (value != "crash" && value != "mute" && value != "deaf") {
+      return "--detection-fault takes crash, mute or deaf";
+    }
+    o.detection_fault = value;
   } else if (flag == "--voters") {
     ok = parse_number(value, o.voters) && o.voters > 0;
   } else if (flag == "--learners") {
@@ -222,6 +253,9 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
     ok = parse_number(value, o.round_us);
   } else if (flag == "--disk-latency-us") {
     ok = parse_number(value, o.disk_latency_us);
+  } else if (flag == "--group-views") {
+    ok = value == "0" || value == "1";
+    o.group_views = value == "1";
   } else if (flag == "--bug") {
     if (!set_bug(o, value)) return "unknown bug '" + value + "'";
   } else {

@@ -19,6 +19,9 @@ enum class Scenario : std::uint8_t {
   kLeaderCrash,  // a clean network where the leader is crashed again and again
   kThroughput,   // a clean network and closed-loop clients, for commit rates
   kBroadcast,    // single broadcasts over one-round (1 ms) links, for dissemination costs
+  // Failure detection: `loss_percent` on every link; a third into the fault phase the highest
+  // node fails as `detection_fault` says; time to exclusion and false suspicions are measured.
+  kDetection,
 };
 
 struct SimOptions {
@@ -63,6 +66,12 @@ struct SimOptions {
   // Writes complete this long after they start (the daemon's storage thread); what waits for
   // them waits in the Driver meanwhile. A crash loses writes still in flight (0: at once).
   std::uint64_t disk_latency_us = 0;
+  // Agreed group views: every client joins a group when it starts and now and then joins or
+  // leaves one, and the view-agreement checker (view_checker.hpp) runs.
+  bool group_views = false;
+  // Detection scenario: "crash" (the node stops), "mute" (its outgoing links drop everything) or
+  // "deaf" (its incoming links do).
+  std::string detection_fault = "crash";
   raft::DeliberateBugs bugs;
   DeliveryBugs delivery_bugs;
   bool trace = false;  // print every event, not just the tail on failure
@@ -80,6 +89,7 @@ std::optional<std::string> parse_flag(SimOptions& options, const std::string& fl
 // Names of the deliberate bugs, for --bug.
 std::vector<std::string> bug_names();
 std::vector<std::string> delivery_bug_names();
+std::vector<std::string> view_bug_names();  // caught by the view checker (--group-views 1)
 bool set_bug(SimOptions& options, const std::string& name);
 
 }  // namespace bcast::sim

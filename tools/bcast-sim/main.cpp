@@ -33,6 +33,7 @@ po::options_description describe_options() {
   std::string bugs;
   for (const auto& name : bcast::sim::bug_names()) bugs += " " + name;
   for (const auto& name : bcast::sim::delivery_bug_names()) bugs += " " + name;
+  for (const auto& name : bcast::sim::view_bug_names()) bugs += " " + name;
   auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
   auto with_default = [](const std::string& help, auto value) {
     return help + " (default " + std::to_string(value) + ")";
@@ -45,7 +46,7 @@ po::options_description describe_options() {
       ("seeds", text("A-B"), "a sweep over seeds A..B")
       ("trace", po::bool_switch(), "print every event")
       ("quiet", po::bool_switch(), "print only failures and the summary")
-      ("scenario", text("NAME"), "chaos (default) | leader-crash | throughput | broadcast")
+      ("scenario", text("NAME"), "chaos (default) | leader-crash | throughput | broadcast | detection")
       ("voters", text("N"), with_default("voters", d.voters).c_str())
       ("learners", text("N"), with_default("learners", d.learners).c_str())
       ("fault-ms", text("MS"), with_default("virtual length of the fault phase", d.fault_ms).c_str())
@@ -72,6 +73,8 @@ po::options_description describe_options() {
       ("round-us", text("US"), "batch what a node receives within US into one Outbox, as the "
                                "daemon batches a poll round (default 0: one per input)")
       ("disk-latency-us", text("US"), "writes complete US after they start (default 0)")
+      ("group-views", text("0|1"), "clients join and leave groups; the view-agreement checker runs")
+      ("detection-fault", text("KIND"), "detection scenario: crash (default) | mute | deaf")
       ("bug", po::value<std::vector<std::string>>()->value_name("NAME"),
        ("enable a deliberate bug (repeatable):" + bugs).c_str());
   // clang-format on
@@ -197,6 +200,11 @@ int main(int argc, char** argv) {
     sum.total_resume_us.insert(sum.total_resume_us.end(), r.total_resume_us.begin(),
                                r.total_resume_us.end());
     sum.broadcasts.insert(sum.broadcasts.end(), r.broadcasts.begin(), r.broadcasts.end());
+    sum.exclusion_latency_us.insert(sum.exclusion_latency_us.end(), r.exclusion_latency_us.begin(),
+                                    r.exclusion_latency_us.end());
+    sum.false_suspicions += r.false_suspicions;
+    sum.member_us += r.member_us;
+    sum.daemon_view_changes += r.daemon_view_changes;
     if (!r.ok) {
       ++failures;
       std::printf("FAIL seed %" PRIu64 ": %s\n  replay: %s\n", seed, r.failure.c_str(),
@@ -262,6 +270,17 @@ int main(int argc, char** argv) {
         "samples): p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
         r.size(), percentile(r, 50) / 1000.0, percentile(r, 99) / 1000.0,
         percentile(r, 100) / 1000.0);
+  }
+  if (options.scenario == bcast::sim::Scenario::kDetection) {
+    const auto& l = sum.exclusion_latency_us;
+    std::printf(
+        "detection (%s, loss %u%%): exclusions of the failed node %zu, time to exclusion p50 "
+        "%.1f ms p99 %.1f ms max %.1f ms; false suspicions %" PRIu64
+        " (%.2f per member-hour); daemon-failed/returned views at node 1: %.2f per run\n",
+        options.detection_fault.c_str(), options.loss_percent, l.size(), percentile(l, 50) / 1000.0,
+        percentile(l, 99) / 1000.0, percentile(l, 100) / 1000.0, sum.false_suspicions,
+        per(sum.false_suspicions * 3600000000ULL, sum.member_us),
+        per(sum.daemon_view_changes, runs));
   }
   print_broadcasts(sum.broadcasts, options.voters + options.learners);
   return failures == 0 ? 0 : 1;

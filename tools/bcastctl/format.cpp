@@ -135,7 +135,27 @@ std::string view_json(const View& view) {
   Json line;
   line["type"] = "view";
   line["group"] = view.group;
-  line["members"] = view.members;
+  if (!view.view_id) {  // the daemons, right after a join
+    line["members"] = view.members;
+    return line.dump();
+  }
+  const auto members = [](const std::vector<ViewMember>& list) {
+    Json array = Json::array();
+    for (const ViewMember& m : list) {
+      Json member;
+      member["sender"] = m.sender;
+      member["node"] = m.node;
+      member["name"] = m.name;
+      array.push_back(std::move(member));
+    }
+    return array;
+  };
+  line["view_id"] = *view.view_id;
+  line["members"] = members(view.group_members);
+  line["joined"] = members(view.joined);
+  line["left"] = members(view.left);
+  line["cause"] = view.cause;
+  line["gseq"] = view.gseq;
   return line.dump();
 }
 
@@ -195,7 +215,22 @@ std::string cluster_text(const ClusterInfo& info) {
   return text;
 }
 
-std::string members_json(const Status& status) { return Json(status.members).dump(); }
+std::string members_json(const Status& status) {
+  Json out;
+  out["node_id"] = status.node_id;
+  out["members"] = status.members;
+  Json peers = Json::array();
+  for (const Status::Peer& p : status.peers) {
+    Json peer;
+    peer["node"] = p.node;
+    peer["reachable"] = p.reachable;
+    peer["last_heard_ms"] = optional_number(p.last_heard_ms);
+    peers.push_back(std::move(peer));
+  }
+  out["peers"] = std::move(peers);
+  out["daemons_down"] = status.daemons_down;
+  return out.dump();
+}
 
 std::string message_text(const Delivery& d) {
   std::string line =
@@ -206,7 +241,18 @@ std::string message_text(const Delivery& d) {
 }
 
 std::string view_text(const View& view) {
-  return view.group + " view: members " + node_list(view.members);
+  if (!view.view_id) return view.group + " view: members " + node_list(view.members);
+  const auto names = [](const std::vector<ViewMember>& list) {
+    std::string text;
+    for (const ViewMember& m : list) {
+      text += " " + std::to_string(m.sender) + "@" + std::to_string(m.node);
+      if (!m.name.empty()) text += "(" + m.name + ")";
+    }
+    return text.empty() ? std::string(" -") : text;
+  };
+  return view.group + " view " + std::to_string(*view.view_id) + " (" + view.cause +
+         ", after gseq " + std::to_string(view.gseq) + "): members" + names(view.group_members) +
+         "; joined" + names(view.joined) + "; left" + names(view.left);
 }
 
 std::string status_text(const Status& status) {
@@ -223,6 +269,12 @@ std::string members_text(const Status& status) {
   for (NodeId node : status.members) {
     if (!text.empty()) text += '\n';
     text += std::to_string(node);
+    if (node == status.node_id && !status.peers.empty()) text += " (this daemon)";
+    for (const Status::Peer& p : status.peers) {
+      if (p.node != node) continue;
+      text += p.reachable ? " reachable" : " unreachable";
+      if (p.last_heard_ms) text += ", heard " + std::to_string(*p.last_heard_ms) + " ms ago";
+    }
   }
   return text;
 }

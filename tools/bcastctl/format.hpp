@@ -19,7 +19,9 @@ std::string base64(std::string_view bytes);
 // {"type":"message","group":G,"sender":S,"seq":N,"gseq":N|null,"mode":M,"order":O,
 //  "payload":TEXT}  ("payload_b64":BASE64 when the payload is not UTF-8)
 std::string message_json(const Delivery& delivery);
-// {"type":"view","group":G,"members":[...]}
+// {"type":"view","group":G,"members":[node ids]} for the view after a join;
+// {"type":"view","group":G,"view_id":N,"members":[{"sender":S,"node":N,"name":"..."}],
+//  "joined":[...],"left":[...],"cause":"...","gseq":N} for an agreed group view.
 std::string view_json(const View& view);
 // {"seq":N,"gseq":N|null}
 std::string receipt_json(const Receipt& receipt);
@@ -32,7 +34,9 @@ std::string status_json(const Status& status);
 std::string cluster_json(const ClusterInfo& info);
 // One line per member.
 std::string cluster_text(const ClusterInfo& info);
-// [N,...]
+// {"node_id":N,"members":[...],"peers":[{"node":N,"reachable":B,"last_heard_ms":N|null}],
+//  "daemons_down":[...]}: this daemon's failure detector (who it reaches) and the daemons the
+//  agreed group views hold down.
 std::string members_json(const Status& status);
 
 std::string message_text(const Delivery& delivery);

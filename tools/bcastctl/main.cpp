@@ -74,7 +74,8 @@ constexpr CommandSpec kCommands[] = {
      "publish the MESSAGEs, or else each line of stdin, in order (defaults: reliable,\n"
      "      none); --json prints {\"seq\":N,\"gseq\":N|null} per message once acknowledged"},
     {"status", "status [--json]", "the local daemon's view of the cluster"},
-    {"members", "members [--json]", "the daemons of the cluster, one per line"},
+    {"members", "members [--json]",
+     "the daemons of the cluster, one per line, and whether this daemon reaches each"},
     {"cluster",
      "cluster list [--json] | add ID=tcp://IP:PORT [--learner] | promote ID | remove ID |\n"
      "            transfer-leader ID",
@@ -250,6 +251,7 @@ Client connect_daemon(const CommandLine& line, std::chrono::milliseconds default
   bcast::ClientOptions options;
   options.socket_path = line.socket_path;
   options.client_name = "bcastctl " + line.command;
+  options.group_views = true;  // sub prints every view
   options.request_timeout = line.timeout.value_or(default_timeout);
   auto client = Client::connect(options);
   if (!client) fail(client.error().message);

@@ -13,6 +13,7 @@ struct DeliveryBugs {
   bool deliver_before_commit = false;  // total: deliver log entries before they commit
   bool silent_skip = false;            // skip messages without announcing the gap
   bool give_up_live = false;           // give up missing messages of live origins too
+  bool late_view = false;              // announce each group view one delivery too late
 };
 
 struct DisseminationOptions {

@@ -20,6 +20,10 @@ void TotalOrder::apply(const raft::Entry& entry, Outbox& out) {
     }
     upto = m.stream_seq;
     if (m.withdrawn) continue;  // keeps its place in the origin's stream, takes no position
+    if (m.group.empty()) {      // a control record: no position either
+      if (control_sink_) control_sink_(m, last_gseq_, out);
+      continue;
+    }
     const std::uint64_t gseq = ++last_gseq_;
     if (m.origin() == self_) own_sequenced_.emplace_back(m.stream_seq, gseq);
     out.deliveries.push_back(Delivery{std::move(m.group), m.sender, m.seq, gseq, m.mode, m.order,

@@ -6,12 +6,19 @@
 // committed entries, a leader crash can cause no gap, no duplicate and no reorder: the new leader
 // continues from the committed state. A message proposed twice (the origin retried it with a new
 // leader) is recognised by its origin's total-stream number and skipped.
+//
+// A message of the reserved empty group (no application may use it) is a control record for
+// state kept beside the sequencer (agreed group views, core/views/group_views.hpp): it takes its
+// place in its origin's total stream but no position, and goes to the control sink with the
+// position of the last message before it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/bcast/message.hpp"
@@ -22,6 +29,10 @@ namespace bcast {
 class TotalOrder : public StateMachine {
  public:
   explicit TotalOrder(OriginId self) : self_(self) {}
+
+  using ControlSink =
+      std::function<void(const BroadcastMessage& record, std::uint64_t gseq, Outbox& out)>;
+  void set_control_sink(ControlSink sink) { control_sink_ = std::move(sink); }
 
   void apply(const raft::Entry& entry, Outbox& out) override;
   std::shared_ptr<const std::string> snapshot() const override;
@@ -44,6 +55,7 @@ class TotalOrder : public StateMachine {
   std::map<OriginId, std::uint64_t> sequenced_upto_;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> own_sequenced_;
   std::uint64_t anomalies_ = 0;
+  ControlSink control_sink_;
 };
 
 }  // namespace bcast

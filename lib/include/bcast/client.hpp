@@ -44,6 +44,9 @@ struct ClientOptions {
   std::string socket_path;
   // Shown in the daemon's logs and status; at most 255 bytes; may be empty.
   std::string client_name;
+  // Also receive agreed group views (View with a view_id) of joined groups, whenever their
+  // membership changes (docs/membership.md). Off: only the view after each join, as before.
+  bool group_views = false;
   // Publishes sent but not yet acknowledged before publish() waits (backpressure). 1 to 2^20.
   std::size_t max_in_flight = 1024;
   // How long connect, join, leave, status and a publish waiting for room in the window wait.
@@ -73,11 +76,32 @@ struct Delivery {
   std::string payload;
 };
 
-// The daemons of the cluster as the local daemon sees them, for a joined group: sent after every
-// join (a daemon may send more as membership changes).
+// One client connection in a group's agreed view.
+struct ViewMember {
+  SenderId sender = 0;
+  NodeId node = kNoNode;  // the daemon it is connected to
+  std::string name;       // its client_name (may be empty)
+  bool operator==(const ViewMember&) const = default;
+};
+
+// Two kinds of view arrive for a joined group (docs/membership.md):
+//  * right after each join, the daemons of the cluster as the local daemon sees them (`members`;
+//    `view_id` empty);
+//  * an agreed group view whenever the group's membership changes, the same sequence on every
+//    daemon: `view_id` 1, 2, 3, ... per group, the group's members and who joined or left,
+//    the `cause` ("join", "leave", "disconnect", "daemon-failed", "daemon-returned"), and the
+//    global position after which it takes effect (`gseq`; 0: before any total-order message).
+//    Two members that both receive views v and v+1 receive the same total-order messages of the
+//    group between them.
 struct View {
   std::string group;
-  std::vector<NodeId> members;
+  std::vector<NodeId> members;  // the cluster's daemons
+  std::optional<std::uint64_t> view_id;
+  std::vector<ViewMember> group_members;
+  std::vector<ViewMember> joined;
+  std::vector<ViewMember> left;
+  std::string cause;
+  std::uint64_t gseq = 0;
 };
 
 // The daemon refused a request (request_id is the publish's id), or reports a problem not tied
@@ -100,6 +124,15 @@ struct Status {
   LogIndex commit_index = 0;
   std::uint64_t cluster_id = 0;       // 0 for a cluster made by a bcastd without cluster ids
   std::vector<std::string> problems;  // e.g. "refused by node 2: ...": empty when all is well
+  // This daemon's failure detector, for every other configured daemon (bcastctl members).
+  struct Peer {
+    NodeId node = kNoNode;
+    bool reachable = false;                      // heard within the peer timeout
+    std::optional<std::uint64_t> last_heard_ms;  // empty: never heard since the daemon started
+    bool operator==(const Peer&) const = default;
+  };
+  std::vector<Peer> peers;
+  std::vector<NodeId> daemons_down;  // daemons whose members the agreed group views hold down
 };
 
 // One member of the cluster's committed configuration (Client::cluster_list).
