@@ -286,7 +286,19 @@ void Node::on_join_request(const Envelope& envelope, const JoinRequest& request,
   JoinResponse response;
   response.reply_address = request.address;
   const MemberRecord* member = registry.member(node);
-  if (registry.cluster_id() == 0) {
+  // Only a leader that has applied everything committed answers: a lagging follower's
+  // registry may still hold a member removed since, and hand out a boot count floor below its
+  // earlier daemon's (sim seed 12189, --voters 5 --spares 2 --membership 1, long mode). Others
+  // name the leader (a refusal naming members is a redirect).
+  const raft::RaftLog& log = raft_.log();
+  if (!raft_.leader_committed_in_term() || log.applied() < log.committed()) {
+    response.reason = "this daemon is not the leader (or not yet caught up); ask the leader";
+    response.cluster_id = registry.cluster_id();  // a refusal with a cluster id: ask again
+    if (const MemberRecord* leader = registry.member(raft_.leader());
+        leader != nullptr && raft_.leader() != id()) {
+      response.members.emplace_back(raft_.leader(), leader->address);
+    }
+  } else if (registry.cluster_id() == 0) {
     response.reason =
         "this cluster was bootstrapped without a cluster registry and cannot be "
         "joined at run time";

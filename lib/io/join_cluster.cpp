@@ -17,9 +17,10 @@ Result<JoinResponse> join_cluster(PeerTransport& transport, NodeId self, std::ui
   request.identity = identity;
   request.message = JoinRequest{identity, own_address};
   auto next_ask = Clock::now();
+  std::string target = member;
   while (Clock::now() < deadline) {
     if (Clock::now() >= next_ask) {
-      transport.send_to_endpoint(member, request);
+      transport.send_to_endpoint(target, request);
       next_ask = Clock::now() + std::chrono::seconds(1);
     }
     zmq::pollitem_t item{transport.listening_socket().handle(), 0, ZMQ_POLLIN, 0};
@@ -29,6 +30,16 @@ Result<JoinResponse> join_cluster(PeerTransport& transport, NodeId self, std::ui
       if (!received->ok()) continue;
       const auto* response = std::get_if<JoinResponse>(&received->value().message);
       if (response == nullptr) continue;  // members may already talk to us; Raft repeats
+      if (!response->accepted && response->cluster_id != 0) {
+        // Not the leader (only the leader answers, from the cluster's committed state): it
+        // names the leader it knows, asked at once; without one, ask again shortly. With CURVE,
+        // the leader's address must be among --peer (with its --peer-key) to be reached.
+        if (!response->members.empty()) {
+          target = response->members.front().second;
+          next_ask = Clock::now();
+        }
+        continue;
+      }
       if (!response->accepted) {
         return make_error(ErrorCode::kInvalidArgument,
                           "node " + std::to_string(received->value().from) +

@@ -44,7 +44,9 @@ struct JoinResponse {
   std::string reason;  // why not, when refused
   std::uint64_t cluster_id = 0;
   std::uint32_t incarnation_floor = 0;
-  std::vector<std::pair<NodeId, std::string>> members;  // current members and their addresses
+  // Accepted: the current members and their addresses. Refused by a daemon that is not the
+  // leader (such a refusal carries the cluster id; ask again): the leader it knows, if any.
+  std::vector<std::pair<NodeId, std::string>> members;
   std::string reply_address;                            // the request's address
 };
 

@@ -132,6 +132,11 @@ class Raft {
   Term term() const { return term_; }
   NodeId vote() const { return vote_; }
   NodeId leader() const { return leader_; }
+  // A leader that has committed an entry of its own term: everything committed before it is
+  // known committed here (what it applies is the cluster's truth, not a stale view).
+  bool leader_committed_in_term() const {
+    return role_ == Role::kLeader && log_.committed() >= leader_first_index_;
+  }
   const RaftLog& log() const { return log_; }
   const ConfState& conf() const { return log_.conf(); }
   bool is_voter() const { return log_.conf().is_voter(options_.id); }
