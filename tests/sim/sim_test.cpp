@@ -181,6 +181,9 @@ TEST(SimChaos, RegressionSeeds) {
       // The simulator reaped every member as removed, judging by a joiner that ran alone and
       // knew no configuration yet (a simulator bug).
       {3, 0, 11772, SimOptions{}.peer_timeout_ticks, true},
+      // A follower that had not yet applied a node's removal let it join again with a boot count
+      // floor below its earlier daemon's (only a caught-up leader answers joins now).
+      {5, 0, 12189, SimOptions{}.peer_timeout_ticks, true},
   };
   for (const Case& c : cases) {
     SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};

@@ -47,7 +47,7 @@ struct JoinResponse {
   // Accepted: the current members and their addresses. Refused by a daemon that is not the
   // leader (such a refusal carries the cluster id; ask again): the leader it knows, if any.
   std::vector<std::pair<NodeId, std::string>> members;
-  std::string reply_address;                            // the request's address
+  std::string reply_address;  // the request's address
 };
 
 // Run-time membership (bcastctl cluster ...), carried out by the leader.
