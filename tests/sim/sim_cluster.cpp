@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <queue>
+#include <utility>
 #include <variant>
 
 #include "core/driver.hpp"
@@ -205,6 +206,7 @@ class Cluster {
   // Members the committed configuration no longer holds (a removal answered with an error can
   // still commit under the next leader, as an operator finds with `cluster list`): stopped.
   void reap_removed();
+  std::vector<NodeId> retire_after_input_;  // removals answered during the current input
   void retire_member(SimNode& n);
   void begin_join(SimNode& spare);
   void join_attempt(SimNode& spare);
@@ -564,6 +566,7 @@ void Cluster::input(SimNode& n, const std::function<void(Node&, Outbox&)>& fn) {
   }
   delivery_checker_.on_step_done(node.origin());
   after_step(n);
+  for (NodeId removed : std::exchange(retire_after_input_, {})) retire_member(nodes_.at(removed));
 }
 
 void Cluster::track_arrival(const SimNode& n, const Envelope& envelope) {
@@ -1007,8 +1010,11 @@ void Cluster::on_admin_result(SimNode& n, const AdminResult& result) {
                           std::to_string(request.node) + (result.ok ? " done" : " refused: ") +
                           (result.ok ? "" : result.message) + " (answered at node " +
                           std::to_string(n.id) + ")");
-  if (result.ok && request.kind == AdminRequest::Kind::kRemove)
-    retire_member(nodes_.at(request.node));
+  // Retired once the input that produced this answer is done: the removed daemon may be the
+  // one being driven right now (ASan: heap-use-after-free in Cluster::input).
+  if (result.ok && request.kind == AdminRequest::Kind::kRemove) {
+    retire_after_input_.push_back(request.node);
+  }
 }
 
 // The removed daemon is stopped and its data directory discarded (a later add brings a new one,
