@@ -184,6 +184,9 @@ TEST(SimChaos, RegressionSeeds) {
       // A follower that had not yet applied a node's removal let it join again with a boot count
       // floor below its earlier daemon's (only a caught-up leader answers joins now).
       {5, 0, 12189, SimOptions{}.peer_timeout_ticks, true},
+      // A node id removed before any boot count of it was recorded, added again: the new daemon
+      // started at boot count 1 like the removed one, and a FIFO skip went unannounced.
+      {3, 0, 14600, SimOptions{}.peer_timeout_ticks, true},
   };
   for (const Case& c : cases) {
     SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};

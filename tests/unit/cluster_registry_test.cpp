@@ -76,5 +76,22 @@ TEST(ClusterRegistry, ARecordAboutAnEarlierLifeDoesNotBindANodeIdAddedAgain) {
   EXPECT_EQ(registry.member(6)->incarnation, floor);
 }
 
+
+TEST(ClusterRegistry, ANodeIdRemovedBeforeAnyBootCountWasRecordedStartsANewSeriesWhenAddedAgain) {
+  ClusterRegistry registry;
+  registry.apply(conf_entry(raft::ConfChangeType::kAddVoter, 5, "tcp://127.0.0.1:7405"));
+  EXPECT_EQ(registry.incarnation_floor(5), 1u);
+  // Removed before the leader committed any "seen" record of the daemon that joined as 5.
+  registry.apply(conf_entry(raft::ConfChangeType::kRemoveNode, 5));
+  EXPECT_TRUE(registry.removed(5));
+  registry.apply(conf_entry(raft::ConfChangeType::kAddLearner, 5, "tcp://127.0.0.1:7405"));
+  // The removed daemon booted (at least) once: the new one must not reuse boot count 1.
+  EXPECT_GT(registry.incarnation_floor(5), 1u);
+  EXPECT_TRUE(registry.superseded(5, 1));
+  const auto image = ClusterRegistry::decode(registry.encode());
+  ASSERT_TRUE(image.ok());
+  EXPECT_EQ(image.value().incarnation_floor(5), registry.incarnation_floor(5));
+}
+
 }  // namespace
 }  // namespace bcast

@@ -99,6 +99,11 @@ void ClusterRegistry::apply_conf_change(const raft::ConfChange& change) {
     }
     case raft::ConfChangeType::kRemoveNode:
       members_.erase(change.node);
+      // Remembered even if no boot count of it was ever recorded (removed before its "seen"
+      // record committed): added again, it must still start a new series of boot counts, or
+      // its new daemon's messages pass for the removed one's (sim seed 14600 of
+      // SimMembership.ThreeVoters in the long mode).
+      highest_incarnation_.try_emplace(change.node, 0);
       break;
   }
 }
