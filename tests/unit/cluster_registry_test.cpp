@@ -76,7 +76,6 @@ TEST(ClusterRegistry, ARecordAboutAnEarlierLifeDoesNotBindANodeIdAddedAgain) {
   EXPECT_EQ(registry.member(6)->incarnation, floor);
 }
 
-
 TEST(ClusterRegistry, ANodeIdRemovedBeforeAnyBootCountWasRecordedStartsANewSeriesWhenAddedAgain) {
   ClusterRegistry registry;
   registry.apply(conf_entry(raft::ConfChangeType::kAddVoter, 5, "tcp://127.0.0.1:7405"));
