@@ -55,8 +55,10 @@ class DeliveryChecker {
   // The incarnation's step (one input and its outbox) is over.
   void on_step_done(OriginId incarnation);
   // Origin incarnation `origin` welcomed incarnation `newcomer` (epoch > 1: again, after an
-  // exclusion). The newcomer is owed the origin's messages published from now on.
-  void on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch, std::uint64_t now_us);
+  // exclusion). The newcomer is owed the origin's messages published from now on, and with
+  // `from_start` (cuts at the origin's start) also every message it published before.
+  void on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch, bool from_start,
+                  std::uint64_t now_us);
   // `incarnation` stopped counting `node` (silent too long, or never heard from): it keeps
   // nothing more for it until it welcomes an incarnation of that node again.
   void on_excluded(OriginId incarnation, NodeId node, std::uint64_t now_us);

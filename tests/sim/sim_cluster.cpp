@@ -300,7 +300,7 @@ class Cluster::NodeIo : public DriverIo {
       ++cluster_.result_.snapshots_installed;
     } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
       cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer, event.epoch,
-                                            cluster_.now_us_);
+                                            event.from_start, cluster_.now_us_);
     } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
       ++cluster_.result_.exclusions;
       cluster_.on_detection_exclusion(node_, event.node);
