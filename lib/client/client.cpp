@@ -203,6 +203,24 @@ struct Client::Impl {
     events.emplace_back(RequestError{0, make_error(ErrorCode::kProtocol, std::move(message))});
   }
 
+  static Gap gap_of(Header&& header) {
+    Gap gap;
+    gap.group = std::move(header.group);
+    gap.reason = std::move(header.reason);
+    if (header.origin) {
+      gap.kind = Gap::Kind::kStream;
+      gap.origin = static_cast<std::uint32_t>(*header.origin);
+      gap.mode = header.mode;
+      gap.from = header.from_seq;
+      gap.to = header.to_seq;
+    } else {
+      gap.kind = Gap::Kind::kTotal;
+      gap.from = header.from_gseq.value_or(0);
+      gap.to = header.to_gseq;
+    }
+    return gap;
+  }
+
   void dispatch(std::vector<zmq::message_t>& frames) {
     if (frames.size() > kMaxFrames) {
       protocol_event("the daemon sent a message of more than two frames");
@@ -220,8 +238,8 @@ struct Client::Impl {
                      (has_payload ? " with" : " without") + " a payload frame");
       return;
     }
-    const bool reply_to_us =
-        header.type != MessageType::kDelivery && header.type != MessageType::kView;
+    const bool reply_to_us = header.type != MessageType::kDelivery &&
+                             header.type != MessageType::kView && header.type != MessageType::kGap;
     if (reply_to_us && header.id != 0) in_flight.erase(header.id);
     if (reply_to_us && header.id != 0 && header.id == awaited_id) {
       awaited_reply = std::move(header);
@@ -234,8 +252,11 @@ struct Client::Impl {
         return;
       case MessageType::kDelivery:
         events.emplace_back(Delivery{std::move(header.group), header.sender, header.seq,
-                                     header.gseq, header.mode, header.order,
-                                     frames[1].to_string()});
+                                     header.gseq, header.mode, header.order, frames[1].to_string(),
+                                     header.stream_seq});
+        return;
+      case MessageType::kGap:
+        events.emplace_back(gap_of(std::move(header)));
         return;
       case MessageType::kView: {
         const auto members = [](std::vector<protocol::ViewMember>& wire) {

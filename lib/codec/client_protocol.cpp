@@ -49,19 +49,28 @@ enum Field : std::uint8_t {
   kKeyGroupViews,
   kKeyPeers,
   kKeyDaemonsDown,
+  kKeyStreamSeq,
+  kKeyReason,
+  kKeyOrigin,
+  kKeyFromSeq,
+  kKeyToSeq,
+  kKeyFromGseq,
+  kKeyToGseq,
   kKeyCount,
 };
 
 constexpr std::array<std::string_view, kKeyCount> kFieldNames = {
-    "type",         "id",           "version", "client_name",
-    "group",        "mode",         "order",   "sender",
-    "seq",          "gseq",         "node_id", "max_message_bytes",
-    "role",         "term",         "leader",  "members",
-    "commit_index", "code",         "message", "supported_versions",
-    "cluster_id",   "problems",     "op",      "address",
-    "learner",      "nodes",        "view_id", "clients",
-    "joined",       "left",         "cause",   "group_views",
-    "peers",        "daemons_down",
+    "type",         "id",           "version",    "client_name",
+    "group",        "mode",         "order",      "sender",
+    "seq",          "gseq",         "node_id",    "max_message_bytes",
+    "role",         "term",         "leader",     "members",
+    "commit_index", "code",         "message",    "supported_versions",
+    "cluster_id",   "problems",     "op",         "address",
+    "learner",      "nodes",        "view_id",    "clients",
+    "joined",       "left",         "cause",      "group_views",
+    "peers",        "daemons_down", "stream_seq", "reason",
+    "origin",       "from_seq",     "to_seq",     "from_gseq",
+    "to_gseq",
 };
 
 using FieldSet = std::uint64_t;
@@ -102,7 +111,11 @@ TypeFields fields_of(MessageType type) {
       return {bit(kKeyId) | bit(kKeyClusterId) | bit(kKeyNodes), bit(kKeyLeader)};
     case MessageType::kDelivery:
       return {bit(kKeyGroup) | bit(kKeySender) | bit(kKeySeq) | bit(kKeyMode) | bit(kKeyOrder),
-              bit(kKeyGseq)};
+              bit(kKeyGseq) | bit(kKeyStreamSeq)};
+    case MessageType::kGap:
+      // Which of the two ranges is required depends on the gap's kind (read_gap checks it).
+      return {bit(kKeyReason), bit(kKeyGroup) | bit(kKeyOrigin) | bit(kKeyMode) | bit(kKeyFromSeq) |
+                                   bit(kKeyToSeq) | bit(kKeyFromGseq) | bit(kKeyToGseq)};
     case MessageType::kView:
       return {bit(kKeyGroup) | bit(kKeyMembers), bit(kKeyViewId) | bit(kKeyClients) |
                                                      bit(kKeyJoined) | bit(kKeyLeft) |
@@ -117,15 +130,15 @@ TypeFields fields_of(MessageType type) {
 // frames whose id it could not read, so a request with id 0 could not be told apart from them.
 bool needs_nonzero_id(MessageType type) {
   return type != MessageType::kError && type != MessageType::kDelivery &&
-         type != MessageType::kView;
+         type != MessageType::kView && type != MessageType::kGap;
 }
 
-constexpr std::array<MessageType, 14> kAllTypes = {
+constexpr std::array<MessageType, 15> kAllTypes = {
     MessageType::kHello,    MessageType::kJoin,         MessageType::kLeave,
     MessageType::kPublish,  MessageType::kStatus,       MessageType::kWelcome,
     MessageType::kOk,       MessageType::kReceipt,      MessageType::kStatusReply,
     MessageType::kDelivery, MessageType::kView,         MessageType::kError,
-    MessageType::kCluster,  MessageType::kClusterReply,
+    MessageType::kCluster,  MessageType::kClusterReply, MessageType::kGap,
 };
 
 constexpr std::array<ErrorCode, 10> kAllCodes = {
@@ -479,6 +492,28 @@ std::optional<Error> assign(T& target, Result<U> read) {
   return std::nullopt;
 }
 
+// A gap names one range: of an origin's stream (origin, mode, from_seq, to_seq: nil for no end)
+// or of the total order (from_gseq, to_gseq); never both, never backwards.
+std::optional<Error> check_gap(const Header& h, const FieldReader& in) {
+  const auto bad = [](const std::string& why) {
+    return make_error(ErrorCode::kProtocol, "client protocol: gap " + why);
+  };
+  if (h.origin) {
+    if (!in.has(kKeyMode) || h.from_seq == 0) {
+      return bad("with \"origin\" needs \"mode\" and \"from_seq\"");
+    }
+    if (h.from_gseq || h.to_gseq) return bad("names both a stream range and a gseq range");
+    if (h.to_seq && *h.to_seq < h.from_seq) return bad("has \"to_seq\" below \"from_seq\"");
+    return std::nullopt;
+  }
+  if (!h.from_gseq || !h.to_gseq) {
+    return bad("needs \"origin\", \"mode\", \"from_seq\" or \"from_gseq\", \"to_gseq\"");
+  }
+  if (h.from_seq != 0 || h.to_seq) return bad("names both a stream range and a gseq range");
+  if (*h.to_gseq < *h.from_gseq) return bad("has \"to_gseq\" below \"from_gseq\"");
+  return std::nullopt;
+}
+
 Result<Header> read_fields(MessageType type, const FieldReader& in) {
   const TypeFields fields = fields_of(type);
   for (std::uint8_t f = 0; f < kKeyCount; ++f) {
@@ -541,7 +576,20 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   read(kKeyPeers, h.peers, [&](Field f) { return in.peer_reach(f); });
   read(kKeyDaemonsDown, h.daemons_down,
        [&](Field f) { return in.uint_list(f, 1, kMaxNodeId, "node ids"); });
+  read(kKeyStreamSeq, h.stream_seq, [&](Field f) { return in.uint(f, 1); });
+  read(kKeyReason, h.reason, [&](Field f) { return in.string(f, 1, kMaxRoleBytes); });
+  // An origin is a daemon incarnation: node id (never 0) and boot count, as one 32-bit number.
+  read(kKeyOrigin, h.origin, [&](Field f) {
+    return in.optional_uint(f, std::uint64_t{1} << 16, std::numeric_limits<std::uint32_t>::max());
+  });
+  read(kKeyFromSeq, h.from_seq, [&](Field f) { return in.uint(f, 1); });
+  read(kKeyToSeq, h.to_seq, [&](Field f) { return in.optional_uint(f, 1); });
+  read(kKeyFromGseq, h.from_gseq, [&](Field f) { return in.optional_uint(f, 1); });
+  read(kKeyToGseq, h.to_gseq, [&](Field f) { return in.optional_uint(f, 1); });
   if (error) return *error;
+  if (type == MessageType::kGap) {
+    if (auto bad = check_gap(h, in)) return *bad;
+  }
   return h;
 }
 
@@ -634,6 +682,8 @@ const char* message_type_name(MessageType type) {
       return "cluster";
     case MessageType::kClusterReply:
       return "cluster_reply";
+    case MessageType::kGap:
+      return "gap";
   }
   return "unknown";
 }
@@ -654,8 +704,11 @@ std::string encode_header(const Header& h) {
   if (uses(kKeyId)) out.uint(kKeyId, h.id);
   if (uses(kKeyVersion)) out.uint(kKeyVersion, h.version);
   if (uses(kKeyClientName)) out.string(kKeyClientName, h.client_name);
-  if (uses(kKeyGroup)) out.string(kKeyGroup, h.group);
-  if (uses(kKeyMode)) out.string(kKeyMode, mode_name(h.mode));
+  // A gap names a group only when it is known to concern that group alone; a mode only for an
+  // origin's stream.
+  const bool gap = h.type == MessageType::kGap;
+  if (uses(kKeyGroup) && !(gap && h.group.empty())) out.string(kKeyGroup, h.group);
+  if (uses(kKeyMode) && !(gap && !h.origin)) out.string(kKeyMode, mode_name(h.mode));
   if (uses(kKeyOrder)) out.string(kKeyOrder, order_name(h.order));
   if (uses(kKeySender)) out.uint(kKeySender, h.sender);
   if (uses(kKeySeq)) out.uint(kKeySeq, h.seq);
@@ -773,6 +826,16 @@ std::string encode_header(const Header& h) {
   }
   if (uses(kKeyGroupViews) && h.group_views) {
     out.key(kKeyGroupViews).pack_true();
+  }
+  if (uses(kKeyStreamSeq) && h.stream_seq != 0) out.uint(kKeyStreamSeq, h.stream_seq);
+  if (uses(kKeyReason)) out.string(kKeyReason, h.reason);
+  if (gap && h.origin) {
+    out.uint(kKeyOrigin, *h.origin);
+    out.uint(kKeyFromSeq, h.from_seq);
+    out.optional_uint(kKeyToSeq, h.to_seq);
+  } else if (gap) {
+    out.optional_uint(kKeyFromGseq, h.from_gseq);
+    out.optional_uint(kKeyToGseq, h.to_gseq);
   }
   // Only a refused hello has versions to offer.
   if (uses(kKeySupportedVersions) && !h.supported_versions.empty()) {

@@ -45,6 +45,8 @@ enum class MessageType : std::uint8_t {
   kView,          // event: group, members (the daemons of the cluster, as this daemon sees them);
                   // an agreed group view also: view_id, clients, joined, left, cause, gseq
   kError,         // reply to any request (id), or event (id 0): code, message, supported_versions
+  kGap,           // event: messages the daemon will never deliver: reason; optional group; either
+                  // origin, mode, from_seq, to_seq (nil: no end) or from_gseq, to_gseq
 };
 
 // Wire names: "hello", "join", ..., "status_reply", "error".
@@ -116,6 +118,18 @@ struct Header {
   std::vector<ViewMember> joined;
   std::vector<ViewMember> left;
   std::string cause;  // "join", "leave", "disconnect", "daemon-failed", "daemon-returned"
+  // delivery: the message's position in its origin's stream for its mode (0: not given; total
+  // order has none)
+  std::uint64_t stream_seq = 0;
+  // gap: `group` empty when it may concern any group; a stream gap has `origin` (a daemon
+  // incarnation: sender_origin() of its senders), `mode`, from_seq..to_seq (no to_seq: no end);
+  // a total-order gap from_gseq..to_gseq
+  std::string reason;  // "excluded", "origin-lost", "snapshot", "best-effort-hold", ...
+  std::optional<std::uint64_t> origin;
+  std::uint64_t from_seq = 0;
+  std::optional<std::uint64_t> to_seq;
+  std::optional<std::uint64_t> from_gseq;
+  std::optional<std::uint64_t> to_gseq;
   // error
   ErrorCode code = ErrorCode::kProtocol;
   std::string message;

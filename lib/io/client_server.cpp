@@ -338,6 +338,7 @@ void ClientServer::deliver(const Delivery& delivery) {
   header.gseq = delivery.gseq;
   header.mode = delivery.mode;
   header.order = delivery.order;
+  header.stream_seq = delivery.stream_seq;
   static const auto kEmpty = std::make_shared<const std::string>();
   const std::shared_ptr<const std::string> payload = delivery.payload ? delivery.payload : kEmpty;
   const std::string encoded = protocol::encode_header(header);  // once for every reader
@@ -374,6 +375,34 @@ void ClientServer::announce_view(const ViewChange& view) {
   std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
   for (const auto& [identity, client] : clients_) {
     if (client.group_views && client.groups.contains(view.group)) readers.push_back(identity);
+  }
+  for (const std::string& identity : readers) {
+    auto client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    enqueue(identity, client->second,
+            ClientQueue::Message{encoded, nullptr, ClientQueue::Kind::kReply});
+  }
+}
+
+void ClientServer::announce_gap(const Gap& gap) {
+  Header header;
+  header.type = MessageType::kGap;
+  header.group = gap.group.value_or(std::string());
+  header.reason = gap_reason_name(gap.reason);
+  if (gap.kind == Gap::Kind::kStream) {
+    header.origin = gap.origin;
+    header.mode = gap.mode;
+    header.from_seq = gap.from;
+    if (gap.to != Gap::kOpenEnd) header.to_seq = gap.to;
+  } else {
+    header.from_gseq = gap.from;
+    header.to_gseq = gap.to;
+  }
+  const std::string encoded = protocol::encode_header(header);
+  std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
+  for (const auto& [identity, client] : clients_) {
+    const bool concerned = gap.group ? client.groups.contains(*gap.group) : !client.groups.empty();
+    if (concerned) readers.push_back(identity);
   }
   for (const std::string& identity : readers) {
     auto client = clients_.find(identity);

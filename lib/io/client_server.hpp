@@ -4,7 +4,8 @@
 // A client says hello (protocol version), receives its sender id, joins groups and publishes.
 // Requests are handled as they arrive; a publish's receipt follows once the core acknowledges
 // it (at once for best-effort, reliable and gossip; at commit for total order). Deliveries go to
-// every client that joined the message's group.
+// every client that joined the message's group; gap notices (what will never be delivered) to
+// every client of the groups they may concern, in their place among the deliveries.
 //
 // Bad input costs only the sender: a malformed header, an unknown type, a request before hello,
 // an oversized payload each get an error reply, and the daemon goes on serving everyone.
@@ -119,6 +120,11 @@ class ClientServer {
   void deliver(const Delivery& delivery);
   // A group's new agreed view, to every client that joined the group and asked for views.
   void announce_view(const ViewChange& view);
+  // Messages this daemon will never deliver, to every client that joined `gap.group` or, for a
+  // gap that names no group (it may concern any), every client that joined any group. Queued
+  // like a reply (never dropped), behind what was delivered before it and ahead of what is
+  // delivered after it.
+  void announce_gap(const Gap& gap);
   void acknowledge(const Receipt& receipt);
   // The outcome of a membership change a client asked for.
   void answer_admin(const AdminResult& result);

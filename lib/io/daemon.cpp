@@ -374,7 +374,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     transport_->send(envelope);
   }
   void answer(AdminResult result) override { clients_->answer_admin(result); }
-  void announce_gap(const Gap& gap) override { history_->on_gap(gap); }
+  void announce_gap(const Gap& gap) override {
+    history_->on_gap(gap);
+    clients_->announce_gap(gap);
+  }
   void deliver(Delivery delivery) override {
     history_->on_delivery(delivery);
     metrics_.delivered(delivery);

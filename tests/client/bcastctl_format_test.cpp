@@ -44,6 +44,43 @@ TEST(BcastctlFormatTest, MessageJsonMatchesTheContract) {
             R"("mode":"reliable","order":"total","payload":"x"})");
 }
 
+TEST(BcastctlFormatTest, MessageJsonCarriesTheStreamPositionWhenGiven) {
+  Delivery d{"chat", 281474976710657ULL, 3, std::nullopt, Mode::kGossip, Order::kFifo, "x", 12};
+  EXPECT_EQ(message_json(d),
+            R"({"type":"message","group":"chat","sender":281474976710657,"seq":3,"gseq":null,)"
+            R"("mode":"gossip","order":"fifo","stream_seq":12,"payload":"x"})");
+}
+
+TEST(BcastctlFormatTest, GapJsonAndText) {
+  Gap stream;
+  stream.reason = "excluded";
+  stream.origin = (3u << 16) | 2u;
+  stream.mode = Mode::kReliable;
+  stream.from = 5;
+  stream.to = 9;
+  EXPECT_EQ(gap_json(stream),
+            R"({"type":"gap","group":"","origin":196610,"node":3,"mode":"reliable",)"
+            R"("from_seq":5,"to_seq":9,"reason":"excluded"})");
+  EXPECT_EQ(gap_text(stream),
+            "(any group) gap: reliable messages 5..9 of origin 196610 (node 3) will never be "
+            "delivered (excluded)");
+  stream.to.reset();
+  stream.group = "chat";
+  stream.reason = "origin-lost";
+  EXPECT_EQ(gap_json(stream),
+            R"({"type":"gap","group":"chat","origin":196610,"node":3,"mode":"reliable",)"
+            R"("from_seq":5,"to_seq":null,"reason":"origin-lost"})");
+  Gap total;
+  total.kind = Gap::Kind::kTotal;
+  total.reason = "snapshot";
+  total.from = 10;
+  total.to = 40;
+  EXPECT_EQ(gap_json(total),
+            R"({"type":"gap","group":"","from_gseq":10,"to_gseq":40,"reason":"snapshot"})");
+  EXPECT_EQ(gap_text(total),
+            "(any group) gap: total-order positions 10..40 will never be delivered (snapshot)");
+}
+
 TEST(BcastctlFormatTest, BinaryPayloadsGoAsBase64) {
   EXPECT_EQ(message_json(delivery(std::string("\xff\x00\xfe", 3), 1)),
             R"({"type":"message","group":"chat","sender":281474976710657,"seq":3,"gseq":1,)"

@@ -241,6 +241,93 @@ TEST(ClientProtocolTest, DeliveryRoundTrip) {
   EXPECT_EQ(out.order, Order::kTotal);
 }
 
+TEST(ClientProtocolTest, DeliveryCarriesItsStreamPositionWhenGiven) {
+  Header h;
+  h.type = MessageType::kDelivery;
+  h.group = "chat";
+  h.sender = kSender;
+  h.seq = 4;
+  h.stream_seq = 17;
+  EXPECT_EQ(round_trip(h).stream_seq, 17u);
+  h.stream_seq = 0;  // total order: none, and the key is not written
+  EXPECT_EQ(encode_header(h).find("stream_seq"), std::string::npos);
+  EXPECT_EQ(round_trip(h).stream_seq, 0u);
+}
+
+TEST(ClientProtocolTest, StreamGapRoundTrip) {
+  Header h;
+  h.type = MessageType::kGap;
+  h.reason = "excluded";
+  h.origin = (std::uint64_t{3} << 16) | 2;
+  h.mode = Mode::kGossip;
+  h.from_seq = 5;
+  h.to_seq = 9;
+  Header out = round_trip(h);
+  EXPECT_EQ(out.type, MessageType::kGap);
+  EXPECT_EQ(out.id, 0u);
+  EXPECT_EQ(out.group, "");  // any group: the key is not written
+  EXPECT_EQ(encode_header(h).find("group"), std::string::npos);
+  EXPECT_EQ(out.reason, "excluded");
+  EXPECT_EQ(out.origin, h.origin);
+  EXPECT_EQ(out.mode, Mode::kGossip);
+  EXPECT_EQ(out.from_seq, 5u);
+  EXPECT_EQ(out.to_seq, 9u);
+  EXPECT_FALSE(out.from_gseq);
+  // A gap of one group, and one with no end (nil to_seq).
+  h.group = "chat";
+  h.to_seq.reset();
+  out = round_trip(h);
+  EXPECT_EQ(out.group, "chat");
+  EXPECT_FALSE(out.to_seq);
+  EXPECT_NE(encode_header(h).find("to_seq"), std::string::npos);
+}
+
+TEST(ClientProtocolTest, TotalOrderGapRoundTrip) {
+  Header h;
+  h.type = MessageType::kGap;
+  h.reason = "snapshot";
+  h.from_gseq = 10;
+  h.to_gseq = 40;
+  const std::string encoded = encode_header(h);
+  EXPECT_EQ(encoded.find("mode"), std::string::npos);
+  EXPECT_EQ(encoded.find("origin"), std::string::npos);
+  Header out = round_trip(h);
+  EXPECT_FALSE(out.origin);
+  EXPECT_EQ(out.from_gseq, 10u);
+  EXPECT_EQ(out.to_gseq, 40u);
+  EXPECT_EQ(out.reason, "snapshot");
+}
+
+TEST(ClientProtocolTest, RejectsGapsThatNameNoRangeOrTwo) {
+  const std::uint64_t origin = (std::uint64_t{3} << 16) | 2;
+  const auto gap = [] { return RawMap().add("type", "gap").add("reason", "excluded"); };
+  expect_protocol_error(gap().str(), "needs");
+  expect_protocol_error(RawMap().add("type", "gap").add("from_gseq", 1).add("to_gseq", 2).str(),
+                        "\"reason\" is missing");
+  expect_protocol_error(gap().add("origin", origin).add("from_seq", 1).str(), "\"mode\"");
+  expect_protocol_error(gap().add("origin", origin).add("mode", "reliable").str(), "from_seq");
+  expect_protocol_error(
+      gap().add("origin", origin).add("mode", "reliable").add("from_seq", 5).add("to_seq", 4).str(),
+      "below");
+  expect_protocol_error(gap().add("from_gseq", 5).add("to_gseq", 4).str(), "below");
+  expect_protocol_error(gap().add("from_gseq", 5).str(), "needs");
+  expect_protocol_error(gap()
+                            .add("origin", origin)
+                            .add("mode", "reliable")
+                            .add("from_seq", 1)
+                            .add("from_gseq", 1)
+                            .add("to_gseq", 1)
+                            .str(),
+                        "both");
+  // An origin is a daemon incarnation: its node id (the top 16 bits) is never 0.
+  expect_protocol_error(gap().add("origin", 2).add("mode", "reliable").add("from_seq", 1).str(),
+                        "origin");
+  auto open_end = decode_header(
+      gap().add("origin", origin).add("mode", "gossip").add("from_seq", 3).add_nil("to_seq").str());
+  ASSERT_TRUE(open_end.ok()) << open_end.error().message;
+  EXPECT_FALSE(open_end.value().to_seq);
+}
+
 TEST(ClientProtocolTest, ViewRoundTrip) {
   Header h;
   h.type = MessageType::kView;

@@ -123,6 +123,7 @@ std::string message_json(const Delivery& d) {
   line["gseq"] = optional_number(d.gseq);
   line["mode"] = mode_name(d.mode);
   line["order"] = order_name(d.order);
+  if (d.stream_seq != 0) line["stream_seq"] = d.stream_seq;
   if (is_valid_utf8(d.payload)) {
     line["payload"] = d.payload;
   } else {
@@ -156,6 +157,24 @@ std::string view_json(const View& view) {
   line["left"] = members(view.left);
   line["cause"] = view.cause;
   line["gseq"] = view.gseq;
+  return line.dump();
+}
+
+std::string gap_json(const Gap& gap) {
+  Json line;
+  line["type"] = "gap";
+  line["group"] = gap.group;
+  if (gap.kind == Gap::Kind::kStream) {
+    line["origin"] = gap.origin;
+    line["node"] = gap.origin >> 16;
+    line["mode"] = mode_name(gap.mode);
+    line["from_seq"] = gap.from;
+    line["to_seq"] = optional_number(gap.to);
+  } else {
+    line["from_gseq"] = gap.from;
+    line["to_gseq"] = optional_number(gap.to);
+  }
+  line["reason"] = gap.reason;
   return line.dump();
 }
 
@@ -238,6 +257,20 @@ std::string message_text(const Delivery& d) {
   if (d.gseq) line += " gseq=" + std::to_string(*d.gseq);
   line += std::string(" ") + mode_name(d.mode) + "/" + order_name(d.order) + ": ";
   return line + readable_payload(d.payload);
+}
+
+std::string gap_text(const Gap& gap) {
+  const std::string group = gap.group.empty() ? "(any group)" : gap.group;
+  const std::string to = gap.to ? std::to_string(*gap.to) : std::string("end");
+  std::string what;
+  if (gap.kind == Gap::Kind::kStream) {
+    what = std::string(mode_name(gap.mode)) + " messages " + std::to_string(gap.from) + ".." + to +
+           " of origin " + std::to_string(gap.origin) + " (node " +
+           std::to_string(gap.origin >> 16) + ")";
+  } else {
+    what = "total-order positions " + std::to_string(gap.from) + ".." + to;
+  }
+  return group + " gap: " + what + " will never be delivered (" + gap.reason + ")";
 }
 
 std::string view_text(const View& view) {

@@ -304,6 +304,8 @@ int run_sub(const CommandLine& line) {
       ++messages;
     } else if (const auto* view = std::get_if<bcast::View>(&*event.value())) {
       print_line(line.json ? bcast::ctl::view_json(*view) : bcast::ctl::view_text(*view));
+    } else if (const auto* gap = std::get_if<bcast::Gap>(&*event.value())) {
+      print_line(line.json ? bcast::ctl::gap_json(*gap) : bcast::ctl::gap_text(*gap));
     } else if (const auto* error = std::get_if<bcast::RequestError>(&*event.value())) {
       // E.g. deliveries the daemon dropped because we read too slowly: worth knowing, not fatal.
       std::fprintf(stderr, "bcastctl: daemon reports %s\n", describe(error->error).c_str());

@@ -46,6 +46,12 @@ struct bcast_event {
   std::vector<std::uint64_t> members;
   int error_code = BCAST_OK;
   std::string error_message;
+  std::uint64_t stream_seq = 0;  // delivery
+  int gap_kind = 0;              // gap: 1 stream, 2 total order
+  std::uint64_t gap_origin = 0;
+  std::uint64_t gap_from = 0;
+  std::uint64_t gap_to = 0;
+  std::string gap_reason;
 };
 
 struct bcast_status {
@@ -133,10 +139,21 @@ bcast_event* event_of(bcast::Event&& event) {
           out->mode = static_cast<int>(e.mode);
           out->order = static_cast<int>(e.order);
           out->payload = std::move(e.payload);
+          out->stream_seq = e.stream_seq;
         } else if constexpr (std::is_same_v<T, bcast::View>) {
           out->kind = BCAST_EVENT_VIEW;
           out->group = std::move(e.group);
           out->members = std::move(e.members);
+        } else if constexpr (std::is_same_v<T, bcast::Gap>) {
+          out->kind = BCAST_EVENT_GAP;
+          out->group = std::move(e.group);
+          const bool stream = e.kind == bcast::Gap::Kind::kStream;
+          out->gap_kind = stream ? 1 : 2;
+          if (stream) out->mode = static_cast<int>(e.mode);
+          out->gap_origin = e.origin;
+          out->gap_from = e.from;
+          out->gap_to = e.to.value_or(UINT64_MAX);
+          out->gap_reason = std::move(e.reason);
         } else {
           static_assert(std::is_same_v<T, bcast::RequestError>);
           out->kind = BCAST_EVENT_ERROR;
@@ -380,8 +397,8 @@ int bcast_event_gseq(const bcast_event* event, uint64_t* gseq) {
   return 1;
 }
 const char* bcast_event_group(const bcast_event* event, size_t* len) {
-  const bool has =
-      event && (event->kind == BCAST_EVENT_DELIVERY || event->kind == BCAST_EVENT_VIEW);
+  const bool has = event && (event->kind == BCAST_EVENT_DELIVERY ||
+                             event->kind == BCAST_EVENT_VIEW || event->kind == BCAST_EVENT_GAP);
   if (len != nullptr) *len = has ? event->group.size() : 0;
   return has ? event->group.c_str() : nullptr;
 }
@@ -403,6 +420,18 @@ int bcast_event_error_code(const bcast_event* event) { return event ? event->err
 const char* bcast_event_error_message(const bcast_event* event) {
   return event && event->kind == BCAST_EVENT_ERROR ? event->error_message.c_str() : nullptr;
 }
+
+int bcast_event_gap(const bcast_event* event, uint64_t* origin, uint64_t* from, uint64_t* to) {
+  if (event == nullptr || event->kind != BCAST_EVENT_GAP) return 0;
+  if (origin != nullptr) *origin = event->gap_origin;
+  if (from != nullptr) *from = event->gap_from;
+  if (to != nullptr) *to = event->gap_to;
+  return event->gap_kind;
+}
+const char* bcast_event_gap_reason(const bcast_event* event) {
+  return event && event->kind == BCAST_EVENT_GAP ? event->gap_reason.c_str() : nullptr;
+}
+uint64_t bcast_event_stream_seq(const bcast_event* event) { return event ? event->stream_seq : 0; }
 
 // ---- Status and client facts ----
 

@@ -42,7 +42,7 @@ from . import _native
 __all__ = [
     "Mode", "Order", "Error", "InvalidArgument", "Busy", "TooLarge", "IoError", "Timeout",
     "Unavailable", "ProtocolError", "NotFound", "NoMemory", "Receipt", "Delivery", "View",
-    "ErrorEvent", "Status", "Client", "connect", "library_version", "DEFAULT_SOCKET",
+    "ErrorEvent", "Gap", "Status", "Client", "connect", "library_version", "DEFAULT_SOCKET",
 ]
 
 _lib = _native.load()
@@ -167,6 +167,25 @@ class Delivery:
     mode: Mode
     order: Order
     payload: bytes
+    # Not total order: the message's position in its origin's stream for its mode, which a Gap
+    # names (the origin is sender >> 32). 0 for total order.
+    stream_seq: int = 0
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Messages the local daemon will never deliver, before anything delivered after them
+    (docs/guarantees.md, "Gaps"). A stream gap (`origin` set) names positions from_..to of the
+    stream of daemon incarnation `origin` (sender >> 32 of its senders) for `mode`
+    (Delivery.stream_seq); a total-order gap (`origin` None) gseq positions from_..to. `to` None:
+    no end. `group` is "" when the gap may concern any group. `reason`: "excluded",
+    "origin-lost", "snapshot", "best-effort-hold", or another."""
+    group: str
+    reason: str
+    origin: Optional[int]
+    mode: Optional[Mode]
+    from_: int
+    to: Optional[int]
 
 
 @dataclass(frozen=True)
@@ -189,9 +208,9 @@ class ErrorEvent:
         return _ERROR_CLASSES.get(self.code, Error)(self.code, self.message)
 
 
-Event = Union[Receipt, Delivery, View, ErrorEvent]
+Event = Union[Receipt, Delivery, View, ErrorEvent, Gap]
 
-_EVENT_RECEIPT, _EVENT_DELIVERY, _EVENT_VIEW, _EVENT_ERROR = 1, 2, 3, 4
+_EVENT_RECEIPT, _EVENT_DELIVERY, _EVENT_VIEW, _EVENT_ERROR, _EVENT_GAP = 1, 2, 3, 4, 5
 
 
 def _text(data: bytes) -> str:
@@ -221,7 +240,9 @@ def _convert(event) -> Optional[Event]:
                         _lib.bcast_event_sender(event), _lib.bcast_event_seq(event),
                         _gseq(event), _MODES[_lib.bcast_event_mode(event)],
                         _ORDERS[_lib.bcast_event_order(event)],
-                        _bytes(_lib.bcast_event_payload, event))
+                        _bytes(_lib.bcast_event_payload, event),
+                        _lib.bcast_event_stream_seq(event)
+                        if hasattr(_lib, "bcast_event_stream_seq") else 0)
     if kind == _EVENT_VIEW:
         count = _lib.bcast_event_member_count(event)
         return View(_text(_bytes(_lib.bcast_event_group, event)),
@@ -231,7 +252,20 @@ def _convert(event) -> Optional[Event]:
         return ErrorEvent(_lib.bcast_event_request_id(event),
                           _lib.bcast_code_name(_lib.bcast_event_error_code(event)).decode(),
                           message.decode(errors="replace"))
+    if kind == _EVENT_GAP:
+        return _gap(event)
     return None  # a kind from a newer libbcast_c than this package knows: skipped
+
+
+def _gap(event) -> Gap:
+    origin, first, last = ctypes.c_uint64(), ctypes.c_uint64(), ctypes.c_uint64()
+    stream = _lib.bcast_event_gap(event, ctypes.byref(origin), ctypes.byref(first),
+                                  ctypes.byref(last)) == 1
+    reason = _lib.bcast_event_gap_reason(event) or b""
+    return Gap(_text(_bytes(_lib.bcast_event_group, event)), reason.decode(errors="replace"),
+               origin.value if stream else None,
+               _MODES[_lib.bcast_event_mode(event)] if stream else None, first.value,
+               None if last.value == 2**64 - 1 else last.value)
 
 
 @dataclass(frozen=True)

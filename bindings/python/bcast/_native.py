@@ -132,8 +132,23 @@ _PROTOTYPES = {
 }
 
 
+# Added in BCAST_C_1.1 (gap events): declared when the library has them, so that a library of the
+# same ABI version from before them still loads (it sends no gap events either).
+_PROTOTYPES_1_1 = {
+    "bcast_event_gap": (_int, [_p, ctypes.POINTER(_u64), ctypes.POINTER(_u64),
+                               ctypes.POINTER(_u64)]),
+    "bcast_event_gap_reason": (_str, [_p]),
+    "bcast_event_stream_seq": (_u64, [_p]),
+}
+
+
 def _declare(library):
     for name, (restype, argtypes) in _PROTOTYPES.items():
         function = getattr(library, name)
         function.restype = restype
         function.argtypes = argtypes
+    for name, (restype, argtypes) in _PROTOTYPES_1_1.items():
+        if hasattr(library, name):
+            function = getattr(library, name)
+            function.restype = restype
+            function.argtypes = argtypes

@@ -13,8 +13,8 @@
 // thread at a time (ZeroMQ's I/O thread runs inside the library's context). Every call either
 // returns at once or waits at most its timeout.
 //
-// Events: receipts, deliveries, views and errors all arrive through next_event(), in the order
-// the daemon sent them. A call that waits for its own reply (connect, join, leave, status,
+// Events: receipts, deliveries, views, gaps and errors all arrive through next_event(), in the
+// order the daemon sent them. A call that waits for its own reply (connect, join, leave, status,
 // publish when the window is full, publish_and_wait) keeps whatever else arrives meanwhile for
 // next_event(), so nothing is lost, but that backlog grows with what arrives during the wait.
 //
@@ -74,6 +74,35 @@ struct Delivery {
   Mode mode = Mode::kReliable;
   Order order = Order::kNone;
   std::string payload;
+  // Best-effort, reliable and gossip: the message's position in the stream of its origin (the
+  // daemon incarnation sender_origin(sender)) for its mode, which a Gap names. 0 for total order.
+  std::uint64_t stream_seq = 0;
+};
+
+// Messages the local daemon will never deliver (docs/guarantees.md, "Gaps"): it comes before
+// anything delivered after them, so a client that sees a hole in a sender's seq, in causal
+// order or in gseq without a Gap covering it has found a bug. Sent to every client that joined
+// a group, whatever its services.
+//  * kStream: positions from..to of the stream of daemon incarnation `origin` for `mode`
+//    (Delivery::stream_seq; the origin is sender_origin(sender) of its senders); `to` empty:
+//    every later position too (a dead origin's tail of unknown length). One stream holds the
+//    messages of all the origin's senders in every group.
+//  * kTotal: global positions from..to (Delivery::gseq), of every group.
+// `group` names the one group the skipped messages belong to when the daemon knows it; empty:
+// any group (a message that never arrived is known only by its position).
+// `reason`: "excluded" (skipped when this daemon rejoined after being excluded), "origin-lost"
+// (a dead origin's messages nobody alive holds), "snapshot" (total-order positions covered by a
+// snapshot this daemon installed), "best-effort-hold" (best-effort FIFO positions that did not
+// arrive in time); accept others.
+struct Gap {
+  enum class Kind : std::uint8_t { kStream, kTotal };
+  Kind kind = Kind::kStream;
+  std::string group;
+  std::string reason;
+  std::uint32_t origin = 0;     // kStream
+  Mode mode = Mode::kReliable;  // kStream
+  std::uint64_t from = 0;
+  std::optional<std::uint64_t> to;  // inclusive; always set for kTotal
 };
 
 // One client connection in a group's agreed view.
@@ -112,7 +141,7 @@ struct RequestError {
   Error error;
 };
 
-using Event = std::variant<Receipt, Delivery, View, RequestError>;
+using Event = std::variant<Receipt, Delivery, View, RequestError, Gap>;
 
 // The local daemon's view of the cluster.
 struct Status {

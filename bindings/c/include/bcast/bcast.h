@@ -194,8 +194,12 @@ enum {
   BCAST_EVENT_DELIVERY = 2, /* a message of a joined group: group, sender, seq, gseq, mode,
                                order, payload */
   BCAST_EVENT_VIEW = 3,     /* the daemons serving a joined group: group, members */
-  BCAST_EVENT_ERROR = 4     /* a refused publish (request_id), or a problem not tied to a
+  BCAST_EVENT_ERROR = 4,    /* a refused publish (request_id), or a problem not tied to a
                                request (request_id 0): error_code, error_message */
+  BCAST_EVENT_GAP = 5       /* messages the daemon will never deliver (docs/guarantees.md,
+                               "Gaps"), before anything delivered after them: group (empty: any
+                               group), mode (stream gaps), bcast_event_gap(),
+                               bcast_event_gap_reason() */
 };
 
 /* Waits up to `timeout_ms` (0: only what is already there; negative: forever) for the next
@@ -223,7 +227,7 @@ BCAST_API uint64_t bcast_event_request_id(const bcast_event* event); /* receipt,
 BCAST_API uint64_t bcast_event_seq(const bcast_event* event);        /* receipt, delivery */
 /* 1 and *gseq set when the event has a global position (total order), else 0. */
 BCAST_API int bcast_event_gseq(const bcast_event* event, uint64_t* gseq);
-/* Group name (delivery, view); *len (may be NULL) its length; also NUL-terminated. */
+/* Group name (delivery, view, gap); *len (may be NULL) its length; also NUL-terminated. */
 BCAST_API const char* bcast_event_group(const bcast_event* event, size_t* len);
 BCAST_API uint64_t bcast_event_sender(const bcast_event* event); /* delivery: cluster-unique */
 BCAST_API int bcast_event_mode(const bcast_event* event);        /* delivery; else -1 */
@@ -235,6 +239,16 @@ BCAST_API size_t bcast_event_member_count(const bcast_event* event);           /
 BCAST_API uint64_t bcast_event_member(const bcast_event* event, size_t index); /* node id */
 BCAST_API int bcast_event_error_code(const bcast_event* event);                /* error */
 BCAST_API const char* bcast_event_error_message(const bcast_event* event);     /* error */
+/* A gap's range. 1: a stream gap, positions *from..*to of the stream of daemon incarnation
+ * *origin (sender >> 32 of its senders) for bcast_event_mode() (a delivery's
+ * bcast_event_stream_seq()); 2: a total-order gap, gseq *from..*to; 0: not a gap. *to is
+ * UINT64_MAX when the range has no end. Any pointer may be NULL. */
+BCAST_API int bcast_event_gap(const bcast_event* event, uint64_t* origin, uint64_t* from,
+                              uint64_t* to);
+/* "excluded", "origin-lost", "snapshot", "best-effort-hold" (accept others); NULL if not a gap. */
+BCAST_API const char* bcast_event_gap_reason(const bcast_event* event);
+/* A delivery's position in its origin's stream for its mode, which gaps name (0: total order). */
+BCAST_API uint64_t bcast_event_stream_seq(const bcast_event* event);
 
 /* ---- Status and client facts --------------------------------------------------------------- */
 
