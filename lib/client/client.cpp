@@ -343,10 +343,12 @@ struct Client::Impl {
                                                 " instead of " + protocol::message_type_name(type));
   }
 
-  Result<void> membership(MessageType type, std::string_view group) {
+  Result<void> membership(MessageType type, std::string_view group,
+                          std::optional<std::uint64_t> from_gseq = std::nullopt) {
     Header request;
     request.type = type;
     request.group = std::string(group);
+    request.from_gseq = from_gseq;
     auto reply = call(std::move(request), nullptr, options.request_timeout);
     if (!reply) return reply.error();
     return expect_type(reply.value(), MessageType::kOk);
@@ -422,6 +424,10 @@ Result<Client> Client::connect(const ClientOptions& options) {
 
 Result<void> Client::join(std::string_view group) {
   return impl_->membership(MessageType::kJoin, group);
+}
+
+Result<void> Client::join(std::string_view group, std::uint64_t from_gseq) {
+  return impl_->membership(MessageType::kJoin, group, from_gseq);
 }
 
 Result<void> Client::leave(std::string_view group) {

@@ -87,6 +87,8 @@ TypeFields fields_of(MessageType type) {
     case MessageType::kHello:
       return {bit(kKeyId) | bit(kKeyVersion), bit(kKeyClientName) | bit(kKeyGroupViews)};
     case MessageType::kJoin:
+      // from_gseq: replay the group's total order from there (0: the oldest retained).
+      return {bit(kKeyId) | bit(kKeyGroup), bit(kKeyFromGseq)};
     case MessageType::kLeave:
       return {bit(kKeyId) | bit(kKeyGroup), 0};
     case MessageType::kPublish:
@@ -510,6 +512,7 @@ std::optional<Error> check_gap(const Header& h, const FieldReader& in) {
     return bad("needs \"origin\", \"mode\", \"from_seq\" or \"from_gseq\", \"to_gseq\"");
   }
   if (h.from_seq != 0 || h.to_seq) return bad("names both a stream range and a gseq range");
+  if (*h.from_gseq == 0) return bad("has \"from_gseq\" 0 (gseqs start at 1)");
   if (*h.to_gseq < *h.from_gseq) return bad("has \"to_gseq\" below \"from_gseq\"");
   return std::nullopt;
 }
@@ -584,7 +587,7 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   });
   read(kKeyFromSeq, h.from_seq, [&](Field f) { return in.uint(f, 1); });
   read(kKeyToSeq, h.to_seq, [&](Field f) { return in.optional_uint(f, 1); });
-  read(kKeyFromGseq, h.from_gseq, [&](Field f) { return in.optional_uint(f, 1); });
+  read(kKeyFromGseq, h.from_gseq, [&](Field f) { return in.optional_uint(f, 0); });
   read(kKeyToGseq, h.to_gseq, [&](Field f) { return in.optional_uint(f, 1); });
   if (error) return *error;
   if (type == MessageType::kGap) {
@@ -836,6 +839,8 @@ std::string encode_header(const Header& h) {
   } else if (gap) {
     out.optional_uint(kKeyFromGseq, h.from_gseq);
     out.optional_uint(kKeyToGseq, h.to_gseq);
+  } else if (uses(kKeyFromGseq) && h.from_gseq) {
+    out.uint(kKeyFromGseq, *h.from_gseq);  // a join that replays
   }
   // Only a refused hello has versions to offer.
   if (uses(kKeySupportedVersions) && !h.supported_versions.empty()) {

@@ -54,6 +54,7 @@ struct CommandLine {
   bool json = false;
   bool learner = false;
   std::optional<std::uint64_t> count;
+  std::optional<std::uint64_t> from_gseq;  // sub --from
   std::optional<bcast::Mode> mode;
   std::optional<bcast::Order> order;
   std::string out;  // keygen --out
@@ -66,8 +67,9 @@ struct CommandSpec {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"sub", "sub GROUP [--json] [--count N]",
-     "print every message delivered to GROUP, one line each; --count N exits after N"},
+    {"sub", "sub GROUP [--json] [--count N] [--from GSEQ]",
+     "print every message delivered to GROUP, one line each; --count N exits after N;\n"
+     "            --from GSEQ first replays its total-order messages from GSEQ (0: oldest kept)"},
     {"pub",
      "pub GROUP [--mode best-effort|reliable|gossip] [--order none|fifo|causal|total]\n"
      "            [--json] [--] [MESSAGE...]",
@@ -113,7 +115,10 @@ po::options_description command_options(const std::string& command) {
   }
   if (any || command == "sub") {
     o.add_options()("count", po::value<std::string>()->value_name("N"),
-                    "sub: exit after N messages");
+                    "sub: exit after N messages")(
+        "from", po::value<std::string>()->value_name("GSEQ"),
+        "sub: replay the group's total-order messages from GSEQ (0: the oldest the daemon "
+        "holds), then go on live");
   }
   if (any || command == "keygen") {
     o.add_options()("out", po::value<std::string>()->value_name("PREFIX"),
@@ -233,6 +238,10 @@ CommandLine parse(int argc, char** argv) {
     if (!n || *n == 0) usage_error("--count needs a positive number");
     line.count = n;
   }
+  if (vm.count("from")) {
+    line.from_gseq = parse_number(vm["from"].as<std::string>());
+    if (!line.from_gseq) usage_error("--from needs a gseq (0: the oldest the daemon holds)");
+  }
   if (vm.count("mode")) {
     line.mode = bcast::parse_mode(vm["mode"].as<std::string>());
     if (!line.mode) usage_error("--mode must be best-effort, reliable or gossip");
@@ -288,7 +297,8 @@ int run_sub(const CommandLine& line) {
   const std::string& group = line.positional[0];
   install_stop_handlers();
   Client client = connect_daemon(line, 5000ms);
-  if (auto joined = client.join(group); !joined) {
+  auto joined = line.from_gseq ? client.join(group, *line.from_gseq) : client.join(group);
+  if (!joined) {
     fail("cannot join " + group + ": " + describe(joined.error()));
   }
   g_looping = 1;

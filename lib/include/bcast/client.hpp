@@ -198,6 +198,12 @@ class Client {
   // Deliveries of `group` reach this client from the daemon's ok on (waits for it). A view of
   // the group follows as an event.
   Result<void> join(std::string_view group);
+  // Joins and replays the group's total-order messages from gseq `from_gseq` (0: the oldest the
+  // daemon's history holds), then goes on with the live ones: no gap and no duplicate at the
+  // switch. A position older than the history yields a Gap (reason "history-trimmed") up to the
+  // oldest one held. Other orders are live from the join on, as with join(group). Fails
+  // (unavailable) if the daemon keeps no history.
+  Result<void> join(std::string_view group, std::uint64_t from_gseq);
   Result<void> leave(std::string_view group);
 
   // Sends a publish and returns its request id; the Receipt or RequestError with that id comes
