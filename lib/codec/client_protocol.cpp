@@ -94,8 +94,10 @@ TypeFields fields_of(MessageType type) {
     case MessageType::kPublish:
       return {bit(kKeyId) | bit(kKeyGroup) | bit(kKeyMode) | bit(kKeyOrder), 0};
     case MessageType::kStatus:
-    case MessageType::kOk:
       return {bit(kKeyId), 0};
+    case MessageType::kOk:
+      // gseq, answering a join: the last total-order position before its live deliveries.
+      return {bit(kKeyId), bit(kKeyGseq)};
     case MessageType::kWelcome:
       return {bit(kKeyId) | bit(kKeySender) | bit(kKeyNodeId) | bit(kKeyVersion) |
                   bit(kKeyMaxMessageBytes),
@@ -715,8 +717,11 @@ std::string encode_header(const Header& h) {
   if (uses(kKeyOrder)) out.string(kKeyOrder, order_name(h.order));
   if (uses(kKeySender)) out.uint(kKeySender, h.sender);
   if (uses(kKeySeq)) out.uint(kKeySeq, h.seq);
-  // A view carries gseq only when it is an agreed group view.
-  if (uses(kKeyGseq) && (h.type != MessageType::kView || h.view_id)) {
+  // A view carries gseq only when it is an agreed group view, an ok only when it has one.
+  const bool writes_gseq = h.type == MessageType::kView ? h.view_id.has_value()
+                           : h.type == MessageType::kOk ? h.gseq.has_value()
+                                                        : true;
+  if (uses(kKeyGseq) && writes_gseq) {
     out.optional_uint(kKeyGseq, h.gseq);
   }
   // node_id is optional only in a cluster request ("list" names no node).

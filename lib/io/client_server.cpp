@@ -223,6 +223,14 @@ void ClientServer::handle_request(const std::string& identity, int fd, const Hea
           !start_replay(identity, client, request)) {
         return;
       }
+      if (request.type == MessageType::kJoin && !request.from_gseq) {
+        // Where its live total order starts: a client that loses its connection resumes the
+        // group's total order from the history after this (or after its last delivery).
+        const HistoryStore* history = handler_.history();
+        const std::uint64_t position =
+            std::max(last_live_gseq_, history ? history->last_gseq() : std::uint64_t{0});
+        if (position > 0) reply.gseq = position;
+      }
       if (request.type == MessageType::kJoin) {
         client.groups.insert(request.group);
         handler_.joined_group(client.sender, request.group, client.name);

@@ -84,6 +84,53 @@ TEST_F(Replay, FromAPositionThenLiveWithNoGapAndNoDuplicate) {
   EXPECT_TRUE(from_middle.bad_lines().empty()) << from_middle.bad_lines().front();
 }
 
+// [replay] item 3: a subscriber whose daemon is killed and restarted while a publisher streams
+// total-order messages through another daemon reconnects (`bcastctl sub --resume`, the client
+// library's ClientOptions::resume) and resumes where it stopped: from its first delivery on,
+// every acknowledged message exactly once, in gseq order, including those committed while its
+// daemon was down.
+TEST_F(Replay, ASubscriberResumesAcrossItsDaemonsRestartWithNoGapAndNoDuplicate) {
+  constexpr std::size_t kFirst = 40;
+  constexpr std::size_t kTotal = 160;
+  const std::string group = "resumed";
+  LocalCluster cluster(path("cluster"), 3);
+  const int leader = cluster.wait_leader();
+  const int sub_node = leader == 2 ? 3 : 2;
+  const int pub_node = leader;  // never the one killed
+  Subscriber sub("resumer", cluster.socket(sub_node), group, path("sub.err"), {"--resume"});
+  wait_joined({&sub}, &cluster);
+  Publisher pub("R", cluster.socket(pub_node), group, "reliable", "total", path("pub.err"));
+  std::vector<Process*> procs = {&pub.process(), &sub.process()};
+  auto on_read = [&] {
+    pub.consume();
+    sub.consume();
+  };
+  pub.write_until(kFirst);
+  ASSERT_TRUE(pump_until(
+      procs, Clock::now() + 30s, [&] { return sub.deliveries().size() >= kFirst; }, on_read))
+      << diagnostics(&cluster, {&sub}, {&pub});
+
+  // Its daemon dies while the stream goes on, and comes back from its data directory.
+  cluster.kill(sub_node);
+  pub.write_until(kFirst + kTotal / 2);
+  ASSERT_TRUE(pump_until(
+      procs, Clock::now() + 30s, [&] { return pub.receipts().size() == kFirst + kTotal / 2; },
+      on_read))
+      << diagnostics(&cluster, {&sub}, {&pub});
+  cluster.restart(sub_node);
+  pub.write_until(kFirst + kTotal);
+  ASSERT_TRUE(pump_until(
+      procs, Clock::now() + 30s, [&] { return pub.receipts().size() == kFirst + kTotal; }, on_read))
+      << diagnostics(&cluster, {&sub}, {&pub});
+
+  const auto want = expected_from({&pub}, *pub.receipts().front().gseq);
+  const bool all = pump_until(
+      procs, Clock::now() + 30s, [&] { return sub.deliveries().size() >= want.size(); }, on_read);
+  EXPECT_TRUE(all) << diagnostics(&cluster, {&sub}, {&pub});
+  EXPECT_EQ(delivered(sub), want);
+  EXPECT_TRUE(sub.process().running()) << sub.stderr_text();
+}
+
 // Without a history there is nothing to replay: the join is refused with a clear error.
 TEST_F(Replay, ADaemonWithoutHistoryRefusesAReplayingJoin) {
   LocalCluster cluster(path("cluster"), 1, {"--history-max-bytes", "0"});

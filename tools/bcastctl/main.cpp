@@ -55,6 +55,7 @@ struct CommandLine {
   bool learner = false;
   std::optional<std::uint64_t> count;
   std::optional<std::uint64_t> from_gseq;  // sub --from
+  bool resume = false;                     // sub --resume
   std::optional<bcast::Mode> mode;
   std::optional<bcast::Order> order;
   std::string out;  // keygen --out
@@ -67,7 +68,7 @@ struct CommandSpec {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"sub", "sub GROUP [--json] [--count N] [--from GSEQ]",
+    {"sub", "sub GROUP [--json] [--count N] [--from GSEQ] [--resume]",
      "print every message delivered to GROUP, one line each; --count N exits after N;\n"
      "            --from GSEQ first replays its total-order messages from GSEQ (0: oldest kept)"},
     {"pub",
@@ -118,7 +119,10 @@ po::options_description command_options(const std::string& command) {
                     "sub: exit after N messages")(
         "from", po::value<std::string>()->value_name("GSEQ"),
         "sub: replay the group's total-order messages from GSEQ (0: the oldest the daemon "
-        "holds), then go on live");
+        "holds), then go on live")(
+        "resume", po::bool_switch(),
+        "sub: when the connection to the daemon is lost, reconnect (for up to 30 s) and "
+        "resume the total order where it stopped");
   }
   if (any || command == "keygen") {
     o.add_options()("out", po::value<std::string>()->value_name("PREFIX"),
@@ -232,6 +236,7 @@ CommandLine parse(int argc, char** argv) {
   }
   line.json = vm.count("json") && vm["json"].as<bool>();
   line.learner = vm.count("learner") && vm["learner"].as<bool>();
+  line.resume = vm.count("resume") && vm["resume"].as<bool>();
   if (vm.count("out")) line.out = vm["out"].as<std::string>();
   if (vm.count("count")) {
     const auto n = parse_number(vm["count"].as<std::string>());
@@ -262,6 +267,7 @@ Client connect_daemon(const CommandLine& line, std::chrono::milliseconds default
   options.client_name = "bcastctl " + line.command;
   options.group_views = true;  // sub prints every view
   options.request_timeout = line.timeout.value_or(default_timeout);
+  options.resume = line.resume;
   auto client = Client::connect(options);
   if (!client) fail(client.error().message);
   return std::move(client).value();

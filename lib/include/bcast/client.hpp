@@ -56,6 +56,16 @@ struct ClientOptions {
   // The largest frame accepted from the daemon (ZMQ_MAXMSGSIZE); a bigger one closes the
   // connection. Must exceed the daemon's max_message_bytes.
   std::int64_t max_frame_bytes = 64 << 20;
+  // Survive a lost connection (the daemon restarted, or closed this client): next_event()
+  // reconnects, backing off up to 2 s between tries, for at most `resume_timeout`. Every
+  // publish awaiting its receipt first ends in a RequestError (kUnavailable: its fate is
+  // unknown); every joined group is joined again and its total order replayed from the gseq
+  // after the last one delivered (or skipped), so the application sees one unbroken total-order
+  // sequence per group; what other orders may have missed meanwhile is reported first as a Gap
+  // (kStream, origin 0: any origin, reason "disconnected"). The sender id changes. Without a
+  // history at the daemon, the total order missed is a Gap (kTotal, "disconnected") instead.
+  bool resume = false;
+  std::chrono::milliseconds resume_timeout{30000};
 };
 
 // A publish acknowledged: the service now promises it (see docs/guarantees.md).
