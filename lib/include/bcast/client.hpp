@@ -103,7 +103,9 @@ struct Delivery {
 // `reason`: "excluded" (skipped when this daemon rejoined after being excluded), "origin-lost"
 // (a dead origin's messages nobody alive holds), "snapshot" (total-order positions covered by a
 // snapshot this daemon installed), "best-effort-hold" (best-effort FIFO positions that did not
-// arrive in time); accept others.
+// arrive in time), "history-trimmed" / "history-off" (a replay from a position the daemon's
+// history no longer holds), "disconnected" (ClientOptions::resume: missed while the connection
+// was down; a kStream gap with origin 0 covers every origin's stream); accept others.
 struct Gap {
   enum class Kind : std::uint8_t { kStream, kTotal };
   Kind kind = Kind::kStream;
