@@ -122,6 +122,17 @@ bool DeliveryChecker::pass_over(const Incarnation& at, const MessageKey& skipped
   return false;
 }
 
+std::optional<DeliveryChecker::MessageKey> DeliveryChecker::gseq_owner(std::uint64_t gseq) const {
+  auto it = gseq_owner_.find(gseq);
+  if (it == gseq_owner_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string DeliveryChecker::group_of(const MessageKey& key) const {
+  auto it = messages_.find(key);
+  return it == messages_.end() ? std::string() : it->second.group;
+}
+
 void DeliveryChecker::on_start(OriginId incarnation) { incarnations_[incarnation].alive = true; }
 
 void DeliveryChecker::on_stop(OriginId incarnation, std::uint64_t now_us) {

@@ -46,6 +46,7 @@ namespace bcast::sim {
 
 class DeliveryChecker {
  public:
+  using MessageKey = std::pair<SenderId, std::uint64_t>;  // (sender, seq)
   // A daemon incarnation came to life, or stopped (crashed).
   void on_start(OriginId incarnation);
   void on_stop(OriginId incarnation, std::uint64_t now_us);
@@ -76,6 +77,10 @@ class DeliveryChecker {
   // missing (one example).
   std::string unmet_obligations() const;
 
+  // The message a gseq names (once some receipt or delivery told it), and a message's group.
+  std::optional<MessageKey> gseq_owner(std::uint64_t gseq) const;
+  std::string group_of(const MessageKey& key) const;
+
   bool failed() const { return violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
 
@@ -84,7 +89,6 @@ class DeliveryChecker {
   std::uint64_t gaps() const { return gaps_; }
 
  private:
-  using MessageKey = std::pair<SenderId, std::uint64_t>;
   using StreamId = std::pair<OriginId, Mode>;
   struct Published {
     OriginId origin = 0;
