@@ -3,7 +3,11 @@
 // with no gap and no duplicate at the switch, while a publisher keeps publishing through it.
 #include <algorithm>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "integration_test.hpp"
@@ -213,6 +217,52 @@ TEST_F(Replay, AfterEveryDaemonIsKilledASubscriberFromZeroHasTheWholeAcknowledge
   }
   ASSERT_FALSE(delivered(from_cut).empty());
   EXPECT_EQ(delivered(from_cut).front().first, cut);
+}
+
+// A position older than what the history still holds (retention deleted it) yields a gap event
+// naming the oldest gseq held, then the messages from there.
+TEST_F(Replay, APositionOlderThanTheHistoryGetsAGapEventNamingTheOldestHeld) {
+  constexpr int kMessages = 1600;  // 1 KiB each: beyond the 1 MiB bound and its 128 KiB segments
+  LocalCluster cluster(path("cluster"), 1, {"--history-max-bytes", "1048576"});
+  cluster.wait_leader();
+  SpawnOptions stdin_pipe;
+  stdin_pipe.pipe_stdin = true;
+  stdin_pipe.stderr_path = path("pub.err");
+  Process pub({bcastctl_path(), "--socket", cluster.socket(1), "pub", "old", "--order", "total"},
+              stdin_pipe);
+  const std::string filler(1000, 'h');
+  for (int i = 1; i <= kMessages; ++i) {
+    ASSERT_TRUE(pub.write("m" + std::to_string(i) + filler + "\n"));
+  }
+  pub.close_stdin();
+  const auto published = pub.wait(Clock::now() + 60s);
+  ASSERT_TRUE(published && *published == 0) << read_file(path("pub.err"), 4000);
+  // Retention runs once a second: wait until the oldest segment is gone.
+  const auto replay = [&] {
+    return run_command({bcastctl_path(), "--socket", cluster.socket(1), "sub", "old", "--from", "1",
+                        "--json", "--count", "1"},
+                       20s);
+  };
+  std::optional<nlohmann::json> gap;
+  std::optional<nlohmann::json> first;
+  for (const auto deadline = Clock::now() + 10s; !gap && Clock::now() < deadline;) {
+    const CommandResult sub = replay();
+    ASSERT_EQ(sub.status, 0) << sub.output;
+    std::istringstream lines(sub.output);
+    for (std::string line; std::getline(lines, line);) {
+      const auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) continue;
+      if (j.value("type", "") == "gap") gap = j;
+      if (j.value("type", "") == "message") first = j;
+    }
+    if (!gap) std::this_thread::sleep_for(200ms);
+  }
+  ASSERT_TRUE(gap) << "no gap event: the history was never trimmed";
+  EXPECT_EQ(gap->at("from_gseq").get<std::uint64_t>(), 1u);
+  EXPECT_EQ(gap->at("reason").get<std::string>(), "history-trimmed");
+  EXPECT_EQ(gap->at("group").get<std::string>(), "old");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->at("gseq").get<std::uint64_t>(), gap->at("to_gseq").get<std::uint64_t>() + 1);
 }
 
 // Without a history there is nothing to replay: the join is refused with a clear error.
