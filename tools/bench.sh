@@ -5,6 +5,12 @@
 #   tools/bench.sh [--size BYTES] [--count N] [--rate MSGS_PER_S] [--latency-count M]
 #                  [--cells MODE/ORDER,...] [--window W] [--fsync always|none] [--no-keys]
 #                  [--no-build]
+#   tools/bench.sh --replay N [--size BYTES] [--no-keys] [--no-build]
+#
+# --replay N: instead of the table, N total-order messages are published and delivered live,
+# then replayed from gseq 1 out of daemon 2's history (bcast_replay_bench): replay msgs/s as a
+# ratio to live delivery in the same run, and daemon 2's RSS during the replay. Its history
+# bound is raised to hold them all (--history-max-bytes).
 #
 # Builds a Release tree (build/release: bcastd, bcastctl, bcast_bench_zmq, bcast_bench), notes
 # the machine, runs the ZeroMQ baseline (a fan-out to 2 peers over loopback TCP, and the same
@@ -20,7 +26,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-size=1024 count=50000 rate=1000 latency_count=5000 window=1024 build=1
+size=1024 count=50000 rate=1000 latency_count=5000 window=1024 build=1 replay=0
 key_option=()
 cells=reliable/none,reliable/fifo,reliable/total,gossip/none,gossip/total,best-effort/none
 fsync=${FSYNC:-always}
@@ -36,6 +42,7 @@ while [[ $# -gt 0 ]]; do
     --fsync) fsync=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --no-keys) key_option=(--no-keys); shift ;;
+    --replay) replay=$2; shift 2 ;;
     -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {sub(/^# ?/, ""); print}' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -46,7 +53,8 @@ out=build/release
 if [[ $build == 1 ]]; then
   echo "== build (Release)"
   cmake -S . -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$out" -j "${JOBS:-$(nproc)}" --target bcastd bcastctl bcast_bench_zmq bcast_bench
+  cmake --build "$out" -j "${JOBS:-$(nproc)}" --target bcastd bcastctl bcast_bench_zmq bcast_bench \
+    bcast_replay_bench
 fi
 grep -q 'CMAKE_BUILD_TYPE:STRING=Release' "$out/CMakeCache.txt" || die "$out is not a Release build"
 for binary in daemon/bcastd tools/bcastctl tools/bcast_bench_zmq tools/bcast_bench; do
@@ -93,9 +101,15 @@ git diff --quiet HEAD 2>/dev/null || tree+=" with local changes"
 [[ $build == 1 ]] || tree+=" (--no-build: the binaries may be older)"
 echo "build: $(grep -m1 'CMAKE_CXX_COMPILER:' "$out/CMakeCache.txt" | cut -d= -f2) Release, $tree"
 
+history_option=()
+if [[ $replay -gt 0 ]]; then
+  # Room for every replayed message (records carry ~60 bytes beside the payload), at least 1 GiB.
+  history_option=(--history-max-bytes $(((replay * (size + 128) > 1 << 30) ? replay * (size + 128) : 1 << 30)))
+else
 echo "== raw ZeroMQ baseline"
 run "$out/tools/bcast_bench_zmq" --size "$size" --count "$count" --rate "$rate" \
   --latency-count "$latency_count" --out "$tmp/zmq.txt"
+fi
 
 echo "== bcastd cluster (3 daemons, fsync $fsync)"
 port_free() { ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
@@ -106,7 +120,7 @@ for _ in 1 2 3 4 5; do
     continue
   fi
   if tools/local-cluster start 3 --dir "$cluster" --base-port "$base" --build "$out" \
-    "${key_option[@]}" -- --fsync "$fsync"; then
+    "${key_option[@]}" -- --fsync "$fsync" "${history_option[@]}"; then
     started=1
     break
   fi
@@ -117,8 +131,16 @@ done
 [[ $started == 1 ]] || die "could not start a cluster"
 tools/local-cluster status --dir "$cluster"
 
-echo "== bcastd benchmark"
 status=0
+if [[ $replay -gt 0 ]]; then
+  echo "== replay benchmark ($replay total-order messages of $size bytes)"
+  run "$out/tools/bcast_replay_bench" --pub "$(tools/local-cluster socket 1 --dir "$cluster")" \
+    --sub "$(tools/local-cluster socket 2 --dir "$cluster")" --count "$replay" --size "$size" \
+    --daemon-pid "$(cat "$cluster/n2/pid")" || status=$?
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  exit "$status"
+fi
+echo "== bcastd benchmark"
 run "$out/tools/bcast_bench" --pub "$(tools/local-cluster socket 1 --dir "$cluster")" \
   --sub "$(tools/local-cluster socket 2 --dir "$cluster")" --cells "$cells" --size "$size" \
   --count "$count" --rate "$rate" --latency-count "$latency_count" --window "$window" \
