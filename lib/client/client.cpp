@@ -6,10 +6,13 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <set>
+#include <thread>
 #include <utility>
 #include <zmq.hpp>
 
@@ -110,10 +113,15 @@ struct Client::Impl {
   // queueing it.
   std::uint64_t awaited_id = 0;
   std::optional<Header> awaited_reply;
+  // Joined groups, and the gseq each one's total order would be replayed from after a lost
+  // connection (options.resume): one past the last delivered or skipped, 0 for the oldest held.
+  std::map<std::string, std::uint64_t> resume_from;
+  std::uint64_t connections = 0;  // opened so far (names the monitor of each)
 
   void start_monitor() {
-    const std::string address =
-        "inproc://bcast-client-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    const std::string address = "inproc://bcast-client-monitor-" +
+                                std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
+                                std::to_string(++connections);
     if (zmq_socket_monitor(socket.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0) {
       throw zmq::error_t();
     }
@@ -251,11 +259,19 @@ struct Client::Impl {
         events.emplace_back(Receipt{header.id, header.seq, header.gseq});
         return;
       case MessageType::kDelivery:
+        if (header.gseq) advance_resume(header.group, *header.gseq);
         events.emplace_back(Delivery{std::move(header.group), header.sender, header.seq,
                                      header.gseq, header.mode, header.order, frames[1].to_string(),
                                      header.stream_seq});
         return;
       case MessageType::kGap:
+        if (header.to_gseq) {
+          // A total-order gap covers every group unless it names one.
+          if (!header.group.empty()) advance_resume(header.group, *header.to_gseq);
+          for (auto& [group, from] : resume_from) {
+            if (header.group.empty()) advance_resume(group, *header.to_gseq);
+          }
+        }
         events.emplace_back(gap_of(std::move(header)));
         return;
       case MessageType::kView: {
@@ -343,13 +359,140 @@ struct Client::Impl {
                                                 " instead of " + protocol::message_type_name(type));
   }
 
-  Result<void> membership(MessageType type, std::string_view group) {
+  void advance_resume(const std::string& group, std::uint64_t gseq) {
+    auto it = resume_from.find(group);
+    if (it != resume_from.end()) it->second = std::max(it->second, gseq + 1);
+  }
+
+  Result<void> membership(MessageType type, std::string_view group,
+                          std::optional<std::uint64_t> from_gseq = std::nullopt) {
     Header request;
     request.type = type;
     request.group = std::string(group);
+    request.from_gseq = from_gseq;
     auto reply = call(std::move(request), nullptr, options.request_timeout);
     if (!reply) return reply.error();
-    return expect_type(reply.value(), MessageType::kOk);
+    if (auto ok = expect_type(reply.value(), MessageType::kOk); !ok) return ok;
+    if (type == MessageType::kLeave) {
+      resume_from.erase(std::string(group));
+    } else {
+      // Live: after the position the daemon names (its total order so far is not ours).
+      resume_from[std::string(group)] = from_gseq ? *from_gseq : reply.value().gseq.value_or(0) + 1;
+    }
+    return {};
+  }
+
+  // A new socket to the daemon and its hello; sets sender, node_id, max_message_bytes.
+  Result<void> open() {
+    if (auto listening = check_listening(endpoint); !listening) return listening.error();
+    try {
+      start_monitor();
+      // Closing must never wait for unsent messages: the daemon owns their fate once sent, and
+      // unsent ones were never acknowledged.
+      socket.set(zmq::sockopt::linger, 0);
+      socket.set(zmq::sockopt::maxmsgsize, options.max_frame_bytes);
+      socket.set(zmq::sockopt::sndtimeo, static_cast<int>(options.request_timeout.count()));
+      // A full window of publishes (plus a few requests) fits under the high-water mark, so a
+      // publish with room in the window never blocks in send.
+      socket.set(zmq::sockopt::sndhwm, static_cast<int>(options.max_in_flight + 64));
+      socket.connect(endpoint);
+    } catch (const zmq::error_t& e) {
+      return make_error(ErrorCode::kIo, "cannot connect to " + endpoint + ": " + e.what());
+    }
+    Header hello;
+    hello.type = MessageType::kHello;
+    hello.version = protocol::kVersion;
+    hello.client_name = options.client_name;
+    hello.group_views = options.group_views;
+    auto welcome = call(std::move(hello), nullptr, options.request_timeout);
+    if (!welcome) {
+      const Error& error = welcome.error();
+      if (error.code == ErrorCode::kTimeout) {
+        return make_error(ErrorCode::kUnavailable, "no bcastd answered on " + endpoint +
+                                                       " within " +
+                                                       ms_text(options.request_timeout) +
+                                                       missing_socket_hint(options.socket_path));
+      }
+      if (lost) return error;
+      return make_error(error.code,
+                        "bcastd at " + endpoint + " refused the connection: " + error.message);
+    }
+    if (auto ok = expect_type(welcome.value(), MessageType::kWelcome); !ok) return ok.error();
+    if (welcome.value().version != protocol::kVersion) {
+      return make_error(ErrorCode::kProtocol, "bcastd speaks client protocol version " +
+                                                  std::to_string(welcome.value().version) +
+                                                  ", this client " +
+                                                  std::to_string(protocol::kVersion));
+    }
+    sender = welcome.value().sender;
+    node_id = welcome.value().node_id;
+    max_message_bytes = welcome.value().max_message_bytes;
+    return {};
+  }
+
+  // After a lost connection (options.resume): every publish awaiting its receipt ends in an
+  // error, then a new connection (backing off, for at most options.resume_timeout) joins every
+  // group again, replaying its total order from where it stopped; what other orders may have
+  // missed meanwhile is reported as a Gap.
+  Result<void> resume() {
+    for (std::uint64_t id : in_flight) {
+      events.emplace_back(RequestError{
+          id, make_error(ErrorCode::kUnavailable,
+                         "the connection to bcastd was lost before this publish's receipt: it "
+                         "may or may not be delivered")});
+    }
+    in_flight.clear();
+    const Error cause = lost_error();
+    const auto give_up = Clock::now() + options.resume_timeout;
+    auto backoff = std::chrono::milliseconds(50);
+    for (;;) {
+      auto reopened = reopen();
+      if (reopened) return {};
+      if (Clock::now() + backoff >= give_up) {
+        lost = true;
+        return make_error(ErrorCode::kUnavailable, cause.message + "; no reconnection within " +
+                                                       ms_text(options.resume_timeout) + ": " +
+                                                       reopened.error().message);
+      }
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+
+  Result<void> reopen() {
+    socket = zmq::socket_t(context, zmq::socket_type::dealer);
+    monitor = zmq::socket_t(context, zmq::socket_type::pair);
+    lost = false;
+    lost_reason.clear();
+    if (auto opened = open(); !opened) {
+      lost = true;
+      return opened;
+    }
+    const std::map<std::string, std::uint64_t> groups = resume_from;
+    for (const auto& [group, from] : groups) {
+      Gap missed;
+      missed.kind = Gap::Kind::kStream;
+      missed.group = group;
+      missed.reason = "disconnected";
+      missed.from = 1;  // origin 0: any origin's stream, any position, while disconnected
+      events.emplace_back(std::move(missed));
+      if (auto joined = membership(MessageType::kJoin, group, from); !joined) {
+        if (lost) return joined;
+        // No history to replay from: live from now on, and the total order missed is a gap.
+        if (auto live = membership(MessageType::kJoin, group); !live) return live;
+        const std::uint64_t now_from = resume_from[group];
+        if (now_from > from) {
+          Gap total;
+          total.kind = Gap::Kind::kTotal;
+          total.group = group;
+          total.reason = "disconnected";
+          total.from = std::max<std::uint64_t>(from, 1);
+          total.to = now_from - 1;
+          events.emplace_back(std::move(total));
+        }
+      }
+    }
+    return {};
   }
 };
 
@@ -373,55 +516,16 @@ Result<Client> Client::connect(const ClientOptions& options) {
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->endpoint = endpoint_of(options.socket_path);
-  const std::string& endpoint = impl->endpoint;
-  if (auto listening = check_listening(endpoint); !listening) return listening.error();
-  try {
-    impl->start_monitor();
-    // Closing must never wait for unsent messages: the daemon owns their fate once sent, and
-    // unsent ones were never acknowledged.
-    impl->socket.set(zmq::sockopt::linger, 0);
-    impl->socket.set(zmq::sockopt::maxmsgsize, options.max_frame_bytes);
-    impl->socket.set(zmq::sockopt::sndtimeo, static_cast<int>(options.request_timeout.count()));
-    // A full window of publishes (plus a few requests) fits under the high-water mark, so a
-    // publish with room in the window never blocks in send.
-    impl->socket.set(zmq::sockopt::sndhwm, static_cast<int>(options.max_in_flight + 64));
-    impl->socket.connect(endpoint);
-  } catch (const zmq::error_t& e) {
-    return make_error(ErrorCode::kIo, "cannot connect to " + endpoint + ": " + e.what());
-  }
-
-  Header hello;
-  hello.type = MessageType::kHello;
-  hello.version = protocol::kVersion;
-  hello.client_name = options.client_name;
-  hello.group_views = options.group_views;
-  auto welcome = impl->call(std::move(hello), nullptr, options.request_timeout);
-  if (!welcome) {
-    const Error& error = welcome.error();
-    if (error.code == ErrorCode::kTimeout) {
-      return make_error(ErrorCode::kUnavailable, "no bcastd answered on " + endpoint + " within " +
-                                                     ms_text(options.request_timeout) +
-                                                     missing_socket_hint(options.socket_path));
-    }
-    if (impl->lost) return error;
-    return make_error(error.code,
-                      "bcastd at " + endpoint + " refused the connection: " + error.message);
-  }
-  if (auto ok = impl->expect_type(welcome.value(), MessageType::kWelcome); !ok) return ok.error();
-  if (welcome.value().version != protocol::kVersion) {
-    return make_error(ErrorCode::kProtocol, "bcastd speaks client protocol version " +
-                                                std::to_string(welcome.value().version) +
-                                                ", this client " +
-                                                std::to_string(protocol::kVersion));
-  }
-  impl->sender = welcome.value().sender;
-  impl->node_id = welcome.value().node_id;
-  impl->max_message_bytes = welcome.value().max_message_bytes;
+  if (auto opened = impl->open(); !opened) return opened.error();
   return Client(std::move(impl));
 }
 
 Result<void> Client::join(std::string_view group) {
   return impl_->membership(MessageType::kJoin, group);
+}
+
+Result<void> Client::join(std::string_view group, std::uint64_t from_gseq) {
+  return impl_->membership(MessageType::kJoin, group, from_gseq);
 }
 
 Result<void> Client::leave(std::string_view group) {
@@ -473,6 +577,10 @@ Result<std::optional<Event>> Client::next_event(std::chrono::milliseconds timeou
   const auto deadline = Clock::now() + timeout;
   while (impl_->events.empty()) {
     auto waited = impl_->receive(deadline);
+    if (!waited && impl_->lost && impl_->options.resume) {
+      if (auto resumed = impl_->resume(); !resumed) return resumed.error();
+      continue;
+    }
     if (!waited) return waited.error();
     if (waited.value() != Impl::Wait::kMessage) return std::optional<Event>();
   }

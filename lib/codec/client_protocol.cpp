@@ -87,13 +87,17 @@ TypeFields fields_of(MessageType type) {
     case MessageType::kHello:
       return {bit(kKeyId) | bit(kKeyVersion), bit(kKeyClientName) | bit(kKeyGroupViews)};
     case MessageType::kJoin:
+      // from_gseq: replay the group's total order from there (0: the oldest retained).
+      return {bit(kKeyId) | bit(kKeyGroup), bit(kKeyFromGseq)};
     case MessageType::kLeave:
       return {bit(kKeyId) | bit(kKeyGroup), 0};
     case MessageType::kPublish:
       return {bit(kKeyId) | bit(kKeyGroup) | bit(kKeyMode) | bit(kKeyOrder), 0};
     case MessageType::kStatus:
-    case MessageType::kOk:
       return {bit(kKeyId), 0};
+    case MessageType::kOk:
+      // gseq, answering a join: the last total-order position before its live deliveries.
+      return {bit(kKeyId), bit(kKeyGseq)};
     case MessageType::kWelcome:
       return {bit(kKeyId) | bit(kKeySender) | bit(kKeyNodeId) | bit(kKeyVersion) |
                   bit(kKeyMaxMessageBytes),
@@ -511,6 +515,7 @@ std::optional<Error> check_gap(Header& h, const FieldReader& in) {
     return bad("needs \"origin\", \"mode\", \"from_seq\" or \"from_gseq\", \"to_gseq\"");
   }
   if (h.from_seq != 0 || h.to_seq) return bad("names both a stream range and a gseq range");
+  if (*h.from_gseq == 0) return bad("has \"from_gseq\" 0 (gseqs start at 1)");
   h.mode = Header{}.mode;
   if (*h.to_gseq < *h.from_gseq) return bad("has \"to_gseq\" below \"from_gseq\"");
   return std::nullopt;
@@ -586,7 +591,7 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   });
   read(kKeyFromSeq, h.from_seq, [&](Field f) { return in.uint(f, 1); });
   read(kKeyToSeq, h.to_seq, [&](Field f) { return in.optional_uint(f, 1); });
-  read(kKeyFromGseq, h.from_gseq, [&](Field f) { return in.optional_uint(f, 1); });
+  read(kKeyFromGseq, h.from_gseq, [&](Field f) { return in.optional_uint(f, 0); });
   read(kKeyToGseq, h.to_gseq, [&](Field f) { return in.optional_uint(f, 1); });
   if (error) return *error;
   if (type == MessageType::kGap) {
@@ -714,8 +719,11 @@ std::string encode_header(const Header& h) {
   if (uses(kKeyOrder)) out.string(kKeyOrder, order_name(h.order));
   if (uses(kKeySender)) out.uint(kKeySender, h.sender);
   if (uses(kKeySeq)) out.uint(kKeySeq, h.seq);
-  // A view carries gseq only when it is an agreed group view.
-  if (uses(kKeyGseq) && (h.type != MessageType::kView || h.view_id)) {
+  // A view carries gseq only when it is an agreed group view, an ok only when it has one.
+  const bool writes_gseq = h.type == MessageType::kView ? h.view_id.has_value()
+                           : h.type == MessageType::kOk ? h.gseq.has_value()
+                                                        : true;
+  if (uses(kKeyGseq) && writes_gseq) {
     out.optional_uint(kKeyGseq, h.gseq);
   }
   // node_id is optional only in a cluster request ("list" names no node).
@@ -838,6 +846,8 @@ std::string encode_header(const Header& h) {
   } else if (gap) {
     out.optional_uint(kKeyFromGseq, h.from_gseq);
     out.optional_uint(kKeyToGseq, h.to_gseq);
+  } else if (uses(kKeyFromGseq) && h.from_gseq) {
+    out.uint(kKeyFromGseq, *h.from_gseq);  // a join that replays
   }
   // Only a refused hello has versions to offer.
   if (uses(kKeySupportedVersions) && !h.supported_versions.empty()) {

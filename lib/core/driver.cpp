@@ -24,7 +24,9 @@ void Driver::apply(Outbox& out) {
       write.last = std::make_pair(last.index, last.term);
     }
     in_flight_.push_back(std::move(write));
-    io_.persist(batch.persist);
+    // A compaction starts after the deliveries below: the history the daemon keeps of them must
+    // be durable before the log forgets the entries (DriverIo::persist syncs it first).
+    if (!batch.persist.snapshot) io_.persist(batch.persist);
   } else if (!in_flight_.empty()) {
     // It may answer for entries an earlier write still carries: it waits for that write too.
     auto& held = in_flight_.back().waiting;
@@ -48,6 +50,7 @@ void Driver::apply(Outbox& out) {
     io_.deliver(std::move(batch.deliveries[i]));
   }
   announce_upto(SIZE_MAX);
+  if (batch.persist.snapshot) io_.persist(batch.persist);
   for (Receipt& receipt : batch.receipts) io_.acknowledge(std::move(receipt));
   for (const Event& event : batch.events) io_.observe(event);
   for (AdminResult& result : batch.admin_results) io_.answer(std::move(result));

@@ -59,6 +59,9 @@ class Driver {
   // Applies `out` in the fixed order: send what does not wait for a write -> start the write ->
   // deliver (gap notices in their places among the deliveries) -> acknowledge -> observe ->
   // answer. Messages that wait for a write leave once it (and every write before it) completes.
+  // A write that carries a snapshot starts after the deliveries instead: the entries it lets the
+  // log forget must reach the daemon's total-order history first, which DriverIo::persist makes
+  // durable before the snapshot (sim: "history has a hole it never announced", seed 1000).
   // `out` is empty on return.
   void apply(Outbox& out);
   // The oldest write in flight is durable: sends what waited for it and reports it to the core,

@@ -458,9 +458,17 @@ void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
   w.from = origin_;
   w.to = incarnation;
   w.epoch = peers_.next_welcome_epoch(node);
-  w.reliable_cut = reliable_.streams().own_last_seq();
-  w.gossip_cut = gossip_.streams().own_last_seq();
-  w.causal_cut = delivery_.causal().own_sent();
+  // A first welcome gives the peer our streams from their start while we still store them
+  // whole: a daemon acknowledges publishes as soon as it starts, before it has met its peers,
+  // and those messages are theirs too (chaos runs: a restarted daemon's first messages reached
+  // nobody). Once something was collected, members we count hold it all, and a peer met only
+  // now (added, or excluded since) takes what we publish from now on.
+  const bool from_start = w.epoch == 1 && reliable_.streams().own_stream_whole() &&
+                          gossip_.streams().own_stream_whole();
+  const bool cut_at_start = from_start && !options_.dissemination.bugs.cut_at_welcome;
+  w.reliable_cut = cut_at_start ? 0 : reliable_.streams().own_last_seq();
+  w.gossip_cut = cut_at_start ? 0 : gossip_.streams().own_last_seq();
+  w.causal_cut = cut_at_start ? 0 : delivery_.causal().own_sent();
   peers_.record_welcome(node, w);
   // To the newcomer, and to a few witnesses, which pass it on should ours not arrive (or should
   // we die before it does). Witnesses follow the newcomer's id around the member list, so
@@ -476,6 +484,7 @@ void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
   }
   Event welcomed{Event::Kind::kPeerWelcomed, 0, kNoNode, incarnation};
   welcomed.epoch = w.epoch;
+  welcomed.from_start = from_start;
   out.events.push_back(welcomed);
 }
 

@@ -93,6 +93,9 @@ struct Event {
   OriginId peer = 0;
   NodeId node = kNoNode;    // kPeerExcluded, kRefusedPeer, kRefusedByPeer
   std::uint32_t epoch = 0;  // kPeerWelcomed, kJoinedOrigin
+  // kPeerWelcomed: the welcome's cuts are at our streams' start, so what we published before
+  // it is the peer's too.
+  bool from_start = false;
   std::optional<Refusal> refusal;
 };
 

@@ -219,11 +219,25 @@ void ClientServer::handle_request(const std::string& identity, int fd, const Hea
         return;
       }
       reply.type = MessageType::kOk;
+      if (request.type == MessageType::kJoin && request.from_gseq &&
+          !start_replay(identity, client, request)) {
+        return;
+      }
+      if (request.type == MessageType::kJoin && !request.from_gseq) {
+        // Where its live total order starts: a client that loses its connection resumes the
+        // group's total order from the history after this (or after its last delivery).
+        const HistoryStore* history = handler_.history();
+        const std::uint64_t position =
+            std::max(last_live_gseq_, history ? history->last_gseq() : std::uint64_t{0});
+        if (position > 0) reply.gseq = position;
+      }
       if (request.type == MessageType::kJoin) {
         client.groups.insert(request.group);
         handler_.joined_group(client.sender, request.group, client.name);
       } else {
         client.groups.erase(request.group);
+        client.replay_next_gseq.erase(request.group);
+        client.live_from_gseq.erase(request.group);
         handler_.left_group(client.sender, request.group);
       }
       send(identity, reply);
@@ -329,7 +343,7 @@ void ClientServer::publish(const std::string& identity, Client& client, const He
   client.next_seq = published.value() + 1;
 }
 
-void ClientServer::deliver(const Delivery& delivery) {
+ClientQueue::Message ClientServer::delivery_message(const Delivery& delivery) {
   Header header;
   header.type = MessageType::kDelivery;
   header.group = delivery.group;
@@ -340,18 +354,25 @@ void ClientServer::deliver(const Delivery& delivery) {
   header.order = delivery.order;
   header.stream_seq = delivery.stream_seq;
   static const auto kEmpty = std::make_shared<const std::string>();
-  const std::shared_ptr<const std::string> payload = delivery.payload ? delivery.payload : kEmpty;
-  const std::string encoded = protocol::encode_header(header);  // once for every reader
   const auto kind = delivery.mode == Mode::kBestEffort ? ClientQueue::Kind::kBestEffortDelivery
                                                        : ClientQueue::Kind::kDelivery;
+  return ClientQueue::Message{protocol::encode_header(header),
+                              delivery.payload ? delivery.payload : kEmpty, kind};
+}
+
+void ClientServer::deliver(const Delivery& delivery) {
+  const ClientQueue::Message message = delivery_message(delivery);  // once for every reader
+  if (delivery.gseq) last_live_gseq_ = std::max(last_live_gseq_, *delivery.gseq);
   std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
   for (const auto& [identity, client] : clients_) {
-    if (client.groups.contains(delivery.group)) readers.push_back(identity);
+    if (client.groups.contains(delivery.group) && takes_live(client, delivery)) {
+      readers.push_back(identity);
+    }
   }
   for (const std::string& identity : readers) {
     auto client = clients_.find(identity);
     if (client == clients_.end()) continue;
-    enqueue(identity, client->second, ClientQueue::Message{encoded, payload, kind});
+    enqueue(identity, client->second, message);
   }
 }
 
@@ -384,7 +405,7 @@ void ClientServer::announce_view(const ViewChange& view) {
   }
 }
 
-void ClientServer::announce_gap(const Gap& gap) {
+ClientQueue::Message ClientServer::gap_message(const Gap& gap) {
   Header header;
   header.type = MessageType::kGap;
   header.group = gap.group.value_or(std::string());
@@ -394,21 +415,37 @@ void ClientServer::announce_gap(const Gap& gap) {
     header.mode = gap.mode;
     header.from_seq = gap.from;
     if (gap.to != Gap::kOpenEnd) header.to_seq = gap.to;
-  } else {
-    header.from_gseq = gap.from;
-    header.to_gseq = gap.to;
+    return ClientQueue::Message{protocol::encode_header(header), nullptr,
+                                ClientQueue::Kind::kReply};
   }
-  const std::string encoded = protocol::encode_header(header);
+  return total_gap_message(header.group, gap.from, gap.to, header.reason);
+}
+
+ClientQueue::Message ClientServer::total_gap_message(const std::string& group,
+                                                     std::uint64_t from_gseq, std::uint64_t to_gseq,
+                                                     const std::string& reason) {
+  Header header;
+  header.type = MessageType::kGap;
+  header.group = group;
+  header.reason = reason;
+  header.from_gseq = from_gseq;
+  header.to_gseq = to_gseq;
+  return ClientQueue::Message{protocol::encode_header(header), nullptr, ClientQueue::Kind::kReply};
+}
+
+void ClientServer::announce_gap(const Gap& gap) {
+  const ClientQueue::Message message = gap_message(gap);
   std::vector<std::string> readers;  // sending may forget a client: no iterating clients_ then
   for (const auto& [identity, client] : clients_) {
+    // A replaying client reads total-order holes from the history, in their place.
+    if (gap.kind == Gap::Kind::kTotal && !client.replay_next_gseq.empty()) continue;
     const bool concerned = gap.group ? client.groups.contains(*gap.group) : !client.groups.empty();
     if (concerned) readers.push_back(identity);
   }
   for (const std::string& identity : readers) {
     auto client = clients_.find(identity);
     if (client == clients_.end()) continue;
-    enqueue(identity, client->second,
-            ClientQueue::Message{encoded, nullptr, ClientQueue::Kind::kReply});
+    enqueue(identity, client->second, message);
   }
 }
 
@@ -591,6 +628,7 @@ void ClientServer::disconnect_all(const std::string& reason) {
 
 void ClientServer::flush() {
   guard_->poll_events([this](int fd) { on_connection_closed(fd); });
+  pump_replays();
   std::vector<std::string> busy;
   for (const auto& [identity, client] : clients_) {
     if (!client.queue.empty() || client.queue.dropped() > 0) busy.push_back(identity);

@@ -25,6 +25,16 @@
 // TODO([replay]): give that event the client's resume position (the gseq it has seen up to), so
 // a client can reconnect with `--from` and lose nothing.
 //
+// Replay (client_server_replay.cpp): a join with `from_gseq` streams the group's total-order
+// messages from the daemon's history (history_store.hpp) from there, then the live ones. The
+// daemon appends every total-order delivery to the history before it fans it out, so while a
+// client replays a group its live total-order deliveries of that group are skipped: the replay
+// reads them from the history, in order, and goes live once it has read everything written: no
+// gap and no duplicate at the switch. A position the history no longer holds yields a gap event
+// up to the oldest one it holds. Replays read at most kReplayBytesPerRound from disk per event-loop
+// round, all clients together, and only while the client's queue has room, so memory stays bounded
+// and live delivery to other clients waits at most for one such read per round.
+//
 // Access (local_access.hpp): the socket file gets its mode and group whatever the umask, and a
 // hello from a uid/gid outside the allow-list is answered "permission denied" and not served.
 //
@@ -44,6 +54,7 @@
 #include "codec/client_protocol.hpp"
 #include "core/node.hpp"
 #include "io/client_queue.hpp"
+#include "io/history_store.hpp"
 #include "io/listener_guard.hpp"
 #include "io/local_access.hpp"
 
@@ -75,6 +86,8 @@ class ClientHandler {
   virtual std::uint64_t max_message_bytes() const = 0;
   // The longest group name publish accepts; join and leave accept the same names.
   virtual std::size_t max_group_bytes() const = 0;
+  // The total-order history replays read from; nullptr when this daemon keeps none.
+  virtual HistoryStore* history() { return nullptr; }
   // `bcastctl cluster list`: the committed configuration as this daemon knows it.
   virtual protocol::Header cluster_list() = 0;
   // A run-time membership change; its outcome comes through ClientServer::answer_admin with the
@@ -167,7 +180,15 @@ class ClientServer {
     std::uint64_t next_seq = 1;
     std::map<std::uint64_t, std::uint64_t> pending;  // seq -> request id awaiting its receipt
     ClientQueue queue;
+    // Groups replaying from the history: the next gseq to read. Their live total-order
+    // deliveries are skipped meanwhile (the history has them).
+    std::map<std::string, std::uint64_t> replay_next_gseq;
+    // Groups that replayed: live total-order deliveries below this gseq were replayed already.
+    std::map<std::string, std::uint64_t> live_from_gseq;
   };
+  static constexpr std::uint64_t kReplayBytesPerRound = 1 << 20;
+  // A replaying client's queue is refilled from the history only below this.
+  static constexpr std::uint64_t kReplayQueueBytes = 256 << 10;
   void handle(const std::string& identity, int fd, std::vector<zmq::message_t>& frames);
   void cluster(const std::string& identity, const protocol::Header& request);
   // Why `group` is not a name publish would accept, if it is not.
@@ -177,6 +198,22 @@ class ClientServer {
   void hello(const std::string& identity, int fd, const protocol::Header& request);
   void publish(const std::string& identity, Client& client, const protocol::Header& request,
                std::vector<zmq::message_t>& frames);
+  // A join with from_gseq (client_server_replay.cpp). False, with an error reply sent, if the
+  // daemon keeps no history.
+  bool start_replay(const std::string& identity, Client& client, const protocol::Header& request);
+  // Reads the next part of every replay from the history; called every round.
+  void pump_replays();
+  // Whether a live delivery of the group goes to this client (not while it replays the group).
+  static bool takes_live(const Client& client, const Delivery& delivery);
+  static ClientQueue::Message delivery_message(const Delivery& delivery);
+  static ClientQueue::Message gap_message(const Gap& gap);
+  static ClientQueue::Message total_gap_message(const std::string& group, std::uint64_t from_gseq,
+                                                std::uint64_t to_gseq, const std::string& reason);
+  // Queues history items for the client; false if it was disconnected meanwhile.
+  bool queue_replayed(const std::string& identity, const std::string& group,
+                      const std::vector<HistoryItem>& items);
+  // Ends the group's replay: live total-order deliveries from `live_from_gseq` on go to it.
+  static void end_replay(Client& client, const std::string& group, std::uint64_t live_from_gseq);
   // Queues a reply or event for a client (or, for a connection that is not a client, sends it
   // if ZeroMQ has room). A reply that does not fit disconnects the client.
   void send(const std::string& identity, const protocol::Header& header);
@@ -216,7 +253,8 @@ class ClientServer {
   // Counts what is handed to ZeroMQ for connections that are not clients (errors before hello).
   ClientQueue unattached_;
   std::optional<Error> refusal_;
-  std::uint64_t denied_hellos_ = 0;  // refused by the uid/gid allow-list
+  std::uint64_t denied_hellos_ = 0;   // refused by the uid/gid allow-list
+  std::uint64_t last_live_gseq_ = 0;  // of the latest total-order delivery fanned out
 };
 
 }  // namespace bcast::io

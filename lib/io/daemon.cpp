@@ -529,6 +529,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   NodeId node_id() const override { return options_.node_id; }
   std::uint64_t max_message_bytes() const override { return options_.node.max_message_bytes; }
   std::size_t max_group_bytes() const override { return options_.node.max_group_bytes; }
+  HistoryStore* history() override { return history_->store(); }
 
  private:
   void read_peers() {

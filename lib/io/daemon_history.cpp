@@ -54,8 +54,9 @@ void DaemonHistory::on_delivery(const Delivery& delivery) {
 
 void DaemonHistory::on_gap(const Gap& gap) {
   if (!store_ || gap.kind != Gap::Kind::kTotal || gap.to <= store_->last_gseq()) return;
-  const std::uint64_t from =
-      store_->last_gseq() == 0 ? gap.from : std::max(gap.from, store_->last_gseq() + 1);
+  // From right after what the history holds: a gap announced beyond it (positions the
+  // history lost in a crash before the log could give them again) is one hole with it.
+  const std::uint64_t from = store_->last_gseq() == 0 ? gap.from : store_->last_gseq() + 1;
   if (auto appended = store_->append_hole(from, gap.to, unix_seconds_now()); !appended) {
     fail("recording the hole " + std::to_string(from) + ".." + std::to_string(gap.to),
          appended.error());

@@ -333,6 +333,36 @@ TEST(ClientProtocolTest, RejectsGapsThatNameNoRangeOrTwo) {
   EXPECT_FALSE(open_end.value().to_seq);
 }
 
+// [replay] A join may name the gseq to replay from (0: the oldest the daemon holds); the ok that
+// answers a live join names the total-order position its live deliveries follow.
+TEST(ClientProtocolTest, JoinFromAGseqAndTheOkThatNamesThePosition) {
+  Header join;
+  join.type = MessageType::kJoin;
+  join.id = 4;
+  join.group = "orders";
+  EXPECT_EQ(encode_header(join).find("from_gseq"), std::string::npos);
+  EXPECT_FALSE(round_trip(join).from_gseq);
+  for (std::uint64_t from : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1} << 40}) {
+    join.from_gseq = from;
+    EXPECT_EQ(round_trip(join).from_gseq, from);
+  }
+  Header ok;
+  ok.type = MessageType::kOk;
+  ok.id = 4;
+  EXPECT_EQ(encode_header(ok).find("gseq"), std::string::npos);
+  EXPECT_FALSE(round_trip(ok).gseq);
+  ok.gseq = 77;
+  EXPECT_EQ(round_trip(ok).gseq, 77u);
+  // Gseqs start at 1: a gap from 0 is malformed (a join from 0 is not).
+  expect_protocol_error(RawMap()
+                            .add("type", "gap")
+                            .add("reason", "history-trimmed")
+                            .add("from_gseq", 0)
+                            .add("to_gseq", 3)
+                            .str(),
+                        "0");
+}
+
 TEST(ClientProtocolTest, ViewRoundTrip) {
   Header h;
   h.type = MessageType::kView;

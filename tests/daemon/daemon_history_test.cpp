@@ -81,6 +81,23 @@ TEST_F(DaemonHistoryTest, KeepsTotalOrderDeliveriesOnceWithHolesForGaps) {
   EXPECT_EQ(contents(*history), (std::vector<std::string>{"1", "2", "hole 3..9", "10", "11"}));
 }
 
+// A gap announced beyond what the history holds (it lost its unsynced tail in a crash, and the
+// log no longer has those entries) is one hole with the lost part; the history stays on. (It was
+// switched off: sim seed 1004 with 3 voters, "history hole 210..272 does not follow gseq 208".)
+TEST_F(DaemonHistoryTest, AGapBeyondWhatTheHistoryHoldsIsOneHoleWithTheLostPart) {
+  auto history = open();
+  history->on_delivery(total(1));
+  history->on_delivery(total(2));
+  Gap snapshot;
+  snapshot.kind = Gap::Kind::kTotal;
+  snapshot.from = 5;
+  snapshot.to = 9;
+  history->on_gap(snapshot);
+  ASSERT_NE(history->store(), nullptr) << history->problem();
+  history->on_delivery(total(10));
+  EXPECT_EQ(contents(*history), (std::vector<std::string>{"1", "2", "hole 3..9", "10"}));
+}
+
 TEST_F(DaemonHistoryTest, AnUnreadableHistoryIsSwitchedOffNotTheDaemon) {
   std::filesystem::create_directories(dir_ + "/history");
   {

@@ -122,6 +122,17 @@ bool DeliveryChecker::pass_over(const Incarnation& at, const MessageKey& skipped
   return false;
 }
 
+std::optional<DeliveryChecker::MessageKey> DeliveryChecker::gseq_owner(std::uint64_t gseq) const {
+  auto it = gseq_owner_.find(gseq);
+  if (it == gseq_owner_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string DeliveryChecker::group_of(const MessageKey& key) const {
+  auto it = messages_.find(key);
+  return it == messages_.end() ? std::string() : it->second.group;
+}
+
 void DeliveryChecker::on_start(OriginId incarnation) { incarnations_[incarnation].alive = true; }
 
 void DeliveryChecker::on_stop(OriginId incarnation, std::uint64_t now_us) {
@@ -139,10 +150,16 @@ void DeliveryChecker::on_step_done(OriginId incarnation) {
 }
 
 void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch,
-                                 std::uint64_t now_us) {
+                                 bool from_start, std::uint64_t now_us) {
   Incarnation& welcomer = incarnations_[origin];
   welcomer.welcomed[newcomer] = epoch;
-  welcomer.causal_sent_at_welcome[{newcomer, epoch}] = welcomer.causal_sent;
+  welcomer.causal_sent_at_welcome[{newcomer, epoch}] = from_start ? 0 : welcomer.causal_sent;
+  if (from_start) {
+    for (const auto& [stream, keys] : stream_messages_) {
+      if (stream.first != origin) continue;
+      for (const MessageKey& key : keys) messages_.at(key).obliged.try_emplace(newcomer, epoch);
+    }
+  }
   auto& exclusions = welcomer.exclusions[origin_node(newcomer)];
   if (!exclusions.empty() && exclusions.back().end_us == UINT64_MAX) {
     exclusions.back().end_us = now_us;

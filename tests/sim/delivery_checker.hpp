@@ -46,6 +46,7 @@ namespace bcast::sim {
 
 class DeliveryChecker {
  public:
+  using MessageKey = std::pair<SenderId, std::uint64_t>;  // (sender, seq)
   // A daemon incarnation came to life, or stopped (crashed).
   void on_start(OriginId incarnation);
   void on_stop(OriginId incarnation, std::uint64_t now_us);
@@ -55,8 +56,10 @@ class DeliveryChecker {
   // The incarnation's step (one input and its outbox) is over.
   void on_step_done(OriginId incarnation);
   // Origin incarnation `origin` welcomed incarnation `newcomer` (epoch > 1: again, after an
-  // exclusion). The newcomer is owed the origin's messages published from now on.
-  void on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch, std::uint64_t now_us);
+  // exclusion). The newcomer is owed the origin's messages published from now on, and with
+  // `from_start` (cuts at the origin's start) also every message it published before.
+  void on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch, bool from_start,
+                  std::uint64_t now_us);
   // `incarnation` stopped counting `node` (silent too long, or never heard from): it keeps
   // nothing more for it until it welcomes an incarnation of that node again.
   void on_excluded(OriginId incarnation, NodeId node, std::uint64_t now_us);
@@ -74,6 +77,10 @@ class DeliveryChecker {
   // missing (one example).
   std::string unmet_obligations() const;
 
+  // The message a gseq names (once some receipt or delivery told it), and a message's group.
+  std::optional<MessageKey> gseq_owner(std::uint64_t gseq) const;
+  std::string group_of(const MessageKey& key) const;
+
   bool failed() const { return violation_.has_value(); }
   const std::string& violation() const { return *violation_; }
 
@@ -82,7 +89,6 @@ class DeliveryChecker {
   std::uint64_t gaps() const { return gaps_; }
 
  private:
-  using MessageKey = std::pair<SenderId, std::uint64_t>;
   using StreamId = std::pair<OriginId, Mode>;
   struct Published {
     OriginId origin = 0;

@@ -14,9 +14,12 @@
 #include "core/membership/bootstrap.hpp"
 #include "core/node.hpp"
 #include "delivery_checker.hpp"
+#include "io/daemon_history.hpp"
+#include "io/log.hpp"
 #include "raft_checker.hpp"
 #include "sim_disk.hpp"
 #include "sim_network.hpp"
+#include "support/faulty_file_system.hpp"
 #include "trace.hpp"
 #include "view_checker.hpp"
 
@@ -170,6 +173,13 @@ struct SimNode {
   std::uint64_t last_write_done_us = 0;
   std::unique_ptr<DriverIo> io;
   std::unique_ptr<Driver> driver;
+  // The total-order history, as the daemon keeps it (io::DaemonHistory): on its own simulated
+  // file system, which a crash hits like the disk; replaced with the disk. And the total-order
+  // gaps every life of this disk announced (the history's holes must be among them).
+  std::unique_ptr<test::FaultyFileSystem> history_fs;
+  std::unique_ptr<io::DaemonHistory> history;
+  std::uint64_t next_history_sync_us = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> total_gaps;
 };
 
 class Cluster {
@@ -227,6 +237,7 @@ class Cluster {
   Rng rng_;
   Rng fault_rng_;
   Rng disk_rng_;
+  Rng history_rng_;  // crashes of the history's file systems (not forked: other streams stay)
   Rng workload_rng_;
   SimNetwork network_;
   Trace trace_;
@@ -238,6 +249,12 @@ class Cluster {
   NodeId detection_victim_ = kNoNode;
   std::uint64_t detection_fault_us_ = 0;
   void on_view(SimNode& n, const ViewChange& view);
+  // An empty disk and history (a new data directory).
+  void give_new_disk(SimNode& n);
+  // [replay] Every live node's history, read back in small pieces as a replay does, is the
+  // total order: each message at its gseq, in order, and holes only where the node announced
+  // total-order gaps. Empty if so, else the first discrepancy.
+  std::string check_histories();
   void change_groups(SimNode& n, std::uint64_t slot);
   std::map<NodeId, SimNode> nodes_;
   std::vector<InitialMember> initial_members_;
@@ -272,6 +289,8 @@ class Cluster::NodeIo : public DriverIo {
  public:
   NodeIo(Cluster& cluster, SimNode& node) : cluster_(cluster), node_(node) {}
   void persist(const PersistRequest& request) override {
+    // The log is about to forget entries the history came from (the daemon does the same).
+    if (request.snapshot && !cluster_.options_.history_not_synced_bug) node_.history->sync();
     if (cluster_.options_.disk_latency_us > 0) {
       cluster_.start_write(node_, request);
       return;
@@ -282,8 +301,16 @@ class Cluster::NodeIo : public DriverIo {
     }
   }
   void send(Envelope envelope) override { cluster_.transmit(std::move(envelope)); }
-  void deliver(Delivery delivery) override { cluster_.on_delivered(node_, delivery); }
-  void announce_gap(const Gap& gap) override { cluster_.on_gap(node_, gap); }
+  // The history first, as the daemon does: it is what replays read.
+  void deliver(Delivery delivery) override {
+    node_.history->on_delivery(delivery);
+    cluster_.on_delivered(node_, delivery);
+  }
+  void announce_gap(const Gap& gap) override {
+    node_.history->on_gap(gap);
+    if (gap.kind == Gap::Kind::kTotal) node_.total_gaps.emplace_back(gap.from, gap.to);
+    cluster_.on_gap(node_, gap);
+  }
   void announce_view(const ViewChange& view) override { cluster_.on_view(node_, view); }
   void acknowledge(Receipt receipt) override { cluster_.on_receipt(receipt); }
   void answer(AdminResult result) override { cluster_.on_admin_result(node_, result); }
@@ -300,7 +327,7 @@ class Cluster::NodeIo : public DriverIo {
       ++cluster_.result_.snapshots_installed;
     } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
       cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer, event.epoch,
-                                            cluster_.now_us_);
+                                            event.from_start, cluster_.now_us_);
     } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
       ++cluster_.result_.exclusions;
       cluster_.on_detection_exclusion(node_, event.node);
@@ -334,9 +361,13 @@ Cluster::Cluster(const SimOptions& options)
       rng_(options.seed),
       fault_rng_(rng_.fork()),
       disk_rng_(rng_.fork()),
+      history_rng_(options.seed ^ 0x9e3779b97f4a7c15ULL),
       workload_rng_(rng_.fork()),
       network_(rng_.fork(), NetworkProfile{}),
       trace_(options.trace) {
+  // The daemon code the nodes run logs what a simulated crash does to its history; the checkers
+  // report what matters.
+  log::configure({.level = log::Level::kOff});
   for (const auto& [mode, order] : cells_) has_total_ = has_total_ || order == Order::kTotal;
   const NodeId initial = options_.voters + options_.learners;
   const NodeId total = initial + options_.spares;
@@ -373,7 +404,7 @@ Cluster::Cluster(const SimOptions& options)
     n.id = id;
     n.initial = n.member = id <= initial;
     n.identity = rng_.uniform(1, UINT64_MAX - 1);
-    n.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
+    give_new_disk(n);
     const std::uint64_t drift = max_tick_drift_per_mille_;
     n.tick_interval_us = options_.tick_us * (1000 - drift + rng_.uniform(0, 2 * drift)) / 1000;
   }
@@ -429,6 +460,13 @@ void Cluster::start_node(SimNode& n) {
                                    (recovered.ok() ? "" : recovered.error().message))) {
     return;
   }
+  n.history = std::make_unique<io::DaemonHistory>(*n.history_fs, "/data", io::HistoryOptions{},
+                                                  /*enabled=*/true);
+  if (fail_if(!n.history->problem().empty(),
+              "node " + std::to_string(n.id) + " history: " + n.history->problem())) {
+    return;
+  }
+  n.next_history_sync_us = now_us_ + 1000 * kMs;
   NodeOptions o;
   o.raft.id = n.id;
   o.raft.election_timeout_ticks = options_.election_timeout_ticks;
@@ -507,6 +545,8 @@ void Cluster::crash(SimNode& n) {
   n.driver.reset();
   n.node.reset();
   n.disk->crash(disk_rng_);
+  n.history.reset();
+  n.history_fs->crash(history_rng_);
   ++n.life;  // pending ticks and publishes of the old life are void
 }
 
@@ -1025,7 +1065,7 @@ void Cluster::retire_member(SimNode& n) {
   n.member = false;
   n.joining = false;
   if (n.node) crash(n);
-  n.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
+  give_new_disk(n);
   n.identity = fault_rng_.uniform(1, UINT64_MAX - 1);
 }
 
@@ -1053,7 +1093,7 @@ void Cluster::begin_join(SimNode& spare) {
   spare.initial = false;  // a daemon started with --join takes the configuration from the cluster
   spare.joining = true;
   spare.join_started_us = now_us_;
-  spare.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
+  give_new_disk(spare);
   spare.identity = fault_rng_.uniform(1, UINT64_MAX - 1);
   join_attempt(spare);
 }
@@ -1213,6 +1253,10 @@ void Cluster::dispatch(const SimEvent& e) {
       if (!n.node || e.life != n.life) return;
       schedule_tick(n, n.tick_interval_us);
       if (n.paused) return;  // resume() catches up on missed ticks
+      if (now_us_ >= n.next_history_sync_us) {
+        n.history->every_second();
+        n.next_history_sync_us = now_us_ + 1000 * kMs;
+      }
       input(n, [](Node& node, Outbox& out) { node.tick(out); });
       return;
     }
@@ -1286,6 +1330,61 @@ void Cluster::dispatch(const SimEvent& e) {
       trace_.add(now_us_, "WORKLOAD stops");
       return;
   }
+}
+
+void Cluster::give_new_disk(SimNode& n) {
+  n.disk = options_.use_file_storage ? make_file_disk() : make_memory_disk();
+  n.history.reset();
+  n.history_fs = std::make_unique<test::FaultyFileSystem>();
+  (void)n.history_fs->create_dir("/data");  // as the daemon's data directory exists
+  (void)n.history_fs->sync_dir("/");
+  n.total_gaps.clear();
+}
+
+std::string Cluster::check_histories() {
+  for (auto& [id, n] : nodes_) {
+    if (!n.node || !n.history) continue;
+    const std::string who = "node " + std::to_string(id);
+    io::HistoryStore* store = n.history->store();
+    if (store == nullptr) return who + "'s history was switched off: " + n.history->problem();
+    const auto announced = [&](std::uint64_t from, std::uint64_t to) {
+      return std::any_of(n.total_gaps.begin(), n.total_gaps.end(),
+                         [&](const auto& gap) { return gap.first <= from && to <= gap.second; });
+    };
+    // Read as a replay does: from the start, in pieces of a few KiB.
+    std::uint64_t expected = store->first_gseq();
+    for (std::uint64_t from = 0; from <= store->last_gseq();) {
+      std::uint64_t next = from;
+      auto items = store->read(from, "", 4096, next);
+      if (!items) return who + ": reading its history: " + items.error().message;
+      for (const io::HistoryItem& item : items.value()) {
+        const std::uint64_t first = item.message ? item.message->gseq : item.hole_from;
+        const std::uint64_t last = item.message ? item.message->gseq : item.hole_to;
+        if (first != expected) {
+          return who + "'s history jumps from gseq " + std::to_string(expected) + " to " +
+                 std::to_string(first);
+        }
+        expected = last + 1;
+        if (!item.message) {
+          if (!announced(first, last)) {
+            return who + "'s history has a hole " + std::to_string(first) + ".." +
+                   std::to_string(last) + " it never announced as a gap";
+          }
+          continue;
+        }
+        const io::HistoryMessage& m = *item.message;
+        const auto owner = delivery_checker_.gseq_owner(m.gseq);
+        if (!owner || *owner != DeliveryChecker::MessageKey{m.sender, m.seq} ||
+            delivery_checker_.group_of(*owner) != m.group) {
+          return who + "'s history holds another message at gseq " + std::to_string(m.gseq) +
+                 " than the total order";
+        }
+      }
+      if (next <= from) return who + ": a history read made no progress at " + std::to_string(from);
+      from = next;
+    }
+  }
+  return {};
 }
 
 SimResult Cluster::run() {
@@ -1370,6 +1469,9 @@ SimResult Cluster::run() {
     result_.broadcasts.push_back(track.stats);
   }
   result_.measured_us = std::min(now_us_, fault_end_us);
+  if (converged_in_time && result_.failure.empty()) {
+    if (std::string why = check_histories(); !why.empty()) result_.failure = "history: " + why;
+  }
   if (raft_checker_.failed()) {
     result_.ok = false;
     if (result_.failure.empty()) result_.failure = raft_checker_.violation();

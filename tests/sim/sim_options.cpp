@@ -21,6 +21,7 @@ constexpr DeliveryBugFlag kDeliveryBugs[] = {
     {"silent-skip", &DeliveryBugs::silent_skip},
     {"give-up-live", &DeliveryBugs::give_up_live},
     {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
+    {"cut-at-welcome", &DeliveryBugs::cut_at_welcome},
 };
 
 constexpr DeliveryBugFlag kViewBugs[] = {

@@ -74,6 +74,10 @@ struct SimOptions {
   std::string detection_fault = "crash";
   raft::DeliberateBugs bugs;
   DeliveryBugs delivery_bugs;
+  // A deliberate bug of the simulated daemon shell: the total-order history is not synced before
+  // a compaction is stored, so a crash can lose what the log no longer has (the history checker
+  // must catch it).
+  bool history_not_synced_bug = false;
   bool trace = false;  // print every event, not just the tail on failure
 
   // The exact bcast-sim command that replays this run.

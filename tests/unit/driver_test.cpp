@@ -124,6 +124,21 @@ TEST(Driver, ApplyOutboxCompletesEveryWriteAndWhatItsReportsAdd) {
 
 // A gap notice reaches the applications exactly where the core put it among the deliveries:
 // before everything delivered after it, after everything delivered before it.
+// A compaction lets the log forget entries delivered in the same round: the daemon's history
+// must hold them before the write starts (DriverIo::persist syncs the history first).
+TEST(Driver, AWriteWithASnapshotStartsAfterTheDeliveries) {
+  LoggingIo io;
+  Driver driver(io, [](LogIndex, Term, Outbox&) {});
+  Outbox out = round_with_write(2);
+  raft::Snapshot snapshot;
+  snapshot.meta.index = 1;
+  snapshot.meta.term = 1;
+  out.persist.set_snapshot(snapshot, false);
+  driver.apply(out);
+  EXPECT_EQ(io.log, (std::vector<std::string>{"send Append", "deliver", "persist 1"}));
+  EXPECT_EQ(driver.writes_in_flight(), 1u);
+}
+
 TEST(Driver, GapNoticesComeInTheirPlacesAmongTheDeliveries) {
   LoggingIo io;
   Driver driver(io, [](LogIndex, Term, Outbox&) {});

@@ -512,6 +512,37 @@ TEST(StreamSet, ALongTailOnlyExcludersHeldIsGivenUpAtOnce) {
             std::vector<Gap>{stream_gap(kOther, 2, 300, Gap::Reason::kOriginLost)});
 }
 
+// A peer that closed a dead origin's stream past us (it gave up the rest and collected what it
+// had) reports "takes no more" and its real end: we lack a tail nobody stores and must give it
+// up, announced. (It went unnoticed and unannounced: sim seed 6101 with --peer-timeout-ticks 150.)
+TEST(StreamSet, ATailAPeerClosedPastUsAndCollectedIsGivenUp) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  (void)set.receive(message_of(kOther, 1));
+  StreamPosition closed = position(kOther, UINT64_MAX);
+  closed.highest_received = 3;
+  closed.stable_upto = 3;
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), closed), 0);
+  EXPECT_EQ(set.origins_behind_peers(), std::vector<OriginId>{kOther});
+  EXPECT_TRUE(set.converged(kOther, {kPeerA}));
+  set.skip_unstored(kOther, {kPeerA});
+  EXPECT_EQ(set.received_upto(kOther), 3u);
+  EXPECT_EQ(set.take_skipped(),
+            std::vector<Gap>{stream_gap(kOther, 2, 3, Gap::Reason::kOriginLost)});
+}
+
+// A retired stream (none of it was the peer's) shows nothing we lack.
+TEST(StreamSet, APeerThatRetiredAStreamIsNotAheadOfUs) {
+  StreamSet set(Mode::kReliable, kSelf);
+  (void)set.set_cut(kOther, 0, false);
+  (void)set.receive(message_of(kOther, 1));
+  (void)set.on_digest(kPeerA, digest_with(make_origin_id(kPeerA, 1), position(kOther, UINT64_MAX)),
+                      0);
+  EXPECT_TRUE(set.origins_behind_peers().empty());
+  set.skip_unstored(kOther, {kPeerA});
+  EXPECT_EQ(set.received_upto(kOther), 1u);
+}
+
 TEST(StreamSet, ConvergedWhenEveryPeerReportsOurPositionOrNothing) {
   StreamSet set(Mode::kReliable, kSelf);
   (void)set.set_cut(kOther, 0, false);

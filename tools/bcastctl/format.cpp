@@ -164,7 +164,9 @@ std::string gap_json(const Gap& gap) {
   Json line;
   line["type"] = "gap";
   line["group"] = gap.group;
-  if (gap.kind == Gap::Kind::kStream) {
+  if (gap.kind == Gap::Kind::kStream && gap.origin == 0) {
+    line["origin"] = 0;  // any origin's messages, in any mode (e.g. while disconnected)
+  } else if (gap.kind == Gap::Kind::kStream) {
     line["origin"] = gap.origin;
     line["node"] = gap.origin >> 16;
     line["mode"] = mode_name(gap.mode);
@@ -263,7 +265,9 @@ std::string gap_text(const Gap& gap) {
   const std::string group = gap.group.empty() ? "(any group)" : gap.group;
   const std::string to = gap.to ? std::to_string(*gap.to) : std::string("end");
   std::string what;
-  if (gap.kind == Gap::Kind::kStream) {
+  if (gap.kind == Gap::Kind::kStream && gap.origin == 0) {
+    what = "messages of any origin that are not in total order";
+  } else if (gap.kind == Gap::Kind::kStream) {
     what = std::string(mode_name(gap.mode)) + " messages " + std::to_string(gap.from) + ".." + to +
            " of origin " + std::to_string(gap.origin) + " (node " +
            std::to_string(gap.origin >> 16) + ")";

@@ -54,6 +54,8 @@ struct CommandLine {
   bool json = false;
   bool learner = false;
   std::optional<std::uint64_t> count;
+  std::optional<std::uint64_t> from_gseq;  // sub --from
+  bool resume = false;                     // sub --resume
   std::optional<bcast::Mode> mode;
   std::optional<bcast::Order> order;
   std::string out;  // keygen --out
@@ -66,8 +68,9 @@ struct CommandSpec {
 };
 
 constexpr CommandSpec kCommands[] = {
-    {"sub", "sub GROUP [--json] [--count N]",
-     "print every message delivered to GROUP, one line each; --count N exits after N"},
+    {"sub", "sub GROUP [--json] [--count N] [--from GSEQ] [--resume]",
+     "print every message delivered to GROUP, one line each; --count N exits after N;\n"
+     "            --from GSEQ first replays its total-order messages from GSEQ (0: oldest kept)"},
     {"pub",
      "pub GROUP [--mode best-effort|reliable|gossip] [--order none|fifo|causal|total]\n"
      "            [--json] [--] [MESSAGE...]",
@@ -113,7 +116,13 @@ po::options_description command_options(const std::string& command) {
   }
   if (any || command == "sub") {
     o.add_options()("count", po::value<std::string>()->value_name("N"),
-                    "sub: exit after N messages");
+                    "sub: exit after N messages")(
+        "from", po::value<std::string>()->value_name("GSEQ"),
+        "sub: replay the group's total-order messages from GSEQ (0: the oldest the daemon "
+        "holds), then go on live")(
+        "resume", po::bool_switch(),
+        "sub: when the connection to the daemon is lost, reconnect (for up to 30 s) and "
+        "resume the total order where it stopped");
   }
   if (any || command == "keygen") {
     o.add_options()("out", po::value<std::string>()->value_name("PREFIX"),
@@ -227,11 +236,16 @@ CommandLine parse(int argc, char** argv) {
   }
   line.json = vm.count("json") && vm["json"].as<bool>();
   line.learner = vm.count("learner") && vm["learner"].as<bool>();
+  line.resume = vm.count("resume") && vm["resume"].as<bool>();
   if (vm.count("out")) line.out = vm["out"].as<std::string>();
   if (vm.count("count")) {
     const auto n = parse_number(vm["count"].as<std::string>());
     if (!n || *n == 0) usage_error("--count needs a positive number");
     line.count = n;
+  }
+  if (vm.count("from")) {
+    line.from_gseq = parse_number(vm["from"].as<std::string>());
+    if (!line.from_gseq) usage_error("--from needs a gseq (0: the oldest the daemon holds)");
   }
   if (vm.count("mode")) {
     line.mode = bcast::parse_mode(vm["mode"].as<std::string>());
@@ -253,6 +267,7 @@ Client connect_daemon(const CommandLine& line, std::chrono::milliseconds default
   options.client_name = "bcastctl " + line.command;
   options.group_views = true;  // sub prints every view
   options.request_timeout = line.timeout.value_or(default_timeout);
+  options.resume = line.resume;
   auto client = Client::connect(options);
   if (!client) fail(client.error().message);
   return std::move(client).value();
@@ -288,7 +303,8 @@ int run_sub(const CommandLine& line) {
   const std::string& group = line.positional[0];
   install_stop_handlers();
   Client client = connect_daemon(line, 5000ms);
-  if (auto joined = client.join(group); !joined) {
+  auto joined = line.from_gseq ? client.join(group, *line.from_gseq) : client.join(group);
+  if (!joined) {
     fail("cannot join " + group + ": " + describe(joined.error()));
   }
   g_looping = 1;

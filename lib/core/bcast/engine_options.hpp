@@ -14,6 +14,7 @@ struct DeliveryBugs {
   bool silent_skip = false;            // skip messages without announcing the gap
   bool give_up_live = false;           // give up missing messages of live origins too
   bool late_view = false;              // announce each group view one delivery too late
+  bool cut_at_welcome = false;  // a first welcome's cuts where we are, even with streams whole
 };
 
 struct DisseminationOptions {

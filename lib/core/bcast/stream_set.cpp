@@ -243,6 +243,11 @@ void StreamSet::collect(const std::vector<NodeId>& peers) {
   }
 }
 
+bool StreamSet::own_stream_whole() const {
+  auto it = streams_.find(self_);
+  return it == streams_.end() || it->second.stable_upto == 0;
+}
+
 std::uint64_t StreamSet::received_upto(OriginId origin) const {
   auto it = streams_.find(origin);
   return it == streams_.end() ? 0 : it->second.received_upto;
@@ -280,6 +285,11 @@ bool StreamSet::converged(OriginId origin, const std::vector<NodeId>& peers) con
   return true;
 }
 
+std::uint64_t StreamSet::reach(const PeerPosition& peer) {
+  if (peer.received_upto != UINT64_MAX) return peer.received_upto;
+  return peer.highest_received == UINT64_MAX ? 0 : peer.highest_received;
+}
+
 bool StreamSet::may_give(const Stream& stream, const PeerPosition& peer) {
   if (stream.received_above.empty()) {
     // What we would give up is our tail: it may hold some of it if it holds anything beyond us.
@@ -301,10 +311,9 @@ std::vector<OriginId> StreamSet::origins_behind_peers() const {
   std::set<OriginId> behind;
   for (const auto& [peer, positions] : peer_positions_) {
     for (const auto& [origin, position] : positions) {
-      if (position.received_upto == UINT64_MAX) continue;
       const auto stream = streams_.find(origin);
       if (stream != streams_.end() && stream->second.end != UINT64_MAX) continue;  // closed
-      if (position.received_upto > received_upto(origin)) behind.insert(origin);
+      if (reach(position) > received_upto(origin)) behind.insert(origin);
     }
   }
   return {behind.begin(), behind.end()};
@@ -321,11 +330,8 @@ void StreamSet::skip_unstored(OriginId origin, const std::vector<NodeId>& peers)
     auto p = peer_positions_.find(peer);
     if (p == peer_positions_.end()) continue;
     auto q = p->second.find(origin);
-    if (q == p->second.end() || q->second.received_upto == UINT64_MAX ||
-        q->second.received_upto <= stream.received_upto) {
-      continue;
-    }
-    const std::uint64_t unstored_upto = std::min(q->second.stable_upto, q->second.received_upto);
+    if (q == p->second.end() || reach(q->second) <= stream.received_upto) continue;
+    const std::uint64_t unstored_upto = std::min(q->second.stable_upto, reach(q->second));
     end = any ? std::min(end, unstored_upto) : unstored_upto;
     any = true;
   }

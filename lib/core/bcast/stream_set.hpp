@@ -101,8 +101,11 @@ class StreamSet {
   // Whether `peer`'s latest digest reports it holds our stream (`origin`) up to `position`: it
   // took a welcome whose cut was `position` (0: nothing to take).
   bool peer_reached(NodeId peer, OriginId origin, std::uint64_t position) const;
-  // The next sequence number of our own stream (what a newcomer's cut is).
+  // The last sequence number of our own stream (what a newcomer's cut is once we collected).
   std::uint64_t own_last_seq() const { return own_last_seq_; }
+  // Whether we still store our whole own stream: no message of it was collected yet (right
+  // after a start every member holds collection back, so this lasts until all have met us).
+  bool own_stream_whole() const;
   std::uint64_t stored_bytes() const { return stored_bytes_; }
   std::size_t stored_messages() const;
 
@@ -144,6 +147,11 @@ class StreamSet {
   // of the holes our digests ask for that it does not report missing, or (if we have no hole)
   // anything beyond our position.
   static bool may_give(const Stream& stream, const PeerPosition& peer);
+  // How far a peer's stream goes. A closed stream's digest says it takes no more (received_upto
+  // UINT64_MAX) and names its end in highest_received: a peer that closed a dead origin's stream
+  // past us shows we lack a tail it no longer stores (sim seed 6101 with --peer-timeout-ticks
+  // 150: nobody else could tell, and the skip went unannounced). A retired one holds none (0).
+  static std::uint64_t reach(const PeerPosition& peer);
   std::map<NodeId, std::map<OriginId, PeerPosition>> peer_positions_;  // from digests
   std::uint64_t stored_bytes_ = 0;
   std::vector<OriginId> advanced_by_peers_;

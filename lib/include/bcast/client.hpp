@@ -56,6 +56,16 @@ struct ClientOptions {
   // The largest frame accepted from the daemon (ZMQ_MAXMSGSIZE); a bigger one closes the
   // connection. Must exceed the daemon's max_message_bytes.
   std::int64_t max_frame_bytes = 64 << 20;
+  // Survive a lost connection (the daemon restarted, or closed this client): next_event()
+  // reconnects, backing off up to 2 s between tries, for at most `resume_timeout`. Every
+  // publish awaiting its receipt first ends in a RequestError (kUnavailable: its fate is
+  // unknown); every joined group is joined again and its total order replayed from the gseq
+  // after the last one delivered (or skipped), so the application sees one unbroken total-order
+  // sequence per group; what other orders may have missed meanwhile is reported first as a Gap
+  // (kStream, origin 0: any origin, reason "disconnected"). The sender id changes. Without a
+  // history at the daemon, the total order missed is a Gap (kTotal, "disconnected") instead.
+  bool resume = false;
+  std::chrono::milliseconds resume_timeout{30000};
 };
 
 // A publish acknowledged: the service now promises it (see docs/guarantees.md).
@@ -93,7 +103,9 @@ struct Delivery {
 // `reason`: "excluded" (skipped when this daemon rejoined after being excluded), "origin-lost"
 // (a dead origin's messages nobody alive holds), "snapshot" (total-order positions covered by a
 // snapshot this daemon installed), "best-effort-hold" (best-effort FIFO positions that did not
-// arrive in time); accept others.
+// arrive in time), "history-trimmed" / "history-off" (a replay from a position the daemon's
+// history no longer holds), "disconnected" (ClientOptions::resume: missed while the connection
+// was down; a kStream gap with origin 0 covers every origin's stream); accept others.
 struct Gap {
   enum class Kind : std::uint8_t { kStream, kTotal };
   Kind kind = Kind::kStream;
@@ -198,6 +210,12 @@ class Client {
   // Deliveries of `group` reach this client from the daemon's ok on (waits for it). A view of
   // the group follows as an event.
   Result<void> join(std::string_view group);
+  // Joins and replays the group's total-order messages from gseq `from_gseq` (0: the oldest the
+  // daemon's history holds), then goes on with the live ones: no gap and no duplicate at the
+  // switch. A position older than the history yields a Gap (reason "history-trimmed") up to the
+  // oldest one held. Other orders are live from the join on, as with join(group). Fails
+  // (unavailable) if the daemon keeps no history.
+  Result<void> join(std::string_view group, std::uint64_t from_gseq);
   Result<void> leave(std::string_view group);
 
   // Sends a publish and returns its request id; the Receipt or RequestError with that id comes
