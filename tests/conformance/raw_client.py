@@ -16,7 +16,7 @@ import zmq
 DAEMON_TYPES = {
     "welcome": {"id": (True, UINT), "sender": (True, SENDER), "node_id": (True, NODE),
                 "version": (True, UINT), "max_message_bytes": (True, UINT)},
-    "ok": {"id": (True, UINT)},
+    "ok": {"id": (True, UINT), "gseq": (False, OPT_UINT)},
     "receipt": {"id": (True, UINT), "seq": (True, UINT), "gseq": (True, OPT_UINT)},
     "status_reply": {"id": (True, UINT), "node_id": (True, NODE), "role": (True, STR),
                      "term": (True, UINT), "leader": (True, OPT_NODE), "members": (True, NODES),
