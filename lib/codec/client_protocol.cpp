@@ -497,8 +497,9 @@ std::optional<Error> assign(T& target, Result<U> read) {
 }
 
 // A gap names one range: of an origin's stream (origin, mode, from_seq, to_seq: nil for no end)
-// or of the total order (from_gseq, to_gseq); never both, never backwards.
-std::optional<Error> check_gap(const Header& h, const FieldReader& in) {
+// or of the total order (from_gseq, to_gseq); never both, never backwards. A total-order gap has
+// no mode: one given is ignored like any key a message does not use.
+std::optional<Error> check_gap(Header& h, const FieldReader& in) {
   const auto bad = [](const std::string& why) {
     return make_error(ErrorCode::kProtocol, "client protocol: gap " + why);
   };
@@ -515,6 +516,7 @@ std::optional<Error> check_gap(const Header& h, const FieldReader& in) {
   }
   if (h.from_seq != 0 || h.to_seq) return bad("names both a stream range and a gseq range");
   if (*h.from_gseq == 0) return bad("has \"from_gseq\" 0 (gseqs start at 1)");
+  h.mode = Header{}.mode;
   if (*h.to_gseq < *h.from_gseq) return bad("has \"to_gseq\" below \"from_gseq\"");
   return std::nullopt;
 }

@@ -41,7 +41,7 @@ enum class MessageType : std::uint8_t {
   kStatusReply,   // reply to status: node_id, role, term, leader, members, commit_index;
                   // optional cluster_id, problems, peers, daemons_down
   kClusterReply,  // reply to cluster op "list": cluster_id, leader, nodes
-  kDelivery,      // event: group, sender, seq, gseq, mode, order (+ payload frame)
+  kDelivery,      // event: group, sender, seq, gseq, mode, order, stream_seq (+ payload frame)
   kView,          // event: group, members (the daemons of the cluster, as this daemon sees them);
                   // an agreed group view also: view_id, clients, joined, left, cause, gseq
   kError,         // reply to any request (id), or event (id 0): code, message, supported_versions

@@ -322,6 +322,11 @@ TEST(ClientProtocolTest, RejectsGapsThatNameNoRangeOrTwo) {
   // An origin is a daemon incarnation: its node id (the top 16 bits) is never 0.
   expect_protocol_error(gap().add("origin", 2).add("mode", "reliable").add("from_seq", 1).str(),
                         "origin");
+  // A total-order gap has no mode: one given is ignored (so decode and re-encode agree).
+  auto with_mode =
+      decode_header(gap().add("from_gseq", 1).add("to_gseq", 2).add("mode", "gossip").str());
+  ASSERT_TRUE(with_mode.ok()) << with_mode.error().message;
+  EXPECT_EQ(with_mode.value().mode, Header{}.mode);
   auto open_end = decode_header(
       gap().add("origin", origin).add("mode", "gossip").add("from_seq", 3).add_nil("to_seq").str());
   ASSERT_TRUE(open_end.ok()) << open_end.error().message;

@@ -64,6 +64,8 @@ class FakeDaemon {
   std::atomic<int> refuse_every{0};
   std::atomic<bool> refuse_hello{false};
   std::atomic<bool> send_garbage_on_join{false};
+  // Before the join's delivery: a stream gap with no end, then a total-order gap of the group.
+  std::atomic<bool> send_gaps_on_join{false};
   // After the join's delivery: the daemon's "you are disconnected" event.
   std::atomic<bool> disconnect_after_join{false};
 
@@ -136,6 +138,22 @@ class FakeDaemon {
         if (send_garbage_on_join) {
           socket_.send(zmq::buffer(identity), zmq::send_flags::sndmore);
           socket_.send(zmq::str_buffer("\x93\x01\x02\x03"), zmq::send_flags::none);
+        }
+        if (send_gaps_on_join) {
+          Header stream;
+          stream.type = MessageType::kGap;
+          stream.reason = "excluded";
+          stream.origin = kSender >> 32;
+          stream.mode = Mode::kGossip;
+          stream.from_seq = 4;
+          send(identity, stream);
+          Header total;
+          total.type = MessageType::kGap;
+          total.reason = "snapshot";
+          total.group = request.group;
+          total.from_gseq = 2;
+          total.to_gseq = 6;
+          send(identity, total);
         }
         Header delivery;
         delivery.type = MessageType::kDelivery;
@@ -519,6 +537,33 @@ TEST_F(ClientTest, AMalformedFrameFromTheDaemonBecomesAnErrorEvent) {
   EXPECT_EQ(std::get<RequestError>(garbage).request_id, 0u);
   EXPECT_EQ(std::get<RequestError>(garbage).error.code, ErrorCode::kProtocol);
   // And the connection goes on.
+  EXPECT_TRUE(std::holds_alternative<Delivery>(next(client)));
+}
+
+TEST_F(ClientTest, GapEventsArriveInTheirPlaceBeforeTheDeliveryAfterThem) {
+  FakeDaemon daemon(socket_path());
+  daemon.send_gaps_on_join = true;
+  Client client = connect(options());
+  ASSERT_TRUE(client.join("g").ok());
+  EXPECT_TRUE(std::holds_alternative<View>(next(client)));
+  Event first = next(client);
+  ASSERT_TRUE(std::holds_alternative<Gap>(first));
+  const Gap& stream = std::get<Gap>(first);
+  EXPECT_EQ(stream.kind, Gap::Kind::kStream);
+  EXPECT_EQ(stream.group, "");
+  EXPECT_EQ(stream.reason, "excluded");
+  EXPECT_EQ(stream.origin, kSender >> 32);
+  EXPECT_EQ(stream.mode, Mode::kGossip);
+  EXPECT_EQ(stream.from, 4u);
+  EXPECT_FALSE(stream.to);  // no end
+  Event second = next(client);
+  ASSERT_TRUE(std::holds_alternative<Gap>(second));
+  const Gap& total = std::get<Gap>(second);
+  EXPECT_EQ(total.kind, Gap::Kind::kTotal);
+  EXPECT_EQ(total.group, "g");
+  EXPECT_EQ(total.reason, "snapshot");
+  EXPECT_EQ(total.from, 2u);
+  EXPECT_EQ(total.to, 6u);
   EXPECT_TRUE(std::holds_alternative<Delivery>(next(client)));
 }
 

@@ -57,6 +57,13 @@ const char* diff(const bcast::protocol::Header& a, const bcast::protocol::Header
   BCAST_SAME(code);
   BCAST_SAME(message);
   BCAST_SAME(supported_versions);
+  BCAST_SAME(stream_seq);
+  BCAST_SAME(reason);
+  BCAST_SAME(origin);
+  BCAST_SAME(from_seq);
+  BCAST_SAME(to_seq);
+  BCAST_SAME(from_gseq);
+  BCAST_SAME(to_gseq);
 #undef BCAST_SAME
   return nullptr;
 }
@@ -81,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   using bcast::protocol::MessageType;
   const MessageType type = decoded.value().type;
-  if (type != MessageType::kDelivery && type != MessageType::kView &&
+  if (type != MessageType::kDelivery && type != MessageType::kView && type != MessageType::kGap &&
       bcast::protocol::peek_request_id(frame) != decoded.value().id) {
     fail("peek_request_id disagrees with decode_header on the id");
   }

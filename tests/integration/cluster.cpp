@@ -299,8 +299,25 @@ void Subscriber::consume() {
     try {
       const auto j = nlohmann::json::parse(line);
       const std::string type = j.at("type").get<std::string>();
+      ++lines_;
       if (type == "view") {
         ++views_;
+      } else if (type == "gap") {
+        GapEvent gap;
+        gap.group = j.at("group").get<std::string>();
+        gap.reason = j.at("reason").get<std::string>();
+        gap.total = j.contains("from_gseq");
+        if (gap.total) {
+          gap.from = j.at("from_gseq").get<std::uint64_t>();
+          gap.to = optional_uint(j, "to_gseq");
+        } else {
+          gap.origin = j.at("origin").get<std::uint64_t>();
+          gap.mode = j.at("mode").get<std::string>();
+          gap.from = j.at("from_seq").get<std::uint64_t>();
+          gap.to = optional_uint(j, "to_seq");
+        }
+        gap.line = lines_;
+        gaps_.push_back(std::move(gap));
       } else if (type == "message") {
         Delivery d;
         d.group = j.at("group").get<std::string>();
@@ -309,6 +326,8 @@ void Subscriber::consume() {
         d.gseq = optional_uint(j, "gseq");
         d.mode = j.at("mode").get<std::string>();
         d.order = j.at("order").get<std::string>();
+        if (j.contains("stream_seq")) d.stream_seq = j.at("stream_seq").get<std::uint64_t>();
+        d.line = lines_;
         if (j.contains("payload")) {
           d.payload = j.at("payload").get<std::string>();
         } else {
@@ -350,8 +369,9 @@ Publisher::Publisher(std::string tag, const std::string& socket, const std::stri
                SpawnOptions{.pipe_stdin = args.empty(), .stderr_path = stderr_path}),
       payloads_(args) {}
 
-std::string Publisher::write_next() {
+std::string Publisher::write_next(const std::string& suffix) {
   std::string payload = tag_ + "-" + std::to_string(payloads_.size() + 1);
+  if (!suffix.empty()) payload += ":" + suffix;
   if (!process_.write(payload + "\n")) {
     fail("publisher " + tag_ + " closed its stdin; stderr: " + stderr_text());
   }

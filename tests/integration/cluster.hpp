@@ -96,6 +96,20 @@ struct Delivery {
   std::string mode;
   std::string order;
   std::string payload;
+  std::optional<std::uint64_t> stream_seq;  // not for total order
+  std::size_t line = 0;                     // its place among the subscriber's lines
+};
+
+// One line of `bcastctl sub --json` of type "gap": what the daemon will never deliver.
+struct GapEvent {
+  std::string group;                    // "": any group
+  std::optional<std::uint64_t> origin;  // a stream gap: the origin's positions from..to
+  std::string mode;
+  std::uint64_t from = 0;
+  std::optional<std::uint64_t> to;  // nullopt: no end
+  bool total = false;               // a total-order gap: gseq from..to
+  std::string reason;
+  std::size_t line = 0;
 };
 
 // `bcastctl --socket S sub GROUP --json`: every line parsed as it is read.
@@ -109,6 +123,7 @@ class Subscriber {
   void consume();
   bool joined() const { return views_ > 0; }
   const std::vector<Delivery>& deliveries() const { return deliveries_; }
+  const std::vector<GapEvent>& gaps() const { return gaps_; }
   // Lines that were not valid JSON of a known type: a contract violation.
   const std::vector<std::string>& bad_lines() const { return bad_lines_; }
   std::string stderr_text() const;
@@ -118,7 +133,9 @@ class Subscriber {
   std::string stderr_path_;
   Process process_;
   int views_ = 0;
+  std::size_t lines_ = 0;
   std::vector<Delivery> deliveries_;
+  std::vector<GapEvent> gaps_;
   std::vector<std::string> bad_lines_;
 };
 
@@ -136,8 +153,8 @@ class Publisher {
             const std::vector<std::string>& args = {});
   const std::string& tag() const { return tag_; }
   Process& process() { return process_; }
-  // Writes the next message on stdin and returns its payload.
-  std::string write_next();
+  // Writes the next message on stdin and returns its payload ("TAG-N", or "TAG-N:SUFFIX").
+  std::string write_next(const std::string& suffix = "");
   void write_until(std::size_t total);
   void finish() { process_.close_stdin(); }
   void consume();

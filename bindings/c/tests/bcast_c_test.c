@@ -105,6 +105,8 @@ static void test_null_handles_are_refused_not_crashed(void) {
   CHECK(bcast_event_kind(NULL) == 0 && bcast_event_mode(NULL) == -1);
   CHECK(bcast_event_group(NULL, NULL) == NULL && bcast_event_payload(NULL, NULL) == NULL);
   CHECK(bcast_status_role(NULL) == NULL && bcast_client_fd(NULL) == -1);
+  CHECK(bcast_event_gap(NULL, NULL, NULL, NULL) == 0 && bcast_event_gap_reason(NULL) == NULL);
+  CHECK(bcast_event_stream_seq(NULL) == 0);
   bcast_error_free(NULL);
   bcast_event_free(NULL);
   bcast_status_free(NULL);
@@ -227,6 +229,9 @@ static void test_every_cell_round_trips(void) {
         CHECK(bcast_event_mode(event) == (index % kCells) / 4);
         CHECK(order == (index % kCells) % 4);
         CHECK(bcast_event_gseq(event, &gseq) == (order == BCAST_ORDER_TOTAL));
+        /* Every mode but total order numbers the origin's stream, which gap events name. */
+        CHECK((bcast_event_stream_seq(event) == 0) == (order == BCAST_ORDER_TOTAL));
+        CHECK(bcast_event_gap(event, NULL, NULL, NULL) == 0);
         CHECK(bcast_event_sender(event) == bcast_client_sender(client));
         CHECK(bcast_event_seq(event) >= 1);
       }
