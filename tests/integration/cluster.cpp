@@ -312,9 +312,11 @@ void Subscriber::consume() {
           gap.to = optional_uint(j, "to_gseq");
         } else {
           gap.origin = j.at("origin").get<std::uint64_t>();
-          gap.mode = j.at("mode").get<std::string>();
-          gap.from = j.at("from_seq").get<std::uint64_t>();
-          gap.to = optional_uint(j, "to_seq");
+          if (*gap.origin != 0) {  // origin 0: any origin's messages (e.g. while disconnected)
+            gap.mode = j.at("mode").get<std::string>();
+            gap.from = j.at("from_seq").get<std::uint64_t>();
+            gap.to = optional_uint(j, "to_seq");
+          }
         }
         gap.line = lines_;
         gaps_.push_back(std::move(gap));
