@@ -356,10 +356,19 @@ class Client:
         return self._client
 
     # -- requests --
-    def join(self, group: Union[str, bytes]) -> None:
-        """Deliveries of `group` reach this client from now on; a View follows as an event."""
+    def join(self, group: Union[str, bytes], from_gseq: Optional[int] = None) -> None:
+        """Deliveries of `group` reach this client from now on; a View follows as an event.
+
+        With `from_gseq`, the group's total-order messages from that gseq (0: the oldest the
+        daemon's history holds) are replayed first, then the live ones follow with no gap and no
+        duplicate; a position older than the history is a Gap ("history-trimmed") first."""
         name = _encode(group, "group")
-        _check(_lib.bcast_join, self._handle(), name, len(name))
+        if from_gseq is None:
+            _check(_lib.bcast_join, self._handle(), name, len(name))
+            return
+        if not hasattr(_lib, "bcast_join_from"):
+            raise Error("unavailable", "the C library is too old to replay (no bcast_join_from)")
+        _check(_lib.bcast_join_from, self._handle(), name, len(name), int(from_gseq))
 
     def leave(self, group: Union[str, bytes]) -> None:
         name = _encode(group, "group")

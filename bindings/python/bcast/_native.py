@@ -139,6 +139,7 @@ _PROTOTYPES_1_1 = {
                                ctypes.POINTER(_u64)]),
     "bcast_event_gap_reason": (_str, [_p]),
     "bcast_event_stream_seq": (_u64, [_p]),
+    "bcast_join_from": (_int, [_p, _str, _size, _u64, _pp]),
 }
 
 

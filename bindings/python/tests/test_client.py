@@ -210,3 +210,19 @@ def test_a_lost_daemon_is_reported_as_unavailable():
         with pytest.raises(bcast.Unavailable):
             c.publish("g", b"x")
         c.close()
+
+
+# "A join with from_gseq N first streams the group's total-order deliveries with gseq >= N out of
+# that history [...], then the live ones" (docs/protocol.md, Replay).
+def test_join_from_a_gseq_replays_the_total_order_then_goes_live(daemon, client, group):
+    receipts = [client.publish_and_wait(group, f"old {i}", mode="reliable", order="total")
+                for i in range(5)]
+    gseqs = [r.gseq for r in receipts]
+    with bcast.connect(daemon.socket, client_name="replayer") as replayer:
+        replayer.join(group, from_gseq=gseqs[1])
+        live = client.publish_and_wait(group, "live", mode="reliable", order="total")
+        events = events_until(replayer, lambda es: sum(
+            isinstance(e, bcast.Delivery) for e in es) == 5)
+    delivered = [(e.gseq, e.payload) for e in events if isinstance(e, bcast.Delivery)]
+    assert delivered == [(g, f"old {i}".encode()) for i, g in enumerate(gseqs)][1:] + [
+        (live.gseq, b"live")]

@@ -168,6 +168,12 @@ BCAST_API int bcast_join(bcast_client* client, const char* group, size_t group_l
                          bcast_error** error);
 BCAST_API int bcast_leave(bcast_client* client, const char* group, size_t group_len,
                           bcast_error** error);
+/* Joins and replays the group's total-order messages from gseq `from_gseq` (0: the oldest the
+ * daemon's history holds), then the live ones, with no gap and no duplicate at the switch; a
+ * position older than the history is a gap event (reason "history-trimmed") first. Fails with
+ * BCAST_E_UNAVAILABLE when the daemon keeps no history. (BCAST_C_1.1) */
+BCAST_API int bcast_join_from(bcast_client* client, const char* group, size_t group_len,
+                              uint64_t from_gseq, bcast_error** error);
 
 /* Sends a publish and sets *request_id (may be NULL); its receipt or refusal comes later as an
  * event with that id. Waits only while max_in_flight publishes are unacknowledged (then
