@@ -57,6 +57,7 @@ struct AdminRequest {
   NodeId node = kNoNode;
   std::string address;   // kAdd
   bool learner = false;  // kAdd: stays a learner (else promoted once caught up)
+  std::string public_key;  // kAdd: its CURVE public key (Z85), or empty (docs/security.md)
 };
 const char* admin_kind_name(AdminRequest::Kind kind);
 

@@ -144,6 +144,7 @@ struct ClusterMember {
   bool promote_when_caught_up = false;  // a learner the leader promotes once caught up
   std::optional<LogIndex> match_index;  // log it holds; known by the leader (and self)
   std::optional<bool> reachable;        // the local daemon's connection to it
+  std::string public_key;               // its CURVE key (Z85) if added with one, else empty
 };
 
 struct ClusterInfo {
@@ -207,6 +208,12 @@ class Client {
   // it to voter once it has caught up, unless `learner`. Start the new daemon with --join.
   Result<void> cluster_add(NodeId node, std::string_view address, bool learner = false,
                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The same, with the new member's CURVE public key (Z85, as `bcastctl keygen` prints it): the
+  // committed change carries it, and every daemon lets that key in as `node` while it is a
+  // member (docs/security.md). invalid_argument for a malformed key or one another member has.
+  Result<void> cluster_add_keyed(NodeId node, std::string_view address,
+                                 std::string_view public_key, bool learner = false,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
   Result<void> cluster_promote(NodeId node,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
   Result<void> cluster_remove(NodeId node,
@@ -231,7 +238,8 @@ class Client {
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   Result<void> change_membership(std::string_view op, NodeId node, std::string_view address,
-                                 bool learner, std::chrono::milliseconds timeout);
+                                 std::string_view public_key, bool learner,
+                                 std::chrono::milliseconds timeout);
   std::unique_ptr<Impl> impl_;
 };
 
