@@ -54,14 +54,14 @@ enum Field : std::uint8_t {
 };
 
 constexpr std::array<std::string_view, kKeyCount> kFieldNames = {
-    "type",         "id",           "version", "client_name",
-    "group",        "mode",         "order",   "sender",
-    "seq",          "gseq",         "node_id", "max_message_bytes",
-    "role",         "term",         "leader",  "members",
-    "commit_index", "code",         "message", "supported_versions",
-    "cluster_id",   "problems",     "op",      "address",
-    "learner",      "nodes",        "view_id", "clients",
-    "joined",       "left",         "cause",   "group_views",
+    "type",         "id",           "version",    "client_name",
+    "group",        "mode",         "order",      "sender",
+    "seq",          "gseq",         "node_id",    "max_message_bytes",
+    "role",         "term",         "leader",     "members",
+    "commit_index", "code",         "message",    "supported_versions",
+    "cluster_id",   "problems",     "op",         "address",
+    "learner",      "nodes",        "view_id",    "clients",
+    "joined",       "left",         "cause",      "group_views",
     "peers",        "daemons_down", "public_key",
 };
 

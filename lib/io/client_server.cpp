@@ -283,9 +283,8 @@ void ClientServer::cluster(const std::string& identity, const Header& request) {
   }
   const std::uint64_t admin_id = next_admin_id_++;
   pending_admin_[admin_id] = {identity, request.id};
-  handler_.admin(admin_id,
-                 AdminRequest{op->second, request.node_id, request.address, request.learner,
-                              request.public_key});
+  handler_.admin(admin_id, AdminRequest{op->second, request.node_id, request.address,
+                                        request.learner, request.public_key});
 }
 
 void ClientServer::answer_admin(const AdminResult& result) {

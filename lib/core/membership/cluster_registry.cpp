@@ -132,8 +132,9 @@ void ClusterRegistry::apply_seen(const MemberSeenRecord& record) {
 }
 
 std::string ClusterRegistry::encode() const {
-  const bool keys = std::any_of(members_.begin(), members_.end(),
-                                [](const auto& member) { return !member.second.public_key.empty(); });
+  const bool keys = std::any_of(members_.begin(), members_.end(), [](const auto& member) {
+    return !member.second.public_key.empty();
+  });
   std::string out;
   put_le<std::uint8_t>(out, keys ? kImageVersionWithKeys : kImageVersionWithoutKeys);
   put_le<std::uint64_t>(out, cluster_id_);

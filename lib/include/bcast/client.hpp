@@ -211,8 +211,8 @@ class Client {
   // The same, with the new member's CURVE public key (Z85, as `bcastctl keygen` prints it): the
   // committed change carries it, and every daemon lets that key in as `node` while it is a
   // member (docs/security.md). invalid_argument for a malformed key or one another member has.
-  Result<void> cluster_add_keyed(NodeId node, std::string_view address,
-                                 std::string_view public_key, bool learner = false,
+  Result<void> cluster_add_keyed(NodeId node, std::string_view address, std::string_view public_key,
+                                 bool learner = false,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
   Result<void> cluster_promote(NodeId node,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
