@@ -130,11 +130,11 @@ constexpr std::array<MessageType, 14> kAllTypes = {
     MessageType::kCluster,  MessageType::kClusterReply,
 };
 
-constexpr std::array<ErrorCode, 10> kAllCodes = {
-    ErrorCode::kInvalidArgument, ErrorCode::kNotLeader,   ErrorCode::kBusy,
-    ErrorCode::kTooLarge,        ErrorCode::kCorrupt,     ErrorCode::kIo,
-    ErrorCode::kTimeout,         ErrorCode::kUnavailable, ErrorCode::kProtocol,
-    ErrorCode::kNotFound,
+constexpr std::array<ErrorCode, 11> kAllCodes = {
+    ErrorCode::kInvalidArgument, ErrorCode::kNotLeader,        ErrorCode::kBusy,
+    ErrorCode::kTooLarge,        ErrorCode::kCorrupt,          ErrorCode::kIo,
+    ErrorCode::kTimeout,         ErrorCode::kUnavailable,      ErrorCode::kProtocol,
+    ErrorCode::kNotFound,        ErrorCode::kPermissionDenied,
 };
 
 std::optional<ErrorCode> parse_error_code(std::string_view name) {

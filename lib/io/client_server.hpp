@@ -43,6 +43,7 @@
 #include "codec/client_protocol.hpp"
 #include "core/node.hpp"
 #include "io/client_queue.hpp"
+#include "io/group_permissions.hpp"
 #include "io/listener_guard.hpp"
 #include "io/local_access.hpp"
 
@@ -99,6 +100,7 @@ struct ClientServerOptions {
   std::uint64_t zmq_budget_bytes = 4ULL << 20;
   int send_queue = 100000;    // ZMQ_SNDHWM per client: a count bound beside the byte bound
   LocalAccessOptions access;  // the socket file's mode and group, who may say hello
+  std::vector<GroupPermission> group_permissions;  // who may publish to / join which groups
 };
 
 class ClientServer {
@@ -157,6 +159,7 @@ class ClientServer {
     std::string name;          // from its hello
     bool group_views = false;  // it asked for agreed group views in its hello
     int fd = -1;  // the connection's descriptor (ZMQ_SRCFD), matched against closed ones
+    std::optional<PeerCredentials> credentials;  // read at its hello, for group permissions
     std::set<std::string> groups;
     std::uint64_t next_seq = 1;
     std::map<std::uint64_t, std::uint64_t> pending;  // seq -> request id awaiting its receipt
@@ -171,6 +174,10 @@ class ClientServer {
   void hello(const std::string& identity, int fd, const protocol::Header& request);
   void publish(const std::string& identity, Client& client, const protocol::Header& request,
                std::vector<zmq::message_t>& frames);
+  // Whether the group permissions let `client` do `action` on the request's group; answers a
+  // refusal (permission_denied) itself.
+  bool allowed(const std::string& identity, const Client& client, const protocol::Header& request,
+               GroupAction action);
   // Queues a reply or event for a client (or, for a connection that is not a client, sends it
   // if ZeroMQ has room). A reply that does not fit disconnects the client.
   void send(const std::string& identity, const protocol::Header& header);
@@ -210,7 +217,8 @@ class ClientServer {
   // Counts what is handed to ZeroMQ for connections that are not clients (errors before hello).
   ClientQueue unattached_;
   std::optional<Error> refusal_;
-  std::uint64_t denied_hellos_ = 0;  // refused by the uid/gid allow-list
+  std::uint64_t denied_hellos_ = 0;         // refused by the uid/gid allow-list
+  std::uint64_t denied_group_actions_ = 0;  // publishes and joins refused by group permissions
 };
 
 }  // namespace bcast::io

@@ -147,6 +147,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     client_options.max_clients = options_.max_clients;
     client_options.client_queue_bytes = options_.client_queue_bytes;
     client_options.access = options_.client_access;
+    client_options.group_permissions = options_.group_permissions;
     clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
     const std::size_t cluster_size =

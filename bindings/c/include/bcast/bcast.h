@@ -101,6 +101,7 @@ enum {
   BCAST_E_UNAVAILABLE = 8,      /* no daemon, or the connection was lost: connect again */
   BCAST_E_PROTOCOL = 9,         /* the daemon refused the request as malformed, or vice versa */
   BCAST_E_NOT_FOUND = 10,       /* the named thing does not exist */
+  BCAST_E_PERMISSION_DENIED = 11, /* not allowed: group permissions (docs/security.md) */
   BCAST_E_NO_MEMORY = 64        /* this library could not allocate */
 };
 
