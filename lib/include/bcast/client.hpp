@@ -168,10 +168,13 @@ class Client {
   ~Client();
 
   // Deliveries of `group` reach this client from the daemon's ok on (waits for it). A view of
-  // the group follows as an event.
+  // the group follows as an event. kPermissionDenied when the daemon's group permissions do not
+  // let this process's user join it (docs/security.md#group-permissions).
   Result<void> join(std::string_view group);
   Result<void> leave(std::string_view group);
 
+  // (A publish the daemon's group permissions refuse this user ends in a RequestError with
+  // kPermissionDenied.)
   // Sends a publish and returns its request id; the Receipt or RequestError with that id comes
   // later through next_event(). Waits (up to request_timeout, then kTimeout) only while
   // max_in_flight publishes are unacknowledged. A payload over the daemon's max_message_bytes is
