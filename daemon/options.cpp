@@ -48,6 +48,10 @@ po::options_description describe_options() {
        "the socket file")
       ("client-allow-gid", po::value<std::vector<std::string>>()->composing(),
        "admit only clients whose primary group is this one (name or gid; repeatable)")
+      ("group-permission", po::value<std::vector<std::string>>()->composing(),
+       "GROUP_PATTERN:publish|subscribe|all:uid=USER,gid=GROUP,... (repeatable): once a rule "
+       "covers a group (a name, or a prefix ending in '*') and action, only the listed users "
+       "and primary groups may publish to / join it (docs/security.md)")
       ("fsync", po::value<std::string>()->default_value("always"),
        "always (sync before acknowledging; one fsync per event-loop round) | none")
       ("tick-ms", po::value<unsigned>()->default_value(10), "the protocol clock's tick")
@@ -229,6 +233,13 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   auto access = to_access_options(vm);
   if (!access) return access.error();
   o.client_access = std::move(access.value());
+  if (vm.count("group-permission")) {
+    for (const std::string& text : vm["group-permission"].as<std::vector<std::string>>()) {
+      auto rule = io::parse_group_permission(text);
+      if (!rule) return make_error(ErrorCode::kInvalidArgument, "--" + rule.error().message);
+      o.group_permissions.push_back(std::move(rule.value()));
+    }
+  }
   // Checked here, not at bind: the address also enters the cluster's configuration, which every
   // other member then dials.
   if (o.listen.rfind("tcp://", 0) != 0) {

@@ -624,19 +624,21 @@ Result<ClusterInfo> Client::cluster_list() {
   for (protocol::ClusterNode& n : h.nodes) {
     info.members.push_back(ClusterMember{n.node, std::move(n.address), std::move(n.role),
                                          n.identity_bound, n.promote_when_caught_up, n.match_index,
-                                         n.reachable});
+                                         n.reachable, std::move(n.public_key)});
   }
   return info;
 }
 
 Result<void> Client::change_membership(std::string_view op, NodeId node, std::string_view address,
-                                       bool learner, std::chrono::milliseconds timeout) {
+                                       std::string_view public_key, bool learner,
+                                       std::chrono::milliseconds timeout) {
   Header request;
   request.type = MessageType::kCluster;
   request.op = std::string(op);
   request.node_id = node;
   request.address = std::string(address);
   request.learner = learner;
+  request.public_key = std::string(public_key);
   auto reply = impl_->call(std::move(request), nullptr, timeout);
   if (!reply) return reply.error();
   return impl_->expect_type(reply.value(), MessageType::kOk);
@@ -644,16 +646,21 @@ Result<void> Client::change_membership(std::string_view op, NodeId node, std::st
 
 Result<void> Client::cluster_add(NodeId node, std::string_view address, bool learner,
                                  std::chrono::milliseconds timeout) {
-  return change_membership("add", node, address, learner, timeout);
+  return change_membership("add", node, address, {}, learner, timeout);
+}
+Result<void> Client::cluster_add_keyed(NodeId node, std::string_view address,
+                                       std::string_view public_key, bool learner,
+                                       std::chrono::milliseconds timeout) {
+  return change_membership("add", node, address, public_key, learner, timeout);
 }
 Result<void> Client::cluster_promote(NodeId node, std::chrono::milliseconds timeout) {
-  return change_membership("promote", node, {}, false, timeout);
+  return change_membership("promote", node, {}, {}, false, timeout);
 }
 Result<void> Client::cluster_remove(NodeId node, std::chrono::milliseconds timeout) {
-  return change_membership("remove", node, {}, false, timeout);
+  return change_membership("remove", node, {}, {}, false, timeout);
 }
 Result<void> Client::transfer_leadership(NodeId node, std::chrono::milliseconds timeout) {
-  return change_membership("transfer_leader", node, {}, false, timeout);
+  return change_membership("transfer_leader", node, {}, {}, false, timeout);
 }
 
 int Client::fd() const { return impl_->socket.get(zmq::sockopt::fd); }

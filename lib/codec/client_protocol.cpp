@@ -56,6 +56,7 @@ enum Field : std::uint8_t {
   kKeyToSeq,
   kKeyFromGseq,
   kKeyToGseq,
+  kKeyPublicKey,
   kKeyCount,
 };
 
@@ -70,7 +71,7 @@ constexpr std::array<std::string_view, kKeyCount> kFieldNames = {
     "joined",       "left",         "cause",      "group_views",
     "peers",        "daemons_down", "stream_seq", "reason",
     "origin",       "from_seq",     "to_seq",     "from_gseq",
-    "to_gseq",
+    "to_gseq",      "public_key",
 };
 
 using FieldSet = std::uint64_t;
@@ -110,7 +111,8 @@ TypeFields fields_of(MessageType type) {
               bit(kKeyLeader) | bit(kKeyClusterId) | bit(kKeyProblems) | bit(kKeyPeers) |
                   bit(kKeyDaemonsDown)};
     case MessageType::kCluster:
-      return {bit(kKeyId) | bit(kKeyOp), bit(kKeyNodeId) | bit(kKeyAddress) | bit(kKeyLearner)};
+      return {bit(kKeyId) | bit(kKeyOp),
+              bit(kKeyNodeId) | bit(kKeyAddress) | bit(kKeyLearner) | bit(kKeyPublicKey)};
     case MessageType::kClusterReply:
       return {bit(kKeyId) | bit(kKeyClusterId) | bit(kKeyNodes), bit(kKeyLeader)};
     case MessageType::kDelivery:
@@ -145,11 +147,11 @@ constexpr std::array<MessageType, 15> kAllTypes = {
     MessageType::kCluster,  MessageType::kClusterReply, MessageType::kGap,
 };
 
-constexpr std::array<ErrorCode, 10> kAllCodes = {
-    ErrorCode::kInvalidArgument, ErrorCode::kNotLeader,   ErrorCode::kBusy,
-    ErrorCode::kTooLarge,        ErrorCode::kCorrupt,     ErrorCode::kIo,
-    ErrorCode::kTimeout,         ErrorCode::kUnavailable, ErrorCode::kProtocol,
-    ErrorCode::kNotFound,
+constexpr std::array<ErrorCode, 11> kAllCodes = {
+    ErrorCode::kInvalidArgument, ErrorCode::kNotLeader,        ErrorCode::kBusy,
+    ErrorCode::kTooLarge,        ErrorCode::kCorrupt,          ErrorCode::kIo,
+    ErrorCode::kTimeout,         ErrorCode::kUnavailable,      ErrorCode::kProtocol,
+    ErrorCode::kNotFound,        ErrorCode::kPermissionDenied,
 };
 
 std::optional<ErrorCode> parse_error_code(std::string_view name) {
@@ -168,6 +170,7 @@ constexpr std::size_t kMaxDepth = 4;
 constexpr std::size_t kMaxClientNameBytes = 255;
 constexpr std::size_t kMaxRoleBytes = 64;
 constexpr std::size_t kMaxAddressBytes = 1024;
+constexpr std::size_t kMaxPublicKeyBytes = 64;  // a Z85 key is 40
 
 // ---- encoding ----
 
@@ -367,6 +370,8 @@ class FieldReader {
           if (is_uint) node.match_index = v.via.u64;
         } else if (name == "reachable" && (v.type == msgpack::type::BOOLEAN || is_nil)) {
           if (!is_nil) node.reachable = v.via.boolean;
+        } else if (name == "public_key" && v.type == msgpack::type::STR) {
+          node.public_key.assign(v.via.str.ptr, v.via.str.size);
         } else {
           continue;  // unknown keys are ignored, as at the top level
         }
@@ -573,6 +578,7 @@ Result<Header> read_fields(MessageType type, const FieldReader& in) {
   read(kKeyOp, h.op, [&](Field f) { return in.string(f, 1, kMaxRoleBytes); });
   read(kKeyAddress, h.address, [&](Field f) { return in.string(f, 0, kMaxAddressBytes); });
   read(kKeyLearner, h.learner, [&](Field f) { return in.boolean(f); });
+  read(kKeyPublicKey, h.public_key, [&](Field f) { return in.string(f, 0, kMaxPublicKeyBytes); });
   read(kKeyNodes, h.nodes, [&](Field f) { return in.cluster_nodes(f); });
   read(kKeyViewId, h.view_id, [&](Field f) { return in.optional_uint(f, 1); });
   read(kKeyClients, h.clients, [&](Field f) { return in.view_members(f); });
@@ -758,11 +764,12 @@ std::string encode_header(const Header& h) {
     auto& packer = out.key(kKeyLearner);
     h.learner ? packer.pack_true() : packer.pack_false();
   }
+  if (uses(kKeyPublicKey) && !h.public_key.empty()) out.string(kKeyPublicKey, h.public_key);
   if (uses(kKeyNodes)) {
     auto& packer = out.key(kKeyNodes);
     packer.pack_array(static_cast<std::uint32_t>(h.nodes.size()));
     for (const ClusterNode& n : h.nodes) {
-      packer.pack_map(7);
+      packer.pack_map(8);
       const auto str = [&](std::string_view key, std::string_view value) {
         packer.pack_str(static_cast<std::uint32_t>(key.size()));
         packer.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
@@ -785,6 +792,7 @@ std::string encode_header(const Header& h) {
       n.match_index ? packer.pack_uint64(*n.match_index) : packer.pack_nil();
       key("reachable");
       n.reachable ? (*n.reachable ? packer.pack_true() : packer.pack_false()) : packer.pack_nil();
+      str("public_key", n.public_key);
     }
   }
   // An agreed view (view_id set) lists its clients; the view after a join (daemons only) not.

@@ -33,7 +33,7 @@ enum class MessageType : std::uint8_t {
   kPublish,  // group, mode, order (+ payload frame)
   kStatus,   // nothing
   kCluster,  // op ("list", "add", "promote", "remove", "transfer_leader"); node_id, address,
-             // learner as the op needs
+             // learner, public_key as the op needs
   // daemon -> client
   kWelcome,       // reply to hello: sender, node_id, version, max_message_bytes
   kOk,            // reply to join / leave
@@ -62,6 +62,7 @@ struct ClusterNode {
   bool promote_when_caught_up = false;       // a learner the leader will promote
   std::optional<std::uint64_t> match_index;  // how much of the log it holds (leader only)
   std::optional<bool> reachable;             // this daemon's connection to it (not for itself)
+  std::string public_key;  // the CURVE key `cluster add --key` gave it (Z85), or empty
 
   bool operator==(const ClusterNode&) const = default;
 };
@@ -111,6 +112,7 @@ struct Header {
   std::string op;
   std::string address;
   bool learner = false;
+  std::string public_key;          // cluster "add": the new member's CURVE key (Z85), optional
   std::vector<ClusterNode> nodes;  // cluster_reply
   // view: set for an agreed group view (docs/membership.md), absent for the view after a join
   std::optional<std::uint64_t> view_id;

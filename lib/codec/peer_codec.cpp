@@ -23,7 +23,8 @@
 //   join_request   [identity u, address str]
 //   join_response  [accepted bool, reason str, cluster_id u, incarnation_floor u,
 //                   [[node u, address str]...], reply_address str]
-//   admin_forward  [request_id u, kind u, node u, address str, learner bool]
+//   admin_forward  [request_id u, kind u, node u, address str, learner bool(, public_key str)]
+//                  (the key only when one is given, so daemons without keys read the rest)
 //   admin_result   [request_id u, ok bool, code u, message str]
 //
 // A fixed struct must have exactly its field count: a peer with a different layout speaks a
@@ -91,6 +92,7 @@ constexpr std::uint32_t kJoinRequestFields = 2;
 constexpr std::uint32_t kJoinResponseFields = 6;
 constexpr std::uint32_t kMemberAddressFields = 2;
 constexpr std::uint32_t kAdminForwardFields = 5;
+constexpr std::uint32_t kAdminForwardFieldsWithKey = 6;
 constexpr std::uint32_t kAdminResultFields = 4;
 // The widest fixed array: msgpack's array limit must admit it even when the caller's
 // max_array_items (which bounds the variable-length lists) is smaller.
@@ -345,12 +347,14 @@ class Encoder {
   }
 
   void encode(const AdminForward& f) {
-    array(kAdminForwardFields);
+    const bool keyed = !f.request.public_key.empty();
+    array(keyed ? kAdminForwardFieldsWithKey : kAdminForwardFields);
     integer(f.request_id);
     integer(static_cast<std::uint8_t>(f.request.kind));
     integer(f.request.node);
     text(f.request.address);
     boolean(f.request.learner);
+    if (keyed) text(f.request.public_key);
   }
 
   void encode(const AdminResult& r) {
@@ -781,13 +785,17 @@ class Decoder {
 
   bool decode(const msgpack::object& o, AdminForward& out) {
     const msgpack::object* f = nullptr;
-    return fields(o, "admin forward", kAdminForwardFields, f) &&
+    const bool keyed =
+        o.type == msgpack::type::ARRAY && o.via.array.size == kAdminForwardFieldsWithKey;
+    return fields(o, "admin forward", keyed ? kAdminForwardFieldsWithKey : kAdminForwardFields,
+                  f) &&
            integer(f[0], "admin forward request_id", out.request_id) &&
            enumeration(f[1], "admin forward kind", AdminRequest::Kind::kTransferLeader,
                        out.request.kind) &&
            node(f[2], "admin forward node", out.request.node) &&
            text(f[3], "admin forward address", out.request.address) &&
-           boolean(f[4], "admin forward learner", out.request.learner);
+           boolean(f[4], "admin forward learner", out.request.learner) &&
+           (!keyed || text(f[5], "admin forward public_key", out.request.public_key));
   }
 
   bool decode(const msgpack::object& o, AdminResult& out) {

@@ -24,6 +24,8 @@ const char* error_code_name(ErrorCode code) {
       return "protocol";
     case ErrorCode::kNotFound:
       return "not_found";
+    case ErrorCode::kPermissionDenied:
+      return "permission_denied";
   }
   return "unknown";
 }

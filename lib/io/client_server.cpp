@@ -161,7 +161,8 @@ void ClientServer::hello(const std::string& identity, int fd, const Header& requ
   }
   // A second hello starts over; a connection told it was disconnected may start over too.
   forget(identity);
-  if (auto denied = refuse_credentials(options_.access, peer_credentials(fd))) {
+  const std::optional<PeerCredentials> credentials = peer_credentials(fd);
+  if (auto denied = refuse_credentials(options_.access, credentials)) {
     // Logged, but a refused user retrying in a loop must not flood the log.
     if (++denied_hellos_ <= 10 || denied_hellos_ % 1000 == 0) {
       log_(*denied + " (" + std::to_string(denied_hellos_) + " refused so far)");
@@ -181,6 +182,7 @@ void ClientServer::hello(const std::string& identity, int fd, const Header& requ
       clients_.try_emplace(identity, options_.client_queue_bytes, options_.zmq_budget_bytes);
   Client& client = it->second;
   client.fd = fd;
+  client.credentials = credentials;
   client.name = request.client_name;
   client.group_views = request.group_views;
   client.sender = handler_.open_sender();
@@ -216,6 +218,10 @@ void ClientServer::handle_request(const std::string& identity, int fd, const Hea
       // The names publish refuses (Node::validate) are refused here too.
       if (auto invalid = invalid_group(request.group)) {
         send(identity, protocol::error_reply(request.id, invalid->code, invalid->message));
+        return;
+      }
+      if (request.type == MessageType::kJoin &&
+          !allowed(identity, client, request, GroupAction::kSubscribe)) {
         return;
       }
       reply.type = MessageType::kOk;
@@ -297,8 +303,8 @@ void ClientServer::cluster(const std::string& identity, const Header& request) {
   }
   const std::uint64_t admin_id = next_admin_id_++;
   pending_admin_[admin_id] = {identity, request.id};
-  handler_.admin(admin_id,
-                 AdminRequest{op->second, request.node_id, request.address, request.learner});
+  handler_.admin(admin_id, AdminRequest{op->second, request.node_id, request.address,
+                                        request.learner, request.public_key});
 }
 
 void ClientServer::answer_admin(const AdminResult& result) {
@@ -317,12 +323,26 @@ void ClientServer::answer_admin(const AdminResult& result) {
   }
 }
 
+bool ClientServer::allowed(const std::string& identity, const Client& client, const Header& request,
+                           GroupAction action) {
+  auto denied =
+      refuse_group_action(options_.group_permissions, request.group, action, client.credentials);
+  if (!denied) return true;
+  // Logged, but a refused client retrying in a loop must not flood the log.
+  if (++denied_group_actions_ <= 10 || denied_group_actions_ % 1000 == 0) {
+    log_(*denied + " (" + std::to_string(denied_group_actions_) + " refused so far)");
+  }
+  send(identity, protocol::error_reply(request.id, ErrorCode::kPermissionDenied, *denied));
+  return false;
+}
+
 void ClientServer::publish(const std::string& identity, Client& client, const Header& request,
                            std::vector<zmq::message_t>& frames) {
   if (refusal_) {
     send(identity, protocol::error_reply(request.id, refusal_->code, refusal_->message));
     return;
   }
+  if (!allowed(identity, client, request, GroupAction::kPublish)) return;
   PublishRequest publish;
   publish.sender = client.sender;
   publish.group = request.group;

@@ -55,6 +55,7 @@
 #include "core/node.hpp"
 #include "io/client_queue.hpp"
 #include "io/history_store.hpp"
+#include "io/group_permissions.hpp"
 #include "io/listener_guard.hpp"
 #include "io/local_access.hpp"
 
@@ -113,6 +114,7 @@ struct ClientServerOptions {
   std::uint64_t zmq_budget_bytes = 4ULL << 20;
   int send_queue = 100000;    // ZMQ_SNDHWM per client: a count bound beside the byte bound
   LocalAccessOptions access;  // the socket file's mode and group, who may say hello
+  std::vector<GroupPermission> group_permissions;  // who may publish to / join which groups
 };
 
 class ClientServer {
@@ -176,6 +178,7 @@ class ClientServer {
     std::string name;          // from its hello
     bool group_views = false;  // it asked for agreed group views in its hello
     int fd = -1;  // the connection's descriptor (ZMQ_SRCFD), matched against closed ones
+    std::optional<PeerCredentials> credentials;  // read at its hello, for group permissions
     std::set<std::string> groups;
     std::uint64_t next_seq = 1;
     std::map<std::uint64_t, std::uint64_t> pending;  // seq -> request id awaiting its receipt
@@ -214,6 +217,10 @@ class ClientServer {
                       const std::vector<HistoryItem>& items);
   // Ends the group's replay: live total-order deliveries from `live_from_gseq` on go to it.
   static void end_replay(Client& client, const std::string& group, std::uint64_t live_from_gseq);
+  // Whether the group permissions let `client` do `action` on the request's group; answers a
+  // refusal (permission_denied) itself.
+  bool allowed(const std::string& identity, const Client& client, const protocol::Header& request,
+               GroupAction action);
   // Queues a reply or event for a client (or, for a connection that is not a client, sends it
   // if ZeroMQ has room). A reply that does not fit disconnects the client.
   void send(const std::string& identity, const protocol::Header& header);
@@ -255,6 +262,8 @@ class ClientServer {
   std::optional<Error> refusal_;
   std::uint64_t denied_hellos_ = 0;   // refused by the uid/gid allow-list
   std::uint64_t last_live_gseq_ = 0;  // of the latest total-order delivery fanned out
+  std::uint64_t denied_hellos_ = 0;         // refused by the uid/gid allow-list
+  std::uint64_t denied_group_actions_ = 0;  // publishes and joins refused by group permissions
 };
 
 }  // namespace bcast::io

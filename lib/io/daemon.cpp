@@ -9,10 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <set>
 #include <zmq.hpp>
 
 #include "core/driver.hpp"
 #include "core/membership/bootstrap.hpp"
+#include "core/membership/member_keys.hpp"
 #include "core/membership/peer_validation.hpp"
 #include "io/accept_ceiling.hpp"
 #include "io/atomic_file.hpp"
@@ -145,6 +147,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     client_options.max_clients = options_.max_clients;
     client_options.client_queue_bytes = options_.client_queue_bytes;
     client_options.access = options_.client_access;
+    client_options.group_permissions = options_.group_permissions;
     clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
     if (auto started = clients_->start(options_.client_socket); !started) return started.error();
     const std::size_t cluster_size =
@@ -193,6 +196,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         log::warn("no --peer-key for node {} ({}): it cannot be reached or heard", node, endpoint);
       }
     }
+    configured_keys_ = curve.peer_keys;
+    active_keys_ = curve.peer_keys;
     authenticator_ = std::make_unique<PeerAuthenticator>(
         context_, curve.peer_keys, [](const std::string& line) { log::warn("{}", line); });
     if (auto started = authenticator_->start(); !started) return started.error();
@@ -502,6 +507,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
       } else if (auto it = fallback_peers_.find(node); it != fallback_peers_.end()) {
         n.address = it->second;
       }
+      // The key this daemon admits for it (the registry's, else its --peer-key).
+      if (auto key = active_keys_.find(node); key != active_keys_.end()) n.public_key = key->second;
       if (node == options_.node_id) {
         n.address = n.address.empty() ? options_.listen : n.address;
         n.match_index = raft.log().last_index();
@@ -517,7 +524,24 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   }
   void admin(std::uint64_t request_id, const AdminRequest& request) override {
     log::info("cluster {} {} requested", admin_kind_name(request.kind), request.node);
+    if (auto refused = refused_key(request)) {
+      round_.admin_results.push_back(
+          AdminResult{request_id, false, ErrorCode::kInvalidArgument, *refused});
+      return;
+    }
     node_->admin(request_id, request, round_);
+  }
+  // Why the key of a `cluster add` cannot be used, if it cannot: not Z85, or a key this daemon
+  // already binds to another node (the leader checks the registry's keys again).
+  std::optional<std::string> refused_key(const AdminRequest& request) const {
+    if (request.kind != AdminRequest::Kind::kAdd || request.public_key.empty()) return {};
+    if (auto invalid = invalid_key(request.public_key)) return "--key: " + *invalid;
+    for (const auto& [node, key] : active_keys_) {
+      if (node != request.node && key == request.public_key) {
+        return "that key is already node " + std::to_string(node) + "'s";
+      }
+    }
+    return {};
   }
   std::vector<NodeId> members() override {
     const raft::ConfState& conf = node_->raft().conf();
@@ -603,7 +627,40 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         if (node != options_.node_id) wanted[node] = endpoint;
       }
     }
+    sync_peer_keys();
     if (wanted != transport_->peers()) transport_->set_peers(wanted);
+  }
+
+  // With CURVE: the keys the authenticator admits and the transport connects to follow the
+  // committed configuration (core/membership/member_keys.hpp); each conflict is logged once.
+  void sync_peer_keys() {
+    if (!authenticator_) return;
+    MemberKeys merged = member_keys(configured_keys_, node_->registry(), options_.node_id);
+    for (auto it = merged.keys.begin(); it != merged.keys.end();) {
+      if (auto invalid = invalid_key(it->second)) {
+        merged.conflicts.push_back("the key of node " + std::to_string(it->first) +
+                                   " in the cluster configuration is unusable: " + *invalid);
+        it = merged.keys.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const std::string& conflict : merged.conflicts) {
+      if (logged_key_conflicts_.insert(conflict).second) log::error("peer keys: {}", conflict);
+    }
+    if (merged.keys == active_keys_) return;
+    for (const auto& [node, key] : merged.keys) {
+      auto before = active_keys_.find(node);
+      if (before == active_keys_.end() || before->second != key) {
+        log::info("peer keys: node {} may connect with key {}", node, key);
+      }
+    }
+    for (const auto& [node, key] : active_keys_) {
+      if (!merged.keys.contains(node)) log::info("peer keys: node {}'s key {} refused", node, key);
+    }
+    active_keys_ = std::move(merged.keys);
+    authenticator_->set_keys(active_keys_);
+    transport_->set_peer_keys(active_keys_);
   }
 
   // What keeps this daemon from serving fully, for status.
@@ -765,6 +822,9 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<Driver> driver_;
   std::unique_ptr<PeerAuthenticator> authenticator_;  // with CURVE; before transport_ (ZAP)
   std::unique_ptr<PeerTransport> transport_;
+  std::map<NodeId, std::string> configured_keys_;  // --peer-key and our own, as given at start
+  std::map<NodeId, std::string> active_keys_;      // merged with the registry's (member_keys)
+  std::set<std::string> logged_key_conflicts_;
   std::unique_ptr<ClientServer> clients_;
   raft::ConfState legacy_conf_;                   // a data directory of an earlier version only
   std::map<NodeId, std::string> fallback_peers_;  // addresses until the registry has them

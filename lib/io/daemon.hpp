@@ -19,6 +19,7 @@
 
 #include "bcast/result.hpp"
 #include "core/node.hpp"
+#include "io/group_permissions.hpp"
 #include "io/history_store.hpp"
 #include "io/local_access.hpp"
 
@@ -44,6 +45,7 @@ struct DaemonOptions {
   std::string data_dir;
   std::string client_socket;         // a path; bound as ipc://PATH
   LocalAccessOptions client_access;  // the socket's mode and group, the uid/gid allow-list
+  std::vector<GroupPermission> group_permissions;  // who may publish to / join which groups
   FsyncPolicy fsync = FsyncPolicy::kAlways;
   std::uint32_t tick_ms = 10;
   NodeOptions node;                // protocol tuning; node.raft.id is set from node_id

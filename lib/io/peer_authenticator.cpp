@@ -27,6 +27,11 @@ PeerAuthenticator::PeerAuthenticator(zmq::context_t& context,
                                      const std::map<NodeId, std::string>& keys, Log log)
     : socket_(std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep)),
       log_(std::move(log)) {
+  set_keys(keys);
+}
+
+void PeerAuthenticator::set_keys(const std::map<NodeId, std::string>& keys) {
+  node_by_key_.clear();
   for (const auto& [node, key] : keys) node_by_key_[decode_key(key)] = node;
 }
 

@@ -39,6 +39,10 @@ class PeerAuthenticator {
   PeerAuthenticator(const PeerAuthenticator&) = delete;
   PeerAuthenticator& operator=(const PeerAuthenticator&) = delete;
 
+  // Replaces the allow-list (the committed configuration added or removed a member's key).
+  // Applies to handshakes from now on; PeerTransport closes connections made with a key that is
+  // gone.
+  void set_keys(const std::map<NodeId, std::string>& keys);
   // Binds inproc://zeromq.zap.01 in the context; before the peer port is bound.
   Result<void> start();
   // Answers every waiting request.

@@ -112,6 +112,32 @@ void PeerTransport::set_peers(const std::map<NodeId, std::string>& peers) {
   }
 }
 
+void PeerTransport::set_peer_keys(const std::map<NodeId, std::string>& keys) {
+  if (!options_.curve) return;
+  std::map<NodeId, std::string>& current = options_.curve->peer_keys;
+  for (auto it = peer_endpoints_.begin(); it != peer_endpoints_.end();) {
+    auto before = current.find(it->first);
+    auto after = keys.find(it->first);
+    const bool same = (before == current.end()) == (after == keys.end()) &&
+                      (after == keys.end() || before->second == after->second);
+    if (same) {
+      ++it;
+      continue;
+    }
+    outgoing_.erase(it->first);
+    monitors_.erase(it->first);
+    connected_.erase(it->first);
+    it = peer_endpoints_.erase(it);
+  }
+  std::erase_if(ad_hoc_, [&](const AdHoc& entry) {
+    auto before = current.find(entry.node);
+    auto after = keys.find(entry.node);
+    return entry.node != kNoNode &&
+           (after == keys.end() || before == current.end() || before->second != after->second);
+  });
+  current = keys;
+}
+
 Lane lane_of(const Envelope& envelope) {
   const auto* raft = std::get_if<raft::Message>(&envelope.message);
   if (raft == nullptr) return Lane::kBulk;
@@ -257,6 +283,17 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
     const char* user = zmq_msg_gets(frame.handle(), "User-Id");
     unsigned long speaker = 0;
     if (user != nullptr) speaker = std::strtoul(user, nullptr, 10);
+    if (!options_.curve->peer_keys.contains(static_cast<NodeId>(speaker))) {
+      // Its key was dropped since the handshake (the node was removed).
+      if (envelope && envelope->ok()) {  // else take_frame counted it already
+        ++counters_.malformed;
+        --counters_.received;
+      }
+      return Result<Envelope>(make_error(
+          ErrorCode::kProtocol, "a message on a connection made with node " +
+                                    std::to_string(speaker) +
+                                    "'s key, which is no longer a member's (connection closed)"));
+    }
     envelope = check_speaker(std::move(envelope), static_cast<NodeId>(speaker));
   }
   if (envelope && envelope->ok()) {

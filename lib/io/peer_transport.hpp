@@ -84,6 +84,11 @@ class PeerTransport {
   // to moved ones, and drops connections to peers that are gone.
   void set_peers(const std::map<NodeId, std::string>& peers);
   const std::map<NodeId, std::string>& peers() const { return peer_endpoints_; }
+  // With CURVE: the members' keys changed (a member added with a key, or removed). Connections
+  // made to a node under another key are dropped (the next set_peers makes them again), and
+  // from then on a message on the listening socket from a node without a key closes its
+  // connection: a removed member's established links end too.
+  void set_peer_keys(const std::map<NodeId, std::string>& keys);
   bool has_peer(NodeId node) const { return outgoing_.contains(node); }
   void send(const Envelope& envelope);
   // To an endpoint that is not (yet) a peer: a join request to the member named by --join, or

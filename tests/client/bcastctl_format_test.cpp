@@ -138,20 +138,21 @@ TEST(BcastctlFormatTest, ClusterJsonAndText) {
   info.cluster_id = 0x1f;
   info.leader = 1;
   info.members = {{1, "tcp://10.0.0.1:7401", "voter", true, false, 12, std::nullopt},
-                  {4, "tcp://10.0.0.4:7401", "learner", false, true, std::nullopt, false}};
+                  {4, "tcp://10.0.0.4:7401", "learner", false, true, std::nullopt, false,
+                   "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"}};
   EXPECT_EQ(cluster_json(info),
             R"({"cluster_id":"000000000000001f","leader":1,"members":[)"
             R"({"node":1,"address":"tcp://10.0.0.1:7401","role":"voter","leader":true,)"
             R"("identity_bound":true,"promote_when_caught_up":false,"match_index":12,)"
-            R"("reachable":null},)"
+            R"("reachable":null,"public_key":null},)"
             R"({"node":4,"address":"tcp://10.0.0.4:7401","role":"learner","leader":false,)"
             R"("identity_bound":false,"promote_when_caught_up":true,"match_index":null,)"
-            R"("reachable":false}]})");
+            R"("reachable":false,"public_key":"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"}]})");
   EXPECT_EQ(cluster_text(info),
             "cluster 000000000000001f, leader 1\n"
             "1  voter (leader)  tcp://10.0.0.1:7401  match 12\n"
             "4  learner (promoted once caught up)  tcp://10.0.0.4:7401  UNREACHABLE  (identity "
-            "not yet recorded)");
+            "not yet recorded)  key rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7");
 }
 
 TEST(BcastctlFormatTest, ReadableLines) {

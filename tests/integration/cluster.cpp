@@ -83,7 +83,7 @@ int pick_base_port(int count) {
 // ---- LocalCluster ----
 
 LocalCluster::LocalCluster(std::string dir, int size, std::vector<std::string> bcastd_args,
-                           Keys keys)
+                           Keys keys, std::optional<int> spare_keys)
     : dir_(std::move(dir)), size_(size) {
   // A daemon that cannot bind (a port taken between the check and its start) fails the start;
   // another base port in a fresh directory is then tried.
@@ -96,6 +96,10 @@ LocalCluster::LocalCluster(std::string dir, int size, std::vector<std::string> b
                                      dir_,      "--base-port",        std::to_string(base_port_),
                                      "--build", build_dir()};
     if (keys == Keys::kNone) args.push_back("--no-keys");
+    if (spare_keys) {
+      args.push_back("--spare-keys");
+      args.push_back(std::to_string(*spare_keys));
+    }
     if (!bcastd_args.empty()) {
       args.push_back("--");
       args.insert(args.end(), bcastd_args.begin(), bcastd_args.end());

@@ -48,8 +48,10 @@ class LocalCluster {
   // kCurve (local-cluster's default): CURVE keys on every peer link; kNone: plain TCP, for tests
   // of what the daemons check beside the keys (and of attacks a key would stop at the door).
   enum class Keys : std::uint8_t { kCurve, kNone };
+  // `spare_keys`: keys made (and given to every daemon as --peer-key) for daemons added later;
+  // nullopt keeps local-cluster's default.
   LocalCluster(std::string dir, int size, std::vector<std::string> bcastd_args = {},
-               Keys keys = Keys::kCurve);
+               Keys keys = Keys::kCurve, std::optional<int> spare_keys = std::nullopt);
   ~LocalCluster();
   LocalCluster(const LocalCluster&) = delete;
   LocalCluster& operator=(const LocalCluster&) = delete;

@@ -192,5 +192,49 @@ TEST_F(LocalAccess, AnotherUserIsKeptOutByTheSocketMode) {
   EXPECT_EQ(served.status, 0) << served.output;
 }
 
+// [security] issue item 3, per-group permissions: with rules for orders.* (publish and join: root
+// only) and audit (join: root only), user nobody is told "permission denied" when it publishes to
+// or joins those, and is served as before everywhere else; root is served everywhere.
+TEST_F(LocalAccess, GroupPermissionsRefuseOnlyTheUnlistedUserOnlyTheCoveredActions) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run bcastctl as another user";
+  ASSERT_EQ(::chmod(dir_.path().c_str(), 0755), 0);
+  const std::string socket = path("g.sock");
+  auto daemon =
+      start_daemon(socket, path("g"),
+                   {"--client-socket-mode", "0666", "--group-permission", "orders.*:all:uid=root",
+                    "--group-permission", "audit:subscribe:uid=0"});
+  SpawnOptions nobody;
+  nobody.uid = 65534;
+  nobody.gid = 65534;
+  const auto refused = [&](const CommandResult& result, const std::string& what) {
+    EXPECT_NE(result.status, 0) << what << ": " << result.output;
+    EXPECT_NE(result.output.find("permission denied: uid 65534 (gid 65534) may not " + what),
+              std::string::npos)
+        << result.output;
+    EXPECT_NE(result.output.find("permission_denied"), std::string::npos) << result.output;
+  };
+  refused(ctl(socket, {"pub", "orders.eu", "forbidden"}, nobody), "publish to group 'orders.eu'");
+  refused(ctl(socket, {"sub", "orders.eu", "--count", "1"}, nobody), "join group 'orders.eu'");
+  refused(ctl(socket, {"sub", "audit", "--count", "1"}, nobody), "join group 'audit'");
+  // Nothing else is affected: other groups, publishing to audit, status.
+  EXPECT_EQ(ctl(socket, {"pub", "chat", "hello"}, nobody).status, 0);
+  EXPECT_EQ(ctl(socket, {"pub", "audit", "event"}, nobody).status, 0);
+  EXPECT_EQ(ctl(socket, {"status"}, nobody).status, 0);
+
+  // Root, listed, joins orders.eu and receives what it publishes there; nobody's refused publish
+  // never reached it.
+  Subscriber sub("sub@root", socket, "orders.eu", path("sub.err"));
+  wait_joined({&sub}, nullptr);
+  auto pub = ctl(socket, {"pub", "orders.eu", "allowed"});
+  ASSERT_EQ(pub.status, 0) << pub.output;
+  ASSERT_TRUE(pump_until(
+      {&sub.process()}, Clock::now() + 10s, [&] { return !sub.deliveries().empty(); },
+      [&] { sub.consume(); }))
+      << sub.stderr_text() << read_file(path("bcastd.log"));
+  EXPECT_EQ(sub.deliveries().front().payload, "allowed");
+  EXPECT_NE(read_file(path("bcastd.log")).find("may not publish to group 'orders.eu'"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace bcast::integration

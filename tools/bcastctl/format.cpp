@@ -215,6 +215,7 @@ std::string cluster_json(const ClusterInfo& info) {
     member["promote_when_caught_up"] = m.promote_when_caught_up;
     member["match_index"] = optional_number(m.match_index);
     member["reachable"] = m.reachable ? Json(*m.reachable) : Json(nullptr);
+    member["public_key"] = m.public_key.empty() ? Json(nullptr) : Json(m.public_key);
     members.push_back(std::move(member));
   }
   out["members"] = std::move(members);
@@ -232,6 +233,7 @@ std::string cluster_text(const ClusterInfo& info) {
     if (m.match_index) text += "  match " + std::to_string(*m.match_index);
     if (m.reachable) text += *m.reachable ? "  reachable" : "  UNREACHABLE";
     if (!m.identity_bound) text += "  (identity not yet recorded)";
+    if (!m.public_key.empty()) text += "  key " + m.public_key;
   }
   return text;
 }

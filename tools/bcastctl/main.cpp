@@ -5,7 +5,7 @@
 //   bcastctl [--socket PATH] [--timeout MS] status [--json]
 //   bcastctl [--socket PATH] [--timeout MS] members [--json]
 //   bcastctl [--socket PATH] [--timeout MS] cluster list [--json]
-//   bcastctl [--socket PATH] [--timeout MS] cluster add ID=tcp://IP:PORT [--learner]
+//   bcastctl [--socket PATH] [--timeout MS] cluster add ID=tcp://IP:PORT [--key KEY] [--learner]
 //   bcastctl [--socket PATH] [--timeout MS] cluster promote|remove|transfer-leader ID
 //   bcastctl keygen --out PREFIX
 //
@@ -53,6 +53,7 @@ struct CommandLine {
   std::vector<std::string> positional;
   bool json = false;
   bool learner = false;
+  std::string key;  // cluster add --key
   std::optional<std::uint64_t> count;
   std::optional<std::uint64_t> from_gseq;  // sub --from
   bool resume = false;                     // sub --resume
@@ -80,11 +81,12 @@ constexpr CommandSpec kCommands[] = {
     {"members", "members [--json]",
      "the daemons of the cluster, one per line, and whether this daemon reaches each"},
     {"cluster",
-     "cluster list [--json] | add ID=tcp://IP:PORT [--learner] | promote ID | remove ID |\n"
-     "            transfer-leader ID",
+     "cluster list [--json] | add ID=tcp://IP:PORT [--key PUBLIC_KEY] [--learner] |\n"
+     "            promote ID | remove ID | transfer-leader ID",
      "the committed configuration, and run-time membership: add a daemon (a learner, promoted\n"
      "      once caught up unless --learner; then start it with --join), promote a learner,\n"
-     "      remove a member, move the leadership. Each change returns once committed"},
+     "      remove a member, move the leadership. Each change returns once committed. --key:\n"
+     "      the new daemon's CURVE public key, which every member then lets in"},
     {"keygen", "keygen --out PREFIX",
      "write a CURVE key pair for bcastd's peer links: PREFIX.key (secret, mode 0600; give it\n"
      "      to bcastd --secret-key) and PREFIX.pub; prints the public key (for --peer-key ID=KEY)"},
@@ -129,7 +131,9 @@ po::options_description command_options(const std::string& command) {
                     "keygen: write PREFIX.key and PREFIX.pub");
   }
   if (any || command == "cluster") {
-    o.add_options()("learner", po::bool_switch(), "cluster add: stay a learner (no promotion)");
+    o.add_options()("learner", po::bool_switch(), "cluster add: stay a learner (no promotion)")(
+        "key", po::value<std::string>()->value_name("PUBLIC_KEY"),
+        "cluster add: the new daemon's public key (bcastctl keygen prints it)");
   }
   if (any || command == "pub") {
     o.add_options()("mode", po::value<std::string>()->value_name("M"),
@@ -238,6 +242,7 @@ CommandLine parse(int argc, char** argv) {
   line.learner = vm.count("learner") && vm["learner"].as<bool>();
   line.resume = vm.count("resume") && vm["resume"].as<bool>();
   if (vm.count("out")) line.out = vm["out"].as<std::string>();
+  if (vm.count("key")) line.key = vm["key"].as<std::string>();
   if (vm.count("count")) {
     const auto n = parse_number(vm["count"].as<std::string>());
     if (!n || *n == 0) usage_error("--count needs a positive number");
@@ -588,6 +593,7 @@ int run_cluster(const CommandLine& line) {
   if (line.positional.empty())
     usage_error("cluster needs list, add, promote, remove or transfer-leader");
   const std::string& op = line.positional[0];
+  if (!line.key.empty() && op != "add") usage_error("--key is for cluster add only");
   const auto argument = [&]() -> const std::string& {
     if (line.positional.size() != 2) usage_error("cluster " + op + " needs exactly one argument");
     return line.positional[1];
@@ -607,8 +613,8 @@ int run_cluster(const CommandLine& line) {
     const std::string& spec = argument();
     const auto eq = spec.find('=');
     if (eq == std::string::npos) usage_error("cluster add needs ID=tcp://IP:PORT");
-    done = client.cluster_add(parse_node(spec.substr(0, eq)), spec.substr(eq + 1), line.learner,
-                              timeout);
+    done = client.cluster_add_keyed(parse_node(spec.substr(0, eq)), spec.substr(eq + 1), line.key,
+                                    line.learner, timeout);
   } else if (op == "promote") {
     done = client.cluster_promote(parse_node(argument()), timeout);
   } else if (op == "remove") {

@@ -194,7 +194,7 @@ uint32_t bcast_protocol_version(void) { return bcast::protocol::kVersion; }
 const char* bcast_code_name(int code) {
   if (code == BCAST_OK) return "ok";
   if (code == BCAST_E_NO_MEMORY) return "no_memory";
-  if (code >= BCAST_E_INVALID_ARGUMENT && code <= BCAST_E_NOT_FOUND) {
+  if (code >= BCAST_E_INVALID_ARGUMENT && code <= BCAST_E_PERMISSION_DENIED) {
     return bcast::error_code_name(static_cast<bcast::ErrorCode>(code));
   }
   return "unknown";

@@ -41,8 +41,9 @@ from . import _native
 
 __all__ = [
     "Mode", "Order", "Error", "InvalidArgument", "Busy", "TooLarge", "IoError", "Timeout",
-    "Unavailable", "ProtocolError", "NotFound", "NoMemory", "Receipt", "Delivery", "View",
-    "ErrorEvent", "Gap", "Status", "Client", "connect", "library_version", "DEFAULT_SOCKET",
+    "Unavailable", "ProtocolError", "NotFound", "PermissionDenied", "NoMemory", "Receipt",
+    "Delivery", "View", "ErrorEvent", "Gap", "Status", "Client", "connect", "library_version",
+    "DEFAULT_SOCKET",
 ]
 
 _lib = _native.load()
@@ -121,6 +122,10 @@ class NotFound(Error):
     """The named thing does not exist."""
 
 
+class PermissionDenied(Error):
+    """Not allowed: the daemon's group permissions refuse this user the group."""
+
+
 class NoMemory(Error):
     """libbcast_c could not allocate."""
 
@@ -128,7 +133,7 @@ class NoMemory(Error):
 _ERROR_CLASSES = {
     "invalid_argument": InvalidArgument, "busy": Busy, "too_large": TooLarge, "io": IoError,
     "timeout": Timeout, "unavailable": Unavailable, "protocol": ProtocolError,
-    "not_found": NotFound, "no_memory": NoMemory,
+    "not_found": NotFound, "permission_denied": PermissionDenied, "no_memory": NoMemory,
 }
 
 

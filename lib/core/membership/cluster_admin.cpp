@@ -1,6 +1,7 @@
 #include "core/membership/cluster_admin.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 namespace bcast {
 namespace {
@@ -16,6 +17,23 @@ bool valid_address(const std::string& address) {
   if (colon == std::string::npos || colon <= 6 || colon + 1 >= address.size()) return false;
   return std::all_of(address.begin() + static_cast<std::ptrdiff_t>(colon) + 1, address.end(),
                      [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A Z85 text of a 32-byte key (ZeroMQ RFC 32): 40 characters of its alphabet.
+bool valid_public_key(const std::string& key) {
+  static constexpr std::string_view kZ85 =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+  return key.size() == raft::ConfChange::kPublicKeyChars &&
+         std::all_of(key.begin(), key.end(),
+                     [](char c) { return kZ85.find(c) != std::string_view::npos; });
+}
+
+// The member other than `node` whose registry record holds `key`, or kNoNode.
+NodeId holder_of_key(const ClusterRegistry& registry, const std::string& key, NodeId node) {
+  for (const auto& [member, record] : registry.members()) {
+    if (member != node && record.public_key == key) return member;
+  }
+  return kNoNode;
 }
 
 }  // namespace
@@ -87,10 +105,23 @@ std::optional<Error> ClusterAdmin::execute(NodeId asker, std::uint64_t request_i
         return Error{ErrorCode::kInvalidArgument,
                      "the address must be tcp://HOST:PORT, not '" + request.address + "'"};
       }
+      if (!request.public_key.empty() && !valid_public_key(request.public_key)) {
+        return Error{ErrorCode::kInvalidArgument,
+                     "the key must be a public key in Z85 (40 characters, as bcastctl keygen "
+                     "prints it)"};
+      }
+      if (!request.public_key.empty()) {
+        // One key, one node: the key is what says which node id a connection speaks for.
+        if (NodeId holder = holder_of_key(registry, request.public_key, node); holder != kNoNode) {
+          return Error{ErrorCode::kInvalidArgument,
+                       "that key is already node " + std::to_string(holder) + "'s"};
+        }
+      }
       // Always a learner first: it catches up (snapshot and log) without counting towards the
       // quorum, then the leader promotes it unless it was asked to stay a learner.
       change.type = raft::ConfChangeType::kAddLearner;
       change.address = request.address;
+      change.public_key = request.public_key;
       change.promote_when_caught_up = !request.learner;
       break;
     case AdminRequest::Kind::kPromote:

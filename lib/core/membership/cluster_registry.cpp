@@ -10,7 +10,10 @@ namespace {
 constexpr std::uint8_t kRecordVersion = 1;
 constexpr std::uint8_t kClusterIdKind = 1;
 constexpr std::uint8_t kMemberSeenKind = 2;
-constexpr std::uint8_t kImageVersion = 1;
+// Version 2 adds each member's public key. An image without keys is still written as version 1,
+// which every earlier daemon reads.
+constexpr std::uint8_t kImageVersionWithoutKeys = 1;
+constexpr std::uint8_t kImageVersionWithKeys = 2;
 
 }  // namespace
 
@@ -93,6 +96,7 @@ void ClusterRegistry::apply_conf_change(const raft::ConfChange& change) {
       }
       MemberRecord& record = members_[change.node];
       if (!change.address.empty()) record.address = change.address;
+      if (!change.public_key.empty()) record.public_key = change.public_key;
       record.promote_when_caught_up =
           change.type == raft::ConfChangeType::kAddLearner && change.promote_when_caught_up;
       break;
@@ -128,8 +132,11 @@ void ClusterRegistry::apply_seen(const MemberSeenRecord& record) {
 }
 
 std::string ClusterRegistry::encode() const {
+  const bool keys = std::any_of(members_.begin(), members_.end(), [](const auto& member) {
+    return !member.second.public_key.empty();
+  });
   std::string out;
-  put_le<std::uint8_t>(out, kImageVersion);
+  put_le<std::uint8_t>(out, keys ? kImageVersionWithKeys : kImageVersionWithoutKeys);
   put_le<std::uint64_t>(out, cluster_id_);
   put_le<std::uint32_t>(out, static_cast<std::uint32_t>(members_.size()));
   for (const auto& [node, m] : members_) {
@@ -138,6 +145,7 @@ std::string ClusterRegistry::encode() const {
     put_le<std::uint64_t>(out, m.identity);
     put_le<std::uint32_t>(out, m.incarnation);
     put_le<std::uint8_t>(out, m.promote_when_caught_up ? 1 : 0);
+    if (keys) put_bytes(out, m.public_key);
   }
   for (const auto* map : {&highest_incarnation_, &first_incarnation_}) {
     put_le<std::uint32_t>(out, static_cast<std::uint32_t>(map->size()));
@@ -155,7 +163,9 @@ Result<ClusterRegistry> ClusterRegistry::decode(std::string_view image) {
   ByteReader in(image);
   std::uint8_t version = 0;
   std::uint32_t count = 0;
-  if (!in.read(version) || version != kImageVersion || !in.read(r.cluster_id_) || !in.read(count)) {
+  if (!in.read(version) ||
+      (version != kImageVersionWithoutKeys && version != kImageVersionWithKeys) ||
+      !in.read(r.cluster_id_) || !in.read(count)) {
     return bad();
   }
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -166,6 +176,11 @@ Result<ClusterRegistry> ClusterRegistry::decode(std::string_view image) {
     if (!in.read(node) || !in.read_bytes(address) || !in.read(m.identity) ||
         !in.read(m.incarnation) || !in.read(promote) || promote > 1) {
       return bad();
+    }
+    if (version == kImageVersionWithKeys) {
+      std::string_view key;
+      if (!in.read_bytes(key)) return bad();
+      m.public_key.assign(key);
     }
     m.address.assign(address);
     m.promote_when_caught_up = promote == 1;

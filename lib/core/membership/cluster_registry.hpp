@@ -32,6 +32,9 @@ struct MemberRecord {
   std::uint64_t identity = 0;     // its data directory's identity; 0 until first heard
   std::uint32_t incarnation = 0;  // the newest boot count committed
   bool promote_when_caught_up = false;
+  // Its CURVE public key (Z85) if `cluster add --key` gave one: every daemon lets it in, bound
+  // to this node id, for as long as it is a member (docs/security.md).
+  std::string public_key;
 
   bool operator==(const MemberRecord&) const = default;
 };

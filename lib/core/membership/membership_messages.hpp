@@ -55,8 +55,9 @@ struct AdminRequest {
   enum class Kind : std::uint8_t { kAdd = 0, kPromote = 1, kRemove = 2, kTransferLeader = 3 };
   Kind kind = Kind::kAdd;
   NodeId node = kNoNode;
-  std::string address;   // kAdd
-  bool learner = false;  // kAdd: stays a learner (else promoted once caught up)
+  std::string address;     // kAdd
+  bool learner = false;    // kAdd: stays a learner (else promoted once caught up)
+  std::string public_key;  // kAdd: its CURVE public key (Z85), or empty (docs/security.md)
 };
 const char* admin_kind_name(AdminRequest::Kind kind);
 

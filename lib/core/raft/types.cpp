@@ -18,6 +18,9 @@ void sorted_erase(std::vector<NodeId>& ids, NodeId id) {
   if (it != ids.end() && *it == id) ids.erase(it);
 }
 
+constexpr int kPromoteFlag = 1;
+constexpr int kPublicKeyFlag = 2;
+
 }  // namespace
 
 bool ConfState::is_voter(NodeId id) const { return sorted_contains(voters, id); }
@@ -27,8 +30,11 @@ std::string encode_conf_change(const ConfChange& change) {
   std::string out(9, '\0');
   out[0] = static_cast<char>(change.type);
   for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>((change.node >> (8 * i)) & 0xff);
-  if (!change.address.empty() || change.promote_when_caught_up) {
-    out.push_back(static_cast<char>(change.promote_when_caught_up ? 1 : 0));
+  if (!change.address.empty() || change.promote_when_caught_up || !change.public_key.empty()) {
+    const int flags = (change.promote_when_caught_up ? kPromoteFlag : 0) |
+                      (change.public_key.empty() ? 0 : kPublicKeyFlag);
+    out.push_back(static_cast<char>(flags));
+    out.append(change.public_key);
     out.append(change.address);
   }
   return out;
@@ -48,9 +54,17 @@ std::optional<ConfChange> decode_conf_change(std::string_view data) {
     const auto flags = static_cast<std::uint8_t>(data[9]);
     // The encoder writes the extension only when it says something: a flag byte of 0 with no
     // address would be a second encoding of the plain change (found by fuzz_conf_change).
-    if (flags > 1 || (flags == 0 && data.size() == 10)) return std::nullopt;
-    change.promote_when_caught_up = flags == 1;
-    change.address.assign(data.substr(10));
+    if (flags > (kPromoteFlag | kPublicKeyFlag) || (flags == 0 && data.size() == 10)) {
+      return std::nullopt;
+    }
+    change.promote_when_caught_up = (flags & kPromoteFlag) != 0;
+    std::size_t address_at = 10;
+    if ((flags & kPublicKeyFlag) != 0) {
+      if (data.size() < 10 + ConfChange::kPublicKeyChars) return std::nullopt;
+      change.public_key.assign(data.substr(10, ConfChange::kPublicKeyChars));
+      address_at += ConfChange::kPublicKeyChars;
+    }
+    change.address.assign(data.substr(address_at));
   }
   return change;
 }

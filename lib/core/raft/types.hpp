@@ -63,16 +63,20 @@ struct ConfChange {
   NodeId node = kNoNode;
   // Not Raft's business, carried along so that one committed entry makes a member and says how
   // to reach it (the cluster registry keeps them): the peer endpoint of an added node, and
-  // whether a learner is to be promoted by the leader once it has caught up.
+  // whether a learner is to be promoted by the leader once it has caught up, and its CURVE
+  // public key (Z85, kPublicKeyChars; empty if none was given) that every daemon lets in.
   std::string address;
   bool promote_when_caught_up = false;
+  std::string public_key;
+  static constexpr std::size_t kPublicKeyChars = 40;
 
   bool operator==(const ConfChange&) const = default;
 };
 
 // ConfChange entries: type (1 byte), node id (8 bytes, little-endian), then optionally flags
-// (1 byte: bit 0 promote_when_caught_up) and the address (the rest). The core needs no
-// serialization library for it.
+// (1 byte: bit 0 promote_when_caught_up, bit 1 a public key follows), the public key if bit 1
+// (kPublicKeyChars bytes) and the address (the rest). Entries written before keys existed never
+// set bit 1, so they decode as they did. The core needs no serialization library for it.
 std::string encode_conf_change(const ConfChange& change);
 std::optional<ConfChange> decode_conf_change(std::string_view data);
 

@@ -185,6 +185,7 @@ struct ClusterMember {
   bool promote_when_caught_up = false;  // a learner the leader promotes once caught up
   std::optional<LogIndex> match_index;  // log it holds; known by the leader (and self)
   std::optional<bool> reachable;        // the local daemon's connection to it
+  std::string public_key;               // its CURVE key (Z85) if added with one, else empty
 };
 
 struct ClusterInfo {
@@ -208,7 +209,8 @@ class Client {
   ~Client();
 
   // Deliveries of `group` reach this client from the daemon's ok on (waits for it). A view of
-  // the group follows as an event.
+  // the group follows as an event. kPermissionDenied when the daemon's group permissions do not
+  // let this process's user join it (docs/security.md#group-permissions).
   Result<void> join(std::string_view group);
   // Joins and replays the group's total-order messages from gseq `from_gseq` (0: the oldest the
   // daemon's history holds), then goes on with the live ones: no gap and no duplicate at the
@@ -218,6 +220,8 @@ class Client {
   Result<void> join(std::string_view group, std::uint64_t from_gseq);
   Result<void> leave(std::string_view group);
 
+  // (A publish the daemon's group permissions refuse this user ends in a RequestError with
+  // kPermissionDenied.)
   // Sends a publish and returns its request id; the Receipt or RequestError with that id comes
   // later through next_event(). Waits (up to request_timeout, then kTimeout) only while
   // max_in_flight publishes are unacknowledged. A payload over the daemon's max_message_bytes is
@@ -254,6 +258,12 @@ class Client {
   // it to voter once it has caught up, unless `learner`. Start the new daemon with --join.
   Result<void> cluster_add(NodeId node, std::string_view address, bool learner = false,
                            std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // The same, with the new member's CURVE public key (Z85, as `bcastctl keygen` prints it): the
+  // committed change carries it, and every daemon lets that key in as `node` while it is a
+  // member (docs/security.md). invalid_argument for a malformed key or one another member has.
+  Result<void> cluster_add_keyed(NodeId node, std::string_view address, std::string_view public_key,
+                                 bool learner = false,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
   Result<void> cluster_promote(NodeId node,
                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
   Result<void> cluster_remove(NodeId node,
@@ -278,7 +288,8 @@ class Client {
   struct Impl;
   explicit Client(std::unique_ptr<Impl> impl);
   Result<void> change_membership(std::string_view op, NodeId node, std::string_view address,
-                                 bool learner, std::chrono::milliseconds timeout);
+                                 std::string_view public_key, bool learner,
+                                 std::chrono::milliseconds timeout);
   std::unique_ptr<Impl> impl_;
 };
 

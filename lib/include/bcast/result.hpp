@@ -10,16 +10,17 @@
 namespace bcast {
 
 enum class ErrorCode : std::uint8_t {
-  kInvalidArgument = 1,  // the caller asked for something malformed or not allowed
-  kNotLeader = 2,        // only the Raft leader can do this; retry at the leader
-  kBusy = 3,             // a bounded queue is full; retry later
-  kTooLarge = 4,         // a message or frame exceeds a configured limit
-  kCorrupt = 5,          // stored or received data failed a checksum or structure check
-  kIo = 6,               // the operating system refused a file or socket operation
-  kTimeout = 7,          // the operation did not complete in its allotted time
-  kUnavailable = 8,      // the service is temporarily unable (no quorum, shutting down)
-  kProtocol = 9,         // a peer or client broke the wire protocol
-  kNotFound = 10,        // the named thing does not exist
+  kInvalidArgument = 1,    // the caller asked for something malformed or not allowed
+  kNotLeader = 2,          // only the Raft leader can do this; retry at the leader
+  kBusy = 3,               // a bounded queue is full; retry later
+  kTooLarge = 4,           // a message or frame exceeds a configured limit
+  kCorrupt = 5,            // stored or received data failed a checksum or structure check
+  kIo = 6,                 // the operating system refused a file or socket operation
+  kTimeout = 7,            // the operation did not complete in its allotted time
+  kUnavailable = 8,        // the service is temporarily unable (no quorum, shutting down)
+  kProtocol = 9,           // a peer or client broke the wire protocol
+  kNotFound = 10,          // the named thing does not exist
+  kPermissionDenied = 11,  // the caller is not allowed to (docs/security.md)
 };
 
 // Stable lower-case name of a code, used in logs and on the wire ("not_leader", ...).

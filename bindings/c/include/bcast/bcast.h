@@ -91,17 +91,18 @@ BCAST_API uint32_t bcast_protocol_version(void);
 /* Return codes. The numbers are those of bcast::ErrorCode and stable. */
 enum {
   BCAST_OK = 0,
-  BCAST_E_INVALID_ARGUMENT = 1, /* malformed or not allowed: a bad group name, option, handle */
-  BCAST_E_NOT_LEADER = 2,       /* (between daemons; not expected by clients) */
-  BCAST_E_BUSY = 3,             /* a bounded queue is full: retry later */
-  BCAST_E_TOO_LARGE = 4,        /* a payload over the daemon's max_message_bytes */
-  BCAST_E_CORRUPT = 5,          /* (storage and peers; not expected by clients) */
-  BCAST_E_IO = 6,               /* the operating system refused a socket operation */
-  BCAST_E_TIMEOUT = 7,          /* no answer in time (a total-order publish: no position) */
-  BCAST_E_UNAVAILABLE = 8,      /* no daemon, or the connection was lost: connect again */
-  BCAST_E_PROTOCOL = 9,         /* the daemon refused the request as malformed, or vice versa */
-  BCAST_E_NOT_FOUND = 10,       /* the named thing does not exist */
-  BCAST_E_NO_MEMORY = 64        /* this library could not allocate */
+  BCAST_E_INVALID_ARGUMENT = 1,   /* malformed or not allowed: a bad group name, option, handle */
+  BCAST_E_NOT_LEADER = 2,         /* (between daemons; not expected by clients) */
+  BCAST_E_BUSY = 3,               /* a bounded queue is full: retry later */
+  BCAST_E_TOO_LARGE = 4,          /* a payload over the daemon's max_message_bytes */
+  BCAST_E_CORRUPT = 5,            /* (storage and peers; not expected by clients) */
+  BCAST_E_IO = 6,                 /* the operating system refused a socket operation */
+  BCAST_E_TIMEOUT = 7,            /* no answer in time (a total-order publish: no position) */
+  BCAST_E_UNAVAILABLE = 8,        /* no daemon, or the connection was lost: connect again */
+  BCAST_E_PROTOCOL = 9,           /* the daemon refused the request as malformed, or vice versa */
+  BCAST_E_NOT_FOUND = 10,         /* the named thing does not exist */
+  BCAST_E_PERMISSION_DENIED = 11, /* not allowed: group permissions (docs/security.md) */
+  BCAST_E_NO_MEMORY = 64          /* this library could not allocate */
 };
 
 /* "ok", "invalid_argument", ..., "no_memory"; "unknown" for a code this library does not know.
