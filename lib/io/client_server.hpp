@@ -260,7 +260,6 @@ class ClientServer {
   // Counts what is handed to ZeroMQ for connections that are not clients (errors before hello).
   ClientQueue unattached_;
   std::optional<Error> refusal_;
-  std::uint64_t denied_hellos_ = 0;   // refused by the uid/gid allow-list
   std::uint64_t last_live_gseq_ = 0;  // of the latest total-order delivery fanned out
   std::uint64_t denied_hellos_ = 0;         // refused by the uid/gid allow-list
   std::uint64_t denied_group_actions_ = 0;  // publishes and joins refused by group permissions
