@@ -54,8 +54,8 @@
 #include "codec/client_protocol.hpp"
 #include "core/node.hpp"
 #include "io/client_queue.hpp"
-#include "io/history_store.hpp"
 #include "io/group_permissions.hpp"
+#include "io/history_store.hpp"
 #include "io/listener_guard.hpp"
 #include "io/local_access.hpp"
 
@@ -260,7 +260,7 @@ class ClientServer {
   // Counts what is handed to ZeroMQ for connections that are not clients (errors before hello).
   ClientQueue unattached_;
   std::optional<Error> refusal_;
-  std::uint64_t last_live_gseq_ = 0;  // of the latest total-order delivery fanned out
+  std::uint64_t last_live_gseq_ = 0;        // of the latest total-order delivery fanned out
   std::uint64_t denied_hellos_ = 0;         // refused by the uid/gid allow-list
   std::uint64_t denied_group_actions_ = 0;  // publishes and joins refused by group permissions
 };

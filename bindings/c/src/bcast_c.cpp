@@ -300,12 +300,11 @@ int bcast_join(bcast_client* client, const char* group, size_t group_len, bcast_
                        [](bcast::Client& c, std::string_view g) { return c.join(g); });
 }
 
-int bcast_join_from(bcast_client* client, const char* group, size_t group_len,
-                    uint64_t from_gseq, bcast_error** error) {
-  return group_request(client, group, group_len, error, [from_gseq](bcast::Client& c,
-                                                                   std::string_view g) {
-    return c.join(g, from_gseq);
-  });
+int bcast_join_from(bcast_client* client, const char* group, size_t group_len, uint64_t from_gseq,
+                    bcast_error** error) {
+  return group_request(
+      client, group, group_len, error,
+      [from_gseq](bcast::Client& c, std::string_view g) { return c.join(g, from_gseq); });
 }
 
 int bcast_leave(bcast_client* client, const char* group, size_t group_len, bcast_error** error) {
