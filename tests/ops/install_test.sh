@@ -51,11 +51,16 @@ for kind in shared static; do
   cmake --build "$tmp/consumer-$kind" >"$tmp/build-$kind.log" 2>&1 ||
     fail "building the $kind consumer failed: $(tail -20 "$tmp/build-$kind.log")"
 done
-if ldd "$tmp/consumer-static/consumer" | grep -q libbcast; then
+# ldd's output is read whole before grep looks at it: `ldd | grep -q` under pipefail fails
+# whenever grep exits before ldd has written everything (SIGPIPE), as it did in CI once the
+# consumer's library list grew.
+static_libs=$(ldd "$tmp/consumer-static/consumer")
+if grep -q libbcast <<<"$static_libs"; then
   fail "the static consumer links libbcast.so"
 fi
-ldd "$tmp/consumer-shared/consumer" | grep -q "$prefix/lib/libbcast.so.0" ||
-  fail "the shared consumer does not use the installed libbcast.so.0"
+shared_libs=$(ldd "$tmp/consumer-shared/consumer")
+grep -q "$prefix/lib/libbcast.so.0" <<<"$shared_libs" ||
+  fail "the shared consumer does not use the installed libbcast.so.0: $shared_libs"
 
 echo "== pkg-config bcast"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
