@@ -2,6 +2,7 @@
 // the group's total-order messages from there out of the daemon's history, then the live ones,
 // with no gap and no duplicate at the switch, while a publisher keeps publishing through it.
 #include <algorithm>
+#include <csignal>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -222,6 +223,57 @@ TEST_F(Replay, AfterEveryDaemonIsKilledASubscriberFromZeroHasTheWholeAcknowledge
   }
   ASSERT_FALSE(delivered(from_cut).empty());
   EXPECT_EQ(delivered(from_cut).front().first, cut);
+}
+
+// A subscriber killed (kill -9) in the middle of a total-order stream and started again with
+// `--from` the gseq after the last one it printed ends with the full sequence: what it printed
+// before and after the restart is every acknowledged message, once, in gseq order.
+TEST_F(Replay, ASubscriberKilledAndRestartedFromItsLastGseqEndsWithTheFullSequence) {
+  constexpr std::size_t kCount = 120;
+  const std::string group = "restarted-subscriber";
+  LocalCluster cluster(path("cluster"), 3);
+  cluster.wait_leader();
+  auto first = std::make_unique<Subscriber>("first", cluster.socket(2), group, path("first.err"));
+  wait_joined({first.get()}, &cluster);
+  Publisher pub("K", cluster.socket(1), group, "reliable", "total", path("pub.err"));
+  pub.write_until(kCount / 2);
+  ASSERT_TRUE(pump_until(
+      {&pub.process(), &first->process()}, Clock::now() + 30s,
+      [&] { return first->deliveries().size() >= kCount / 4; },
+      [&] {
+        pub.consume();
+        first->consume();
+      }))
+      << diagnostics(&cluster, {first.get()}, {&pub});
+  first->process().signal(SIGKILL);
+  (void)first->process().wait(Clock::now() + 5s);
+  Process::pump_all({&first->process()}, 200ms);
+  first->consume();  // what it printed before it died
+  const auto before = delivered(*first);
+  ASSERT_FALSE(before.empty());
+
+  // The stream goes on while no subscriber runs; the new one starts after the last printed.
+  pub.write_until(kCount);
+  Subscriber second("second", cluster.socket(2), group, path("second.err"),
+                    {"--from", std::to_string(before.back().first + 1)});
+  const std::vector<Process*> procs = {&pub.process(), &second.process()};
+  auto on_read = [&] {
+    pub.consume();
+    second.consume();
+  };
+  ASSERT_TRUE(pump_until(
+      procs, Clock::now() + 30s, [&] { return pub.receipts().size() == kCount; }, on_read))
+      << diagnostics(&cluster, {&second}, {&pub});
+  const auto want = expected_from({&pub}, before.front().first);
+  const bool all = pump_until(
+      procs, Clock::now() + 20s,
+      [&] { return before.size() + second.deliveries().size() >= want.size(); }, on_read);
+  EXPECT_TRUE(all) << diagnostics(&cluster, {&second}, {&pub});
+  auto joined = before;
+  const auto after = delivered(second);
+  joined.insert(joined.end(), after.begin(), after.end());
+  EXPECT_EQ(joined, want);
+  EXPECT_TRUE(second.gaps().empty());
 }
 
 // A position older than what the history still holds (retention deleted it) yields a gap event
