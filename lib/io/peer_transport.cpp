@@ -88,6 +88,14 @@ std::optional<Result<Envelope>> PeerTransport::check_speaker(
                                            " (dropped: a node speaks only for itself)"));
 }
 
+std::map<NodeId, std::string>::iterator PeerTransport::drop_link(
+    std::map<NodeId, std::string>::iterator peer) {
+  outgoing_.erase(peer->first);
+  monitors_.erase(peer->first);
+  connected_.erase(peer->first);
+  return peer_endpoints_.erase(peer);
+}
+
 void PeerTransport::set_peers(const std::map<NodeId, std::string>& peers) {
   for (auto it = peer_endpoints_.begin(); it != peer_endpoints_.end();) {
     auto wanted = peers.find(it->first);
@@ -95,10 +103,7 @@ void PeerTransport::set_peers(const std::map<NodeId, std::string>& peers) {
       ++it;
       continue;
     }
-    outgoing_.erase(it->first);
-    monitors_.erase(it->first);
-    connected_.erase(it->first);
-    it = peer_endpoints_.erase(it);
+    it = drop_link(it);
   }
   for (const auto& [node, endpoint] : peers) {
     if (peer_endpoints_.contains(node)) continue;
@@ -124,10 +129,7 @@ void PeerTransport::set_peer_keys(const std::map<NodeId, std::string>& keys) {
       ++it;
       continue;
     }
-    outgoing_.erase(it->first);
-    monitors_.erase(it->first);
-    connected_.erase(it->first);
-    it = peer_endpoints_.erase(it);
+    it = drop_link(it);
   }
   std::erase_if(ad_hoc_, [&](const AdHoc& entry) {
     auto before = current.find(entry.node);

@@ -137,6 +137,9 @@ class PeerTransport {
   std::optional<Result<Envelope>> check_speaker(std::optional<Result<Envelope>> envelope,
                                                 NodeId speaker);
   void connect_peer(NodeId node, const std::string& endpoint);
+  // Closes the connection to a peer and forgets its endpoint (set_peers makes it again);
+  // returns the next endpoint.
+  std::map<NodeId, std::string>::iterator drop_link(std::map<NodeId, std::string>::iterator peer);
   void send_on(zmq::socket_t& socket, const Envelope& envelope);
 
   std::map<NodeId, Outgoing> outgoing_;

@@ -13,12 +13,6 @@ namespace {
 
 class ClusterIdentity : public IntegrationTest {
  protected:
-  CommandResult ctl(const std::string& socket, std::vector<std::string> args,
-                    std::chrono::milliseconds timeout = 10s) {
-    std::vector<std::string> argv = {bcastctl_path(), "--socket", socket};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, timeout);
-  }
   // Waits until `socket`'s status lists a problem containing `text`.
   nlohmann::json wait_problem(const std::string& socket, const std::string& text) {
     return wait_status(

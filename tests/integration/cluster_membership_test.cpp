@@ -15,15 +15,7 @@ namespace {
 constexpr std::size_t kMessages = 1000;  // per publisher
 constexpr std::size_t kWindow = 10;      // messages written ahead of their receipts
 
-class ClusterMembership : public IntegrationTest {
- protected:
-  CommandResult ctl(const std::string& socket, std::vector<std::string> args,
-                    std::chrono::milliseconds timeout = 30s) {
-    std::vector<std::string> argv = {bcastctl_path(), "--socket", socket};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, timeout);
-  }
-};
+class ClusterMembership : public IntegrationTest {};
 
 bool is_voter(const nlohmann::json& list, int node) {
   for (const auto& m : list.at("members")) {

@@ -30,6 +30,13 @@ class IntegrationTest : public ::testing::Test {
     }
   }
   std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
+  // `bcastctl --socket SOCKET ARGS...`, run to completion (stdout and stderr together).
+  static CommandResult ctl(const std::string& socket, const std::vector<std::string>& args,
+                           std::chrono::milliseconds timeout = 30s) {
+    std::vector<std::string> argv = {bcastctl_path(), "--socket", socket};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, timeout);
+  }
 
   TempDir dir_;
 };

@@ -44,12 +44,6 @@ std::optional<bool> handshake_accepted(const std::string& endpoint, const io::Cu
 
 class MemberKeys : public IntegrationTest {
  protected:
-  CommandResult ctl(const std::string& socket, std::vector<std::string> args,
-                    std::chrono::milliseconds timeout = 30s) {
-    std::vector<std::string> argv = {bcastctl_path(), "--socket", socket};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, timeout);
-  }
   static io::CurveKeyPair key_pair(const std::string& key_file) {
     auto pair = io::read_secret_key_file(key_file);
     if (!pair) fail(pair.error().message);
