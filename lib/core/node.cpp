@@ -187,7 +187,7 @@ void Node::tick(Outbox& out) {
   // anyone else has it (sim seed 12033, --voters 5 --spares 2 --membership 1).
   if (knows_members && now_tick_ % options_.dissemination.repair_interval_ticks == 0) {
     const auto live = peers_.live();
-    const auto holding_back = peers_.holding_back(now_tick_);
+    const auto holding_back = peers_.holding_back();
     reliable_.on_repair_interval(live, holding_back, out);
     gossip_.on_repair_interval(live, holding_back, out);
   }
@@ -217,9 +217,12 @@ void Node::step(const Envelope& envelope, Outbox& out) {
         } else if constexpr (std::is_same_v<T, Digest>) {
           StreamSet& streams =
               message.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams();
+          DigestTicks& heard = digest_heard_tick_[envelope.from];
           if (message.mode == Mode::kGossip) {
+            heard.gossip = now_tick_;
             gossip_.on_digest(envelope.from, message, out);
           } else {
+            heard.reliable = now_tick_;
             reliable_.on_digest(envelope.from, message, out);
           }
           announce_stream_skips(out);  // lost messages the peer reported
@@ -391,7 +394,7 @@ void Node::skip_lost_messages(Outbox& out) {
   for (OriginId o : reliable_.streams().origins_behind_peers()) stalled.insert(o);
   for (OriginId o : gossip_.streams().origins_behind_peers()) stalled.insert(o);
   std::erase_if(stall_, [&](const auto& item) { return !stalled.contains(item.first); });
-  const auto holders = peers_.holding_back(now_tick_);
+  const auto holders = peers_.holding_back();
   StreamSet& reliable = reliable_.streams();
   StreamSet& gossip = gossip_.streams();
   for (OriginId origin : stalled) {
@@ -409,8 +412,18 @@ void Node::skip_lost_messages(Outbox& out) {
       return now_tick_ - peers_.last_heard_tick(peer) < options_.retire_grace_ticks / 2;
     });
     if (!all_recent) continue;
-    const bool reliable_converged = reliable.converged(origin, holders);
-    const bool gossip_converged = gossip.converged(origin, holders);
+    // Positions reported before the stall began may be stale: a peer cut off from us may have
+    // received what we lack since (sim seed 14586, --voters 5 --spares 2 --membership 1: a
+    // daemon gave up a message right after a partition healed, judging by a digest from before
+    // it, while the peer held the message).
+    const std::uint64_t since = stall->second.since_tick;
+    const bool fresh = std::all_of(holders.begin(), holders.end(), [&](NodeId peer) {
+      const auto heard = digest_heard_tick_.find(peer);
+      return heard != digest_heard_tick_.end() && heard->second.reliable > since &&
+             heard->second.gossip > since;
+    });
+    const bool reliable_converged = fresh && reliable.converged(origin, holders);
+    const bool gossip_converged = fresh && gossip.converged(origin, holders);
     if (!reliable_converged || !gossip_converged) {
       // Peers send digests only while they hold something unstable, and we may hold nothing
       // unstable either: what we know of their positions may be stale. Ask them where they are
@@ -605,8 +618,9 @@ void Node::submit_view_records() {
     daemons.emplace();
     daemons->configured.insert(members_conf_.voters.begin(), members_conf_.voters.end());
     daemons->configured.insert(members_conf_.learners.begin(), members_conf_.learners.end());
-    for (NodeId node : peers_.holding_back(now_tick_)) {
-      daemons->reachable[node] = peers_.incarnation(node);
+    for (NodeId node : peers_.holding_back()) {
+      const OriginId incarnation = peers_.incarnation(node);
+      if (incarnation != 0) daemons->reachable[node] = incarnation;  // heard from
     }
   }
   for (const GroupRecord& record : view_keeper_.due(state_.views(), daemons, now_tick_)) {

@@ -215,6 +215,13 @@ class Node {
     std::uint64_t since_tick;
   };
   std::map<OriginId, Stall> stall_;  // dead origins whose messages we wait on
+  // When each peer's latest digest of each mode (reliable, gossip) arrived: a stall is judged
+  // only on positions reported after it began.
+  struct DigestTicks {
+    std::uint64_t reliable = 0;
+    std::uint64_t gossip = 0;
+  };
+  std::map<NodeId, DigestTicks> digest_heard_tick_;
   ViewKeeper view_keeper_;
   // The sender of this daemon's group records (connection number 0, never a client's).
   SenderId views_sender_;

@@ -477,7 +477,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::vector<protocol::PeerReach> peer_reachability() const {
     const PeerTable& table = node_->peers();
     const std::uint64_t now = node_->now_tick();
-    const auto live = table.holding_back(now);
+    const auto live = table.holding_back();
     std::vector<protocol::PeerReach> peers;
     for (NodeId node : table.members()) {
       protocol::PeerReach peer;

@@ -190,6 +190,14 @@ TEST(SimChaos, RegressionSeeds) {
       // A node id removed before any boot count of it was recorded, added again: the new daemon
       // started at boot count 1 like the removed one, and a FIFO skip went unannounced.
       {3, 0, 14600, SimOptions{}.peer_timeout_ticks, true},
+      // Exposed when first welcomes started cutting at the stream's start. A restarted daemon
+      // stopped holding back collection for a member it never heard from at the timeout tick,
+      // before reporting it excluded, and collected a dead origin's messages the member lacked.
+      {5, 0, 7763, kExcluding},
+      // A daemon gave up a dead origin's message right after a partition healed, judging by a
+      // digest from before it, while the peer had received the message since (a stall is now
+      // judged on digests that arrived after it began).
+      {5, 0, 14586, SimOptions{}.peer_timeout_ticks, true},
   };
   for (const Case& c : cases) {
     SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};

@@ -37,7 +37,7 @@ TEST(PeerTable, ASilentPeerIsExcludedOnceAndWelcomedAgainWhenItSpeaks) {
   (void)table.heard_from(3, make_origin_id(3, 1), 150);
   EXPECT_EQ(table.expire(150), (Excluded{{2, kTwo}}));
   EXPECT_TRUE(table.expire(160).empty());  // reported once
-  EXPECT_EQ(table.holding_back(160), std::vector<NodeId>{3});
+  EXPECT_EQ(table.holding_back(), std::vector<NodeId>{3});
   const PeerTable::Contact again = table.heard_from(2, kTwo, 170);
   EXPECT_TRUE(again.welcome_due);
   EXPECT_EQ(table.next_welcome_epoch(2), 2u);
@@ -51,16 +51,19 @@ TEST(PeerTable, AMemberNeverHeardFromIsReportedExcludedAfterTheTimeout) {
   PeerTable table = three_members();
   (void)table.heard_from(3, make_origin_id(3, 1), 90);
   EXPECT_TRUE(table.expire(99).empty());
-  EXPECT_EQ(table.holding_back(99), (std::vector<NodeId>{2, 3}));
+  // It holds back until expire() has reported it, not from the timeout tick on: stopping between
+  // the timeout and the next hello tick collected what it lacked without a word (sim seed 7763
+  // with 5 voters and --peer-timeout-ticks 150).
+  EXPECT_EQ(table.holding_back(), (std::vector<NodeId>{2, 3}));
   EXPECT_EQ(table.expire(100), (Excluded{{2, 0}}));
-  EXPECT_EQ(table.holding_back(100), std::vector<NodeId>{3});
+  EXPECT_EQ(table.holding_back(), std::vector<NodeId>{3});
   EXPECT_TRUE(table.expire(110).empty());
   // When it finally speaks it is a newcomer: a first welcome.
   const PeerTable::Contact contact = table.heard_from(2, kTwo, 120);
   EXPECT_TRUE(contact.welcome_due);
   EXPECT_EQ(contact.replaced, 0u);
   EXPECT_EQ(table.next_welcome_epoch(2), 1u);
-  EXPECT_EQ(table.holding_back(120), (std::vector<NodeId>{2, 3}));
+  EXPECT_EQ(table.holding_back(), (std::vector<NodeId>{2, 3}));
 }
 
 // A newcomer asks (Hello) for a first welcome it lacks, but cannot know that a peer excluded it

@@ -107,15 +107,11 @@ std::vector<NodeId> PeerTable::live() const {
   return out;
 }
 
-std::vector<NodeId> PeerTable::holding_back(std::uint64_t now_tick) const {
+std::vector<NodeId> PeerTable::holding_back() const {
   std::vector<NodeId> out;
   for (NodeId node : members_) {
     auto it = peers_.find(node);
-    if (it == peers_.end() || it->second.origin == 0) {
-      if (now_tick < peer_timeout_ticks_) out.push_back(node);  // silent since we started
-    } else if (!it->second.excluded) {
-      out.push_back(node);
-    }
+    if (it == peers_.end() || !it->second.excluded) out.push_back(node);
   }
   return out;
 }

@@ -61,8 +61,12 @@ class PeerTable {
   // Peers whose incarnation we know, have welcomed, and have not excluded: digest targets.
   std::vector<NodeId> live() const;
   // Peers whose positions hold back garbage collection: every member not excluded, including
-  // those not heard from yet (a member that never speaks is excluded after the timeout).
-  std::vector<NodeId> holding_back(std::uint64_t now_tick) const;
+  // those not heard from yet. A member that never speaks stops holding back only when expire()
+  // reports it excluded, never silently at the timeout: whoever collects what it lacks must have
+  // said it stopped counting it (sim seed 7763, --voters 5 --peer-timeout-ticks 150: a restarted
+  // daemon collected a dead origin's messages at the timeout tick, before the hello tick that
+  // excludes, and the member it never heard from gave them up while it still held them).
+  std::vector<NodeId> holding_back() const;
   // Members whose current incarnation (if known) has not welcomed us yet: they get Hellos.
   std::vector<NodeId> not_yet_welcomed_by() const;
   OriginId incarnation(NodeId node) const;
