@@ -337,12 +337,27 @@ void Node::record_sightings(Outbox& out) {
 
 void Node::on_contact(const Envelope& envelope, Outbox& out) {
   const auto contact = peers_.heard_from(envelope.from, envelope.origin, now_tick_);
+  std::optional<ResumeCuts> resume;
   if (contact.replaced != 0) {
+    if (contact.replaced_counted && !options_.dissemination.bugs.no_resume_cut) {
+      resume = resume_cuts_for(envelope.from);
+    }
     reliable_.streams().forget_peer(envelope.from);
     gossip_.streams().forget_peer(envelope.from);
     relayed_welcomes_.erase(contact.replaced);
   }
-  if (contact.welcome_due) welcome(envelope.from, envelope.origin, out);
+  if (contact.welcome_due) welcome(envelope.from, envelope.origin, resume, out);
+}
+
+ResumeCuts Node::resume_cuts_for(NodeId node) const {
+  const auto reliable_position = reliable_.streams().peer_own_position(node);
+  const auto gossip_position = gossip_.streams().peer_own_position(node);
+  OwnStreamState reliable = reliable_.streams().own_stream_state();
+  OwnStreamState gossip = gossip_.streams().own_stream_state();
+  // Without a digest we collected nothing it lacked (it held collection back at 0).
+  reliable.predecessor_position = reliable_position.value_or(0);
+  gossip.predecessor_position = gossip_position.value_or(0);
+  return resume_cuts(reliable, gossip, delivery_.causal().own_sent());
 }
 
 bool Node::is_replaced(OriginId origin) const {
@@ -466,7 +481,8 @@ void Node::give_up_lost(OriginId origin, const std::vector<NodeId>& holders, Out
   }
 }
 
-void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
+void Node::welcome(NodeId node, OriginId incarnation, const std::optional<ResumeCuts>& resume,
+                   Outbox& out) {
   Welcome w;
   w.from = origin_;
   w.to = incarnation;
@@ -476,12 +492,22 @@ void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
   // and those messages are theirs too (chaos runs: a restarted daemon's first messages reached
   // nobody). Once something was collected, members we count hold it all, and a peer met only
   // now (added, or excluded since) takes what we publish from now on.
+  // A restarted peer we counted until it restarted starts where its previous incarnation got
+  // to (resume_cut.hpp).
   const bool from_start = w.epoch == 1 && reliable_.streams().own_stream_whole() &&
                           gossip_.streams().own_stream_whole();
-  const bool cut_at_start = from_start && !options_.dissemination.bugs.cut_at_welcome;
-  w.reliable_cut = cut_at_start ? 0 : reliable_.streams().own_last_seq();
-  w.gossip_cut = cut_at_start ? 0 : gossip_.streams().own_last_seq();
-  w.causal_cut = cut_at_start ? 0 : delivery_.causal().own_sent();
+  const ResumeCuts at_end{reliable_.streams().own_last_seq(), gossip_.streams().own_last_seq(),
+                          delivery_.causal().own_sent()};
+  ResumeCuts cuts = at_end;
+  if (from_start) {
+    cuts = ResumeCuts{};
+  } else if (resume && w.epoch == 1) {
+    cuts = *resume;
+  }
+  const ResumeCuts& sent = options_.dissemination.bugs.cut_at_welcome ? at_end : cuts;
+  w.reliable_cut = sent.reliable;
+  w.gossip_cut = sent.gossip;
+  w.causal_cut = sent.causal;
   peers_.record_welcome(node, w);
   // To the newcomer, and to a few witnesses, which pass it on should ours not arrive (or should
   // we die before it does). Witnesses follow the newcomer's id around the member list, so
@@ -498,6 +524,7 @@ void Node::welcome(NodeId node, OriginId incarnation, Outbox& out) {
   Event welcomed{Event::Kind::kPeerWelcomed, 0, kNoNode, incarnation};
   welcomed.epoch = w.epoch;
   welcomed.from_start = from_start;
+  welcomed.cuts = cuts;  // what we owe it, whatever a deliberate bug sent
   out.events.push_back(welcomed);
 }
 

@@ -170,7 +170,12 @@ class Node {
   void on_join_request(const Envelope& envelope, const JoinRequest& request, Outbox& out);
   // Leader: writes down the identities and boot counts heard that the registry lacks.
   void record_sightings(Outbox& out);
-  void welcome(NodeId node, OriginId incarnation, Outbox& out);
+  // `resume`: cuts where a restarted peer's previous incarnation had got to (resume_cut.hpp).
+  void welcome(NodeId node, OriginId incarnation, const std::optional<ResumeCuts>& resume,
+               Outbox& out);
+  // Cuts for the successor of an incarnation we counted until it was replaced; call before its
+  // positions are forgotten.
+  ResumeCuts resume_cuts_for(NodeId node) const;
   void say_hello(Outbox& out);
   // Announces what the streams skipped; call before anything that may deliver after it.
   void announce_stream_skips(Outbox& out);

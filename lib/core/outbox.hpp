@@ -16,6 +16,7 @@
 #include "bcast/types.hpp"
 #include "core/bcast/message.hpp"
 #include "core/bcast/peer_messages.hpp"
+#include "core/bcast/resume_cut.hpp"
 #include "core/membership/membership_messages.hpp"
 #include "core/raft/message.hpp"
 #include "core/raft/types.hpp"
@@ -96,6 +97,8 @@ struct Event {
   // kPeerWelcomed: the welcome's cuts are at our streams' start, so what we published before
   // it is the peer's too.
   bool from_start = false;
+  // kPeerWelcomed: where our streams start for the peer (what we owe it is above them).
+  ResumeCuts cuts;
   std::optional<Refusal> refusal;
 };
 

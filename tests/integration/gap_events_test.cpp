@@ -30,20 +30,6 @@ constexpr int kBurst = 6;
 constexpr std::size_t kPaddingBytes = 1000;
 constexpr auto kSettleLimit = 30s;
 
-// Continues a stopped daemon whatever happens, so the cluster's stop can end it.
-class Continue {
- public:
-  explicit Continue(pid_t pid) : pid_(pid) {}
-  ~Continue() { resume(); }
-  void resume() {
-    if (pid_ > 0) ::kill(pid_, SIGCONT);
-    pid_ = 0;
-  }
-
- private:
-  pid_t pid_;
-};
-
 struct Cell {
   std::string mode;
   std::string order;
@@ -142,11 +128,8 @@ TEST_F(GapEvents, ADaemonStoppedPastThePeerTimeoutIsToldOfEverythingItSkipped) {
   };
 
   publish_for(2s);
-  const pid_t pid = static_cast<pid_t>(
-      std::atol(read_file(cluster.dir() + "/n" + std::to_string(stopped) + "/pid").c_str()));
-  ASSERT_GT(pid, 0);
-  Continue guard(pid);
-  ::kill(pid, SIGSTOP);
+  StoppedDaemon guard(cluster, stopped);
+  ASSERT_TRUE(guard.stopped());
   publish_for(kStopped);
   guard.resume();
   publish_for(3s);

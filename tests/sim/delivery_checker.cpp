@@ -133,7 +133,11 @@ std::string DeliveryChecker::group_of(const MessageKey& key) const {
   return it == messages_.end() ? std::string() : it->second.group;
 }
 
-void DeliveryChecker::on_start(OriginId incarnation) { incarnations_[incarnation].alive = true; }
+void DeliveryChecker::on_start(OriginId incarnation, std::uint64_t now_us) {
+  Incarnation& at = incarnations_[incarnation];
+  at.alive = true;
+  at.started_us = now_us;
+}
 
 void DeliveryChecker::on_stop(OriginId incarnation, std::uint64_t now_us) {
   Incarnation& at = incarnations_[incarnation];
@@ -150,14 +154,32 @@ void DeliveryChecker::on_step_done(OriginId incarnation) {
 }
 
 void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch,
-                                 bool from_start, std::uint64_t now_us) {
+                                 bool from_start, const ResumeCuts& cuts, std::uint64_t now_us) {
   Incarnation& welcomer = incarnations_[origin];
+  // Whether it counted an earlier incarnation of the newcomer's node until now (welcomed it and
+  // did not exclude it since): then it kept what that one lacked.
+  const bool counted_predecessor =
+      epoch == 1 &&
+      std::any_of(welcomer.welcomed.begin(), welcomer.welcomed.end(), [&](const auto& item) {
+        return item.first != newcomer && origin_node(item.first) == origin_node(newcomer);
+      });
   welcomer.welcomed[newcomer] = epoch;
-  welcomer.causal_sent_at_welcome[{newcomer, epoch}] = from_start ? 0 : welcomer.causal_sent;
-  if (from_start) {
+  // Never a cut above what the origin had sent when it welcomed.
+  welcomer.causal_sent_at_welcome[{newcomer, epoch}] =
+      from_start ? 0 : std::min(cuts.causal, welcomer.causal_sent);
+  // The newcomer is also owed what the origin published before this welcome: everything, from
+  // the start; else, if the origin counted its predecessor, whatever it published in reliable and
+  // gossip since the newcomer started (its subscribers joined meanwhile). Whatever cuts the
+  // welcome names.
+  if (from_start || counted_predecessor) {
+    const std::uint64_t since_us = from_start ? 0 : incarnations_[newcomer].started_us;
     for (const auto& [stream, keys] : stream_messages_) {
       if (stream.first != origin) continue;
-      for (const MessageKey& key : keys) messages_.at(key).obliged.try_emplace(newcomer, epoch);
+      if (!from_start && stream.second == Mode::kBestEffort) continue;  // no cut, no promise
+      for (const MessageKey& key : keys) {
+        Published& m = messages_.at(key);
+        if (m.published_us >= since_us) m.obliged.try_emplace(newcomer, epoch);
+      }
     }
   }
   auto& exclusions = welcomer.exclusions[origin_node(newcomer)];

@@ -48,7 +48,7 @@ class DeliveryChecker {
  public:
   using MessageKey = std::pair<SenderId, std::uint64_t>;  // (sender, seq)
   // A daemon incarnation came to life, or stopped (crashed).
-  void on_start(OriginId incarnation);
+  void on_start(OriginId incarnation, std::uint64_t now_us);
   void on_stop(OriginId incarnation, std::uint64_t now_us);
   // The incarnation installed the leader's snapshot in its current step: a total-order gap may
   // follow (positions the snapshot covers).
@@ -57,9 +57,11 @@ class DeliveryChecker {
   void on_step_done(OriginId incarnation);
   // Origin incarnation `origin` welcomed incarnation `newcomer` (epoch > 1: again, after an
   // exclusion). The newcomer is owed the origin's messages published from now on, and with
-  // `from_start` (cuts at the origin's start) also every message it published before.
+  // `from_start` (cuts at the origin's start) also every message it published before; and if it
+  // counted the newcomer's predecessor, the reliable and gossip messages it published since the
+  // newcomer started. `cuts.causal`: where its causal messages start for the newcomer.
   void on_welcome(OriginId origin, OriginId newcomer, std::uint32_t epoch, bool from_start,
-                  std::uint64_t now_us);
+                  const ResumeCuts& cuts, std::uint64_t now_us);
   // `incarnation` stopped counting `node` (silent too long, or never heard from): it keeps
   // nothing more for it until it welcomes an incarnation of that node again.
   void on_excluded(OriginId incarnation, NodeId node, std::uint64_t now_us);
@@ -119,6 +121,7 @@ class DeliveryChecker {
   };
   struct Incarnation {
     bool alive = true;
+    std::uint64_t started_us = 0;
     std::uint64_t stopped_us = 0;
     std::set<MessageKey> delivered;
     std::map<std::pair<SenderId, Mode>, std::uint64_t> last_fifo_seq;

@@ -327,7 +327,7 @@ class Cluster::NodeIo : public DriverIo {
       ++cluster_.result_.snapshots_installed;
     } else if (event.kind == bcast::Event::Kind::kPeerWelcomed) {
       cluster_.delivery_checker_.on_welcome(node_.node->origin(), event.peer, event.epoch,
-                                            event.from_start, cluster_.now_us_);
+                                            event.from_start, event.cuts, cluster_.now_us_);
     } else if (event.kind == bcast::Event::Kind::kPeerExcluded) {
       ++cluster_.result_.exclusions;
       cluster_.on_detection_exclusion(node_, event.node);
@@ -514,7 +514,7 @@ void Cluster::start_node(SimNode& n) {
     view_checker_.on_snapshot_restored(incarnation);
   });
   view_checker_.on_start(n.node->origin());
-  delivery_checker_.on_start(n.node->origin());
+  delivery_checker_.on_start(n.node->origin(), now_us_);
   n.senders.clear();
   for (std::uint32_t slot = 0; slot < options_.clients_per_node; ++slot) {
     n.senders.push_back(n.node->open_sender());

@@ -22,6 +22,7 @@ constexpr DeliveryBugFlag kDeliveryBugs[] = {
     {"give-up-live", &DeliveryBugs::give_up_live},
     {"deliver-before-commit", &DeliveryBugs::deliver_before_commit},
     {"cut-at-welcome", &DeliveryBugs::cut_at_welcome},
+    {"no-resume-cut", &DeliveryBugs::no_resume_cut},
 };
 
 constexpr DeliveryBugFlag kViewBugs[] = {

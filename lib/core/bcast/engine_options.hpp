@@ -15,6 +15,8 @@ struct DeliveryBugs {
   bool give_up_live = false;           // give up missing messages of live origins too
   bool late_view = false;              // announce each group view one delivery too late
   bool cut_at_welcome = false;  // a first welcome's cuts where we are, even with streams whole
+  bool no_resume_cut = false;   // a restarted member's welcome cuts where we are, not where its
+                                // predecessor had got to
 };
 
 struct DisseminationOptions {

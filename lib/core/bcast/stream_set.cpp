@@ -248,6 +248,27 @@ bool StreamSet::own_stream_whole() const {
   return it == streams_.end() || it->second.stable_upto == 0;
 }
 
+std::optional<std::uint64_t> StreamSet::peer_own_position(NodeId peer) const {
+  auto p = peer_positions_.find(peer);
+  if (p == peer_positions_.end()) return std::nullopt;
+  auto q = p->second.find(self_);
+  if (q == p->second.end() || q->second.received_upto == UINT64_MAX) return std::nullopt;
+  return q->second.received_upto;
+}
+
+OwnStreamState StreamSet::own_stream_state() const {
+  OwnStreamState state;
+  state.last_seq = own_last_seq_;
+  auto it = streams_.find(self_);
+  if (it == streams_.end()) return state;
+  state.stable_upto = it->second.stable_upto;
+  for (const auto& [seq, message] : it->second.stored) {
+    if (message.order == Order::kCausal)
+      state.stored_causal.emplace_back(seq, message.causal.get(self_));
+  }
+  return state;
+}
+
 std::uint64_t StreamSet::received_upto(OriginId origin) const {
   auto it = streams_.find(origin);
   return it == streams_.end() ? 0 : it->second.received_upto;

@@ -27,6 +27,7 @@
 #include "bcast/types.hpp"
 #include "core/bcast/message.hpp"
 #include "core/bcast/peer_messages.hpp"
+#include "core/bcast/resume_cut.hpp"
 
 namespace bcast {
 
@@ -106,6 +107,12 @@ class StreamSet {
   // Whether we still store our whole own stream: no message of it was collected yet (right
   // after a start every member holds collection back, so this lasts until all have met us).
   bool own_stream_whole() const;
+  // Where `peer`'s latest digest put it in our own stream (nullopt: no digest of it, or it holds
+  // none of it by choice).
+  std::optional<std::uint64_t> peer_own_position(NodeId peer) const;
+  // Our own stream as a restarted peer's welcome needs it (core/bcast/resume_cut.hpp), with
+  // `predecessor_position` left for the caller.
+  OwnStreamState own_stream_state() const;
   std::uint64_t stored_bytes() const { return stored_bytes_; }
   std::size_t stored_messages() const;
 

@@ -19,6 +19,7 @@ PeerTable::Contact PeerTable::heard_from(NodeId node, OriginId origin, std::uint
     const auto behind = static_cast<std::uint16_t>((peer.origin & 0xffff) - (origin & 0xffff));
     if (peer.origin != 0 && behind != 0 && behind < 0x8000) return contact;
     contact.replaced = peer.origin;
+    contact.replaced_counted = peer.origin != 0 && !peer.excluded;
     peer = Peer{};
     peer.origin = origin;
     contact.welcome_due = true;

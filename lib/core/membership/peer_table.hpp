@@ -34,8 +34,9 @@ class PeerTable {
   void set_members(const std::vector<NodeId>& members);
 
   struct Contact {
-    bool welcome_due = false;  // a new (or returning) incarnation: welcome it
-    OriginId replaced = 0;     // a previous incarnation of the same node, now gone
+    bool welcome_due = false;       // a new (or returning) incarnation: welcome it
+    OriginId replaced = 0;          // a previous incarnation of the same node, now gone
+    bool replaced_counted = false;  // ... which we had not excluded
   };
   // Any envelope from `node`, sent by incarnation `origin`.
   Contact heard_from(NodeId node, OriginId origin, std::uint64_t now_tick);
