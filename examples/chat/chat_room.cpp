@@ -17,6 +17,10 @@ Result<ChatRoom> ChatRoom::enter(const std::string& socket_path, std::string roo
   if (!client) return client.error();
   ChatRoom chat(std::move(client).value(), std::move(room), nick);
   auto joined = history ? chat.client_.join(chat.room_, 0) : chat.client_.join(chat.room_);
+  if (!joined && history && joined.error().code == ErrorCode::kUnavailable) {
+    return make_error(ErrorCode::kUnavailable,
+                      joined.error().message + " (no history to replay: try --no-history)");
+  }
   if (!joined) return joined.error();
   return chat;
 }
