@@ -6,10 +6,13 @@
 // (`now_ms`), and the table's clock is the largest `now_ms` applied so far. Before applying a
 // command the table advances its clock and expires every lease whose end it has passed, so a
 // lease ends at the first ordered command that carries a time past it, at the same position at
-// every replica (and in every replay). Clock assumption: the clients' clocks differ by at most
-// some skew S. A holder that sent its acquire or renew at its local time t may act on the lock
-// until t + lease - 2S by its own clock; past that it may already have lost it. Safety does not
-// depend on the assumption: the resource checks fencing tokens (fenced_store.hpp).
+// every replica (and in every replay). Clock assumption: any two clients' clocks differ by at
+// most S. A holder that sent its acquire or renew at its local time t may act on the lock until
+// t + lease - S by its own clock: the grant's clock is at least t, so only a command stamped
+// t + lease or later ends the lease, and no client's clock reads that before the holder's reads
+// t + lease - S. Past that it may already have lost the lock (so may a holder that was paused,
+// or whose daemon was cut off and declared failed). Safety does not depend on the assumption:
+// the resource checks fencing tokens (fenced_store.hpp).
 //
 // Fencing token: the gseq of the acquire that granted the lock. Tokens of one lock increase
 // with every grant (gseqs increase), so a resource that remembers the highest token it saw
