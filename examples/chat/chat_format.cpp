@@ -28,8 +28,12 @@ Result<std::string> encode_line(std::string_view nick, std::string_view text) {
 
 std::string format_delivery(const Delivery& delivery) {
   const json line = json::parse(delivery.payload, nullptr, /*allow_exceptions=*/false);
-  if (line.is_object() && line.value("chat", 0) == 1 && line.contains("nick") &&
-      line["nick"].is_string() && line.contains("text") && line["text"].is_string()) {
+  // Checks every type before reading: anyone may publish anything to the room.
+  const auto is = [&](const char* key, json::value_t type) {
+    return line.is_object() && line.contains(key) && line[key].type() == type;
+  };
+  if (is("chat", json::value_t::number_unsigned) && line["chat"] == 1 &&
+      is("nick", json::value_t::string) && is("text", json::value_t::string)) {
     return "<" + line["nick"].get<std::string>() + "> " + line["text"].get<std::string>();
   }
   return "(not a chat line from sender " + std::to_string(delivery.sender) + ", " +

@@ -204,7 +204,14 @@ int main(int argc, char** argv) {
       const std::string value = argv[++i];
       if (arg == "--socket") socket = value;
       if (arg == "--group") group = value;
-      if (arg == "--sync-ms") sync_ms = std::atol(value.c_str());
+      if (arg == "--sync-ms") {
+        auto parsed = parse_number<long>(value);
+        if (!parsed || parsed.value() < 0) {
+          std::cerr << "bcast-crdt: --sync-ms takes a number of milliseconds\n" << kUsage;
+          return 2;
+        }
+        sync_ms = parsed.value();
+      }
     } else if (arg == "--help" || arg == "-h") {
       std::cout << kUsage;
       return 0;

@@ -22,6 +22,11 @@ TEST(ChatFormat, LinesRoundTripAndOtherPayloadsAreShownAsSuch) {
             "<bob> hello there");
   EXPECT_EQ(format_delivery(delivery_of("raw bytes")),
             "(not a chat line from sender " + std::to_string(kBob) + ", 9 bytes)");
+  for (const char* other :
+       {R"({"chat":"1","nick":"bob","text":"x"})", R"({"chat":1,"nick":7,"text":"x"})",
+        R"({"chat":1,"nick":"bob"})", R"([1,2])"}) {
+    EXPECT_EQ(format_delivery(delivery_of(other)).rfind("(not a chat line", 0), 0u) << other;
+  }
   EXPECT_FALSE(encode_line("", "x").ok());
   EXPECT_FALSE(encode_line(std::string(kMaxNickBytes + 1, 'n'), "x").ok());
   EXPECT_FALSE(encode_line("bob", std::string("\xff", 1)).ok());
