@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "process.hpp"
 #include "replica.hpp"
 
 namespace bcast::crdt {
@@ -105,6 +106,21 @@ TEST(CrdtCluster, WritesAtEveryDaemonConvergeAndALateReplicaCatchesUp) {
   replicas.push_back(&late);
   ASSERT_TRUE(wait_converged(replicas, [] { return true; })) << cluster.all_logs();
   EXPECT_FALSE(late.store().snapshot().empty());
+
+  // The command line, one shot: it syncs from the running replicas (which the loop keeps
+  // answering), increments, and prints the new value; the running replicas get it too.
+  integration::Process cli({BCAST_CRDT_CLI, "--socket", cluster.socket(3), "--group", "crdt-test",
+                            "gcounter", "inc", "hits", "5"});
+  while (cli.running()) {
+    drain(replicas);
+    cli.pump(20ms);
+  }
+  cli.pump(0ms);
+  EXPECT_EQ(cli.exit_status(), 0) << cli.transcript();
+  ASSERT_FALSE(cli.lines().empty()) << cli.transcript();
+  EXPECT_EQ(cli.lines().front(), "gcounter hits = " + std::to_string(increments + 5));
+  increments += 5;
+  ASSERT_TRUE(wait_converged(replicas, counted)) << cluster.all_logs();
 }
 
 }  // namespace

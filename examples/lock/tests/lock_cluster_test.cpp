@@ -82,6 +82,15 @@ TEST_F(LockCluster, AHolderThatStopsRenewingLosesToALargerTokenAndIsFenced) {
   EXPECT_EQ(late.table().leases(), second.table().leases());
   EXPECT_EQ(late.table().clock_ms(), second.table().clock_ms());
   EXPECT_EQ(first.table().leases(), second.table().leases());
+
+  // Released: the next acquire gets it at once, with a larger token.
+  auto released = second.release("db");
+  ASSERT_TRUE(released.ok()) << released.error().message;
+  EXPECT_EQ(released.value().status, Outcome::Status::kReleased);
+  auto next = late.acquire("db", 60000ms);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  ASSERT_EQ(next.value().status, Outcome::Status::kGranted);
+  EXPECT_GT(next.value().lease->token, second_token);
 }
 
 TEST_F(LockCluster, ASigstoppedBcastLockProcessLosesItsLeaseAndSaysSo) {
@@ -101,6 +110,16 @@ TEST_F(LockCluster, ASigstoppedBcastLockProcessLosesItsLeaseAndSaysSo) {
   FencedStore store;
   ASSERT_TRUE(store.write(taken.value().lease->token, "row", "second").ok());
   EXPECT_FALSE(store.write(first_token, "row", "stale").ok());
+
+  // `bcast-lock show` on a third daemon replays the same holder and token.
+  Process show({BCAST_LOCK_CLI, "--socket", cluster_.socket(3), "show"});
+  auto shown = show.read_line(Clock::now() + 10s);
+  ASSERT_TRUE(shown.has_value()) << show.transcript();
+  EXPECT_EQ(shown->rfind("db held by sender " + std::to_string(second.self()) + " token " +
+                             std::to_string(taken.value().lease->token) + " ",
+                         0),
+            0u)
+      << *shown;
 
   holder.signal(SIGCONT);  // its next renewal finds the lease gone
   auto lost = holder.read_line(Clock::now() + 10s);
