@@ -3,11 +3,13 @@
 // replica must end with the same state, with counter values that count every increment; and a
 // replica started afterwards catches up through a sync request (state transfer over gossip).
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdint>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster.hpp"
@@ -121,6 +123,45 @@ TEST(CrdtCluster, WritesAtEveryDaemonConvergeAndALateReplicaCatchesUp) {
   EXPECT_EQ(cli.lines().front(), "gcounter hits = " + std::to_string(increments + 5));
   increments += 5;
   ASSERT_TRUE(wait_converged(replicas, counted)) << cluster.all_logs();
+}
+
+// A daemon stopped (SIGSTOP: its peers cannot reach it, as in a partition) while every replica
+// keeps writing, its own included; once it continues, gossip repairs both sides and the
+// replicas converge with every increment counted.
+TEST(CrdtCluster, WritesOnBothSidesOfAStoppedDaemonConvergeWhenItContinues) {
+  TempDir dir;
+  LocalCluster cluster(dir.path() + "/cluster", 3);
+  cluster.wait_leader();
+  std::vector<Replica> owned;
+  for (int node = 1; node <= 3; ++node) owned.push_back(start_replica(cluster.socket(node)));
+  std::vector<Replica*> replicas;
+  for (Replica& replica : owned) replicas.push_back(&replica);
+  std::vector<Replica*> running = {replicas[0], replicas[1]};
+  const pid_t stopped = std::stoi(integration::read_file(cluster.dir() + "/n3/pid"));
+
+  ASSERT_EQ(::kill(stopped, SIGSTOP), 0);
+  std::uint64_t increments = 0;
+  for (int round = 0; round < 20; ++round) {
+    for (std::size_t i = 0; i < replicas.size(); ++i) {
+      Store& store = replicas[i]->store();
+      const std::string element = "e" + std::to_string(round % 4);
+      increments += 1;
+      ASSERT_TRUE(replicas[i]->publish(store.gcounter_increment("hits", 1).value()).ok());
+      ASSERT_TRUE(replicas[i]
+                      ->publish(round % 2 == 0 ? store.orset_add("cart", element)
+                                               : store.orset_remove("cart", element))
+                      .ok());
+    }
+    drain(running);                     // the stopped daemon's replica reads nothing meanwhile
+    std::this_thread::sleep_for(50ms);  // one second of writes on both sides
+  }
+  ASSERT_EQ(::kill(stopped, SIGCONT), 0);
+  const bool all_converged = wait_converged(replicas, [&] {
+    const Object* hits = replicas[0]->store().find(Type::kGCounter, "hits");
+    return hits != nullptr && std::get<GCounter>(*hits).value() == increments;
+  });
+  if (!all_converged) dir.keep();
+  ASSERT_TRUE(all_converged) << cluster.all_logs();
 }
 
 }  // namespace
