@@ -65,7 +65,7 @@ class LockClient {
   std::set<SenderId> evicts_sent_;
   bool in_view_ = false;    // an agreed view of the group names this client
   std::string incomplete_;  // why the table may be missing commands; empty: complete
-  std::chrono::milliseconds request_timeout_;
+  std::chrono::milliseconds request_timeout_{5000};  // from ClientOptions, set by start()
 };
 
 std::int64_t wall_clock_ms();
