@@ -130,6 +130,8 @@ struct ReplicatedStateMachine::Impl {
   std::uint64_t applied_since_snapshot = 0;
 
   Result<void> flush(rsm::Outbox& out);
+  // An agreed view of our group naming only this client: nobody could answer a state request.
+  bool alone_in_group(const Event& event) const;
   Result<void> handle(const Event& event);
   Result<void> step(Clock::time_point deadline);
   Result<CommandResult> run_command(std::string body, Clock::time_point deadline);
@@ -158,6 +160,12 @@ Result<void> ReplicatedStateMachine::Impl::flush(rsm::Outbox& out) {
     return write_snapshot_file(options.snapshot_path, core.applied_gseq(), machine.snapshot());
   }
   return {};
+}
+
+bool ReplicatedStateMachine::Impl::alone_in_group(const Event& event) const {
+  const auto* view = std::get_if<View>(&event);
+  return view != nullptr && view->view_id && view->group == options.group &&
+         view->group_members.size() == 1 && view->group_members[0].sender == client.sender();
 }
 
 Result<void> ReplicatedStateMachine::Impl::handle(const Event& event) {
@@ -244,6 +252,7 @@ ReplicatedStateMachine::~ReplicatedStateMachine() = default;
 Result<std::unique_ptr<ReplicatedStateMachine>> ReplicatedStateMachine::open(
     ReplicaOptions options, StateMachine& machine) {
   if (options.group.empty()) return make_error(ErrorCode::kInvalidArgument, "no group given");
+  options.client.group_views = true;  // to see at once that no other replica could answer
   auto client = Client::connect(options.client);
   if (!client) return client.error();
   auto impl = std::make_unique<Impl>(std::move(options), machine, std::move(client.value()));
@@ -276,12 +285,13 @@ Result<std::unique_ptr<ReplicatedStateMachine>> ReplicatedStateMachine::open(
       auto event = r.client.next_event(
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
       if (!event) return event.error();
-      if (event.value()) {
-        if (auto handled = r.handle(*event.value()); !handled) return handled.error();
-      }
+      if (!event.value()) continue;
+      if (r.alone_in_group(*event.value())) break;
+      if (auto handled = r.handle(*event.value()); !handled) return handled.error();
     }
     if (r.core.phase() == rsm::RsmCore::Phase::kAwaitingState) {
-      // Nobody answered: the first replica of the group. Its state is the whole history.
+      // Nobody answered, or the agreed view shows nobody who could: the first replica of the
+      // group. Its state is the whole history.
       if (auto left = r.client.leave(group); !left) return left.error();
       r.core.start_live(0);
       r.asked_at.reset();

@@ -13,9 +13,11 @@
 //    from the snapshot's gseq + 1 out of the daemon's history (Client::join(group, from_gseq));
 //  * a new replica (no snapshot file), NewReplica::kStateTransfer (the default): join live, ask
 //    through the total order for a state; any live replica answers with its state as of exactly
-//    the request's gseq; restore it and apply what followed. If no replica answers within
-//    state_transfer_timeout (the first replica of the group), replay the history from its start
-//    instead, which is the whole state while the daemon's history still holds gseq 1 onward;
+//    the request's gseq; restore it and apply what followed. If the group's agreed view
+//    names no other member, or no replica answers within state_transfer_timeout (the first
+//    replica of the group), replay the history from its start instead, which is the whole state
+//    while the daemon's history still holds gseq 1 onward (ClientOptions::group_views is turned
+//    on for this);
 //  * NewReplica::kReplayHistory: replay the history from its start; a state transfer only where
 //    it has been trimmed.
 // Gaps: a total-order gap (docs/guarantees.md, "Gaps") past the applied position means commands
