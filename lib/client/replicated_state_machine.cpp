@@ -293,6 +293,14 @@ Result<std::unique_ptr<ReplicatedStateMachine>> ReplicatedStateMachine::open(
       // Nobody answered, or the agreed view shows nobody who could: the first replica of the
       // group. Its state is the whole history.
       if (auto left = r.client.leave(group); !left) return left.error();
+      // What the live join delivered up to the leave (our own request among it) is kept for
+      // next_event(); applied now, it would put the position past the history the replay
+      // brings next, so it is dropped: the replay has all of it.
+      while (r.client.has_queued_events()) {
+        if (auto dropped = r.client.next_event(std::chrono::milliseconds(0)); !dropped) {
+          return dropped.error();
+        }
+      }
       r.core.start_live(0);
       r.asked_at.reset();
       if (auto joined = r.client.join(group, 0); !joined) return joined.error();

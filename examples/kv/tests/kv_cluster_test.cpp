@@ -343,6 +343,51 @@ TEST_F(KvCluster, RandomizedHistoriesAreLinearizableThroughLeaderKillsAndReplica
   EXPECT_TRUE(killed);
 }
 
+// A new replica that nobody answers falls back to replaying the history from its start: when
+// the agreed view shows it alone, and when another member is there but silent (a timeout).
+// What its live join delivered before the fallback must not count: it once did (its own state
+// request, delivered after it saw itself alone, set the applied position past every command
+// the replay then skipped, and `bcast-kv delete` after `put` said existed:false).
+TEST_F(KvCluster, ANewReplicaNobodyAnswersReplaysTheWholeHistory) {
+  LocalCluster cluster(path("cluster"), 3);
+  cluster.wait_leader();
+  {
+    auto writer = open_store(options(cluster.socket(1)));
+    ASSERT_TRUE(writer);
+    Session session;
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(writer->increment("n", 1, session));
+  }
+  for (int attempt = 0; attempt < 3; ++attempt) {  // alone in the group
+    auto replica = open_store(options(cluster.socket(3)));
+    ASSERT_TRUE(replica);
+    EXPECT_EQ(replica->replica().state_transfers(), 0u);
+    EXPECT_EQ(replica->machine().get("n"), "10") << "alone, attempt " << attempt;
+  }
+  // A silent member (joined, never answers) and traffic that keeps arriving in the group.
+  ClientOptions raw;
+  raw.socket_path = cluster.socket(2);
+  auto silent = Client::connect(raw);
+  ASSERT_TRUE(silent);
+  ASSERT_TRUE(silent.value().join("kv"));
+  std::atomic<bool> stop{false};
+  std::thread noise([&] {
+    auto spammer = Client::connect(raw);
+    while (spammer && !stop) {
+      (void)spammer.value().publish_and_wait("kv", Mode::kReliable, Order::kTotal, "noise");
+    }
+  });
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto o = options(cluster.socket(3));
+    o.state_transfer_timeout = 300ms;
+    auto replica = open_store(o);
+    ASSERT_TRUE(replica);
+    EXPECT_EQ(replica->replica().state_transfers(), 0u);
+    EXPECT_EQ(replica->machine().get("n"), "10") << "beside a silent member, attempt " << attempt;
+  }
+  stop = true;
+  noise.join();
+}
+
 TEST_F(KvCluster, TheCommandLineRunsAgainstALocalCluster) {
   LocalCluster cluster(path("cluster"), 3);
   cluster.wait_leader();
