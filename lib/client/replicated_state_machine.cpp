@@ -125,7 +125,8 @@ struct ReplicatedStateMachine::Impl {
   std::uint64_t next_command_id = 1;
   std::set<std::uint64_t> waiting;                  // command ids whose submit() still waits
   std::map<std::uint64_t, rsm::Completed> done;     // command id -> applied
-  std::map<std::uint64_t, Error> publish_failures;  // request id -> why
+  std::set<std::uint64_t> command_requests;         // request ids of waiting commands
+  std::map<std::uint64_t, Error> publish_failures;  // of those: request id -> why
   std::optional<Clock::time_point> asked_at;        // awaiting a state since (last request)
   std::uint64_t applied_since_snapshot = 0;
 
@@ -182,7 +183,11 @@ Result<void> ReplicatedStateMachine::Impl::handle(const Event& event) {
       core.on_total_gap(gap->from, gap->to.value_or(gap->from), out);
     }
   } else if (const auto* error = std::get_if<RequestError>(&event)) {
-    if (error->request_id != 0) publish_failures.emplace(error->request_id, error->error);
+    // Refused state requests and replies are retried by the timer; a refused command ends its
+    // submit().
+    if (command_requests.count(error->request_id) != 0) {
+      publish_failures.emplace(error->request_id, error->error);
+    }
   }
   return flush(out);
 }
@@ -216,21 +221,25 @@ Result<CommandResult> ReplicatedStateMachine::Impl::run_command(std::string body
     waiting.erase(id);
     return request.error();
   }
+  command_requests.insert(request.value());
+  struct Forget {  // whatever way this returns, nothing about this command is kept
+    Impl& impl;
+    std::uint64_t id, request;
+    ~Forget() {
+      impl.waiting.erase(id);
+      impl.done.erase(id);
+      impl.command_requests.erase(request);
+      impl.publish_failures.erase(request);
+    }
+  } forget{*this, id, request.value()};
   while (true) {
     if (auto found = done.find(id); found != done.end()) {
-      CommandResult result{found->second.gseq, std::move(found->second.result)};
-      done.erase(found);
-      waiting.erase(id);
-      return result;
+      return CommandResult{found->second.gseq, std::move(found->second.result)};
     }
     if (auto failed = publish_failures.find(request.value()); failed != publish_failures.end()) {
-      Error error = failed->second;
-      publish_failures.erase(failed);
-      waiting.erase(id);
-      return error;
+      return failed->second;
     }
     if (Clock::now() >= deadline) {
-      waiting.erase(id);
       if (core.phase() == rsm::RsmCore::Phase::kAwaitingState) {
         return make_error(ErrorCode::kUnavailable,
                           "the replica lost its place in the total order (a gap) and no state "
@@ -238,10 +247,7 @@ Result<CommandResult> ReplicatedStateMachine::Impl::run_command(std::string body
       }
       return make_error(ErrorCode::kTimeout, "the command was not applied in time");
     }
-    if (auto stepped = step(deadline); !stepped) {
-      waiting.erase(id);
-      return stepped.error();
-    }
+    if (auto stepped = step(deadline); !stepped) return stepped.error();
   }
 }
 
