@@ -1,6 +1,10 @@
 """bcast.rsm against a real bcastd --dev: commands applied in the total order with the result to
 their submitter, a new replica brought up to date by state transfer, a restart from a snapshot
-and replay, and a snapshot file in the C++ helper's format."""
+and replay, a snapshot file in the C++ helper's format, and a Python replica sharing a group with
+a C++ one (`bcast-kv serve`, examples/kv): state transfer and commands across the languages."""
+import json
+import os
+import subprocess
 import threading
 
 import pytest
@@ -92,3 +96,47 @@ def test_snapshot_files_are_whole_or_refused(tmp_path):
     with pytest.raises(bcast.Error) as broken:
         rsm.read_snapshot_file(path)
     assert broken.value.code == "corrupt"
+
+
+class JsonKv(rsm.StateMachine):
+    """examples/kv's state machine (kv_machine.hpp), just enough of it: put and get."""
+
+    def __init__(self):
+        self.entries = {}
+
+    def apply(self, command):
+        request = json.loads(command)
+        if request["op"] == "put":
+            self.entries[request["key"]] = request["value"]
+            return b'{"ok":true}'
+        return json.dumps({"ok": True, "value": self.entries.get(request["key"])}).encode()
+
+    def snapshot(self):
+        return json.dumps(self.entries).encode()
+
+    def restore(self, state):
+        self.entries = json.loads(state)
+
+
+@pytest.mark.skipif(not os.environ.get("BCAST_KV"), reason="BCAST_KV (bcast-kv) not given")
+def test_python_and_cpp_replicas_share_one_group(daemon, group):
+    server = subprocess.Popen([os.environ["BCAST_KV"], "--socket", daemon.socket, "--group", group,
+                               "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        def ask(line):
+            server.stdin.write(line + "\n")
+            server.stdin.flush()
+            return json.loads(server.stdout.readline())
+
+        assert json.loads(server.stdout.readline())["serving"]
+        assert ask("put a 1")["ok"]
+        # A Python replica gets its state by transfer from the C++ one, then writes through it.
+        python = rsm.ReplicatedStateMachine(JsonKv(), group=group, socket_path=daemon.socket)
+        assert python.state_transfers == 1
+        assert python.machine.entries == {"a": "1"}
+        python.submit(json.dumps({"op": "put", "key": "b", "value": "2"}).encode())
+        assert ask("get b strong")["value"] == "2"
+        python.close()
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
