@@ -166,6 +166,31 @@ TEST_F(KvCluster, AReplicaAddedWhileWritesRunConvergesByStateTransfer) {
   EXPECT_EQ(total, writes.load());
 }
 
+// A session that moves to a replica lagging behind what it saw (that replica has not read its
+// events since) still never reads backwards at the sequential level: the read waits until the
+// replica caught up with the session. The eventual level, read first, shows the lag is real.
+TEST_F(KvCluster, SequentialReadsNeverGoBackwardsWhenASessionMovesToALaggingReplica) {
+  LocalCluster cluster(path("cluster"), 3);
+  cluster.wait_leader();
+  auto fresh = open_store(options(cluster.socket(1)));
+  auto lagging = open_store(options(cluster.socket(2)));
+  ASSERT_TRUE(fresh && lagging);
+  Session session;
+  for (int i = 1; i <= 20; ++i) ASSERT_TRUE(fresh->put("x", std::to_string(i), session));
+  auto at_fresh = fresh->get("x", Consistency::kSequential, session);
+  ASSERT_TRUE(at_fresh);
+  EXPECT_EQ(at_fresh.value().value, "20");
+  Session eventual_session = session;
+  auto stale = lagging->get("x", Consistency::kEventual, eventual_session);
+  ASSERT_TRUE(stale);
+  EXPECT_NE(stale.value().value, "20");  // the lagging replica really lags
+  EXPECT_LT(stale.value().gseq, session.seen_gseq);
+  auto moved = lagging->get("x", Consistency::kSequential, session);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved.value().value, "20");
+  EXPECT_GE(moved.value().gseq, at_fresh.value().gseq);
+}
+
 // The teeth of the checker on a real cluster: a local read labelled strong at a replica that has
 // not taken in the latest write is caught; the same read through the total order is not.
 TEST_F(KvCluster, TheCheckerCatchesALocalReadLabelledStrong) {
