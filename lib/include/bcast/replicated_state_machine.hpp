@@ -21,10 +21,11 @@
 //  * NewReplica::kReplayHistory: replay the history from its start; a state transfer only where
 //    it has been trimmed.
 // Gaps: a total-order gap (docs/guarantees.md, "Gaps") past the applied position means commands
-// this replica will never see. It stops applying and asks for a state transfer on its own; until
-// one arrives submit() and wait_applied() wait, and if none arrives within
-// state_transfer_timeout they fail with kUnavailable (the replica stays usable: the next call
-// waits again while the request stays open).
+// this replica will never see. It stops applying and asks for a state transfer on its own (again
+// every state_transfer_timeout while none arrives); meanwhile submit() and sync() wait, and at
+// their timeout fail with kUnavailable (wait_applied(): kTimeout); the replica stays usable and
+// the next call waits again. If no live replica is left to answer (every one hit the gap), it
+// never recovers: open a replica from a snapshot the history still covers.
 //
 // Results: submit() returns the result apply() gave for this replica's own command (matched by
 // a random replica token and a command id carried in the message, not by the sender id, which a
