@@ -125,6 +125,7 @@ struct ReplicatedStateMachine::Impl {
   std::uint64_t next_command_id = 1;
   std::set<std::uint64_t> waiting;                  // command ids whose submit() still waits
   std::map<std::uint64_t, rsm::Completed> done;     // command id -> applied
+  std::set<std::uint64_t> covered;                  // command ids a state transfer covered
   std::set<std::uint64_t> command_requests;         // request ids of waiting commands
   std::map<std::uint64_t, Error> publish_failures;  // of those: request id -> why
   std::optional<Clock::time_point> asked_at;        // awaiting a state since (last request)
@@ -152,6 +153,9 @@ Result<void> ReplicatedStateMachine::Impl::flush(rsm::Outbox& out) {
     if (waiting.count(completed.command_id) != 0) {
       done.emplace(completed.command_id, std::move(completed));
     }
+  }
+  for (const auto command_id : out.covered) {
+    if (waiting.count(command_id) != 0) covered.insert(command_id);
   }
   if (core.phase() == rsm::RsmCore::Phase::kLive) asked_at.reset();
   applied_since_snapshot += out.applied_commands;
@@ -213,6 +217,7 @@ Result<void> ReplicatedStateMachine::Impl::step(Clock::time_point deadline) {
 Result<CommandResult> ReplicatedStateMachine::Impl::run_command(std::string body,
                                                                 Clock::time_point deadline) {
   const std::uint64_t id = next_command_id++;
+  const bool barrier = body.empty();
   waiting.insert(id);
   auto request =
       client.publish(options.group, Mode::kReliable, Order::kTotal,
@@ -228,6 +233,7 @@ Result<CommandResult> ReplicatedStateMachine::Impl::run_command(std::string body
     ~Forget() {
       impl.waiting.erase(id);
       impl.done.erase(id);
+      impl.covered.erase(id);
       impl.command_requests.erase(request);
       impl.publish_failures.erase(request);
     }
@@ -235,6 +241,12 @@ Result<CommandResult> ReplicatedStateMachine::Impl::run_command(std::string body
   while (true) {
     if (auto found = done.find(id); found != done.end()) {
       return CommandResult{found->second.gseq, std::move(found->second.result)};
+    }
+    if (covered.count(id) != 0) {
+      if (barrier) return CommandResult{core.applied_gseq(), {}};  // the state is past it
+      return make_error(ErrorCode::kUnavailable,
+                        "the command was applied, but inside the state this replica received by "
+                        "state transfer: its effect is in the state, its result is unknown");
     }
     if (auto failed = publish_failures.find(request.value()); failed != publish_failures.end()) {
       return failed->second;

@@ -149,6 +149,14 @@ void RsmCore::install_if_ready(Outbox& out) {
     machine_.restore(reply->second.state);
     ++state_transfers_;
     auto buffered = std::move(buffer_);
+    for (const auto& [position, payload] : buffered) {
+      if (position > gseq) break;
+      auto message = decode(payload);
+      if (auto* command = message ? std::get_if<Command>(&*message) : nullptr;
+          command != nullptr && command->replica == token_) {
+        out.covered.push_back(command->command_id);
+      }
+    }
     start_live(gseq);
     for (const auto& [position, payload] : buffered) {
       apply_in_order(position, payload, out);

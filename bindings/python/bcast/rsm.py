@@ -117,6 +117,7 @@ class ReplicatedStateMachine:
         self._next_nonce = 1
         self._done: Dict[int, Tuple[int, bytes]] = {}
         self._failed: Dict[int, Error] = {}
+        self._covered = set()  # command ids a state transfer covered
         self._buffer: List[Tuple[int, bytes]] = []
         self._request_gseq: Dict[int, int] = {}
         self._replies: Dict[int, Tuple[int, bytes]] = {}
@@ -203,6 +204,11 @@ class ReplicatedStateMachine:
             self.machine.restore(reply[1])
             self.state_transfers += 1
             buffered = list(self._buffer)
+            for position, payload in buffered:  # our commands inside the state: result unknown
+                message = _decode(payload)
+                if position <= gseq and message and message[0] == "command" and \
+                        message[1] == self.token and message[2] in self._done:
+                    self._covered.add(message[2])
             self._start_live(gseq)
             for position, payload in buffered:
                 self._apply(position, payload)
@@ -270,6 +276,11 @@ class ReplicatedStateMachine:
             self._failed[request] = None
             deadline = time.monotonic() + (self.request_timeout if timeout is None else timeout)
             while self._done[command_id] is None:
+                if command_id in self._covered:
+                    if not body:
+                        return self.applied_gseq, b""  # a barrier the state is past
+                    raise Unavailable("unavailable", "the command was applied inside the state "
+                                      "received by state transfer: its result is unknown")
                 if self._failed.get(request) is not None:
                     raise self._failed[request]
                 left = deadline - time.monotonic()
@@ -283,4 +294,5 @@ class ReplicatedStateMachine:
             return self._done[command_id]
         finally:
             self._done.pop(command_id, None)
+            self._covered.discard(command_id)
             self._failed.pop(request, None)

@@ -110,9 +110,11 @@ void expect_transfer(bool reply_first) {
   EXPECT_EQ(machine.restores, 1);
   EXPECT_EQ(machine.log, "s,after");
   EXPECT_EQ(core.applied_gseq(), 13u);
-  // Commands the state covers have no result here; those after it do.
+  // Commands the state covers have no result here, and are reported as covered; those after
+  // it have their result.
   ASSERT_EQ(out.completed.size(), 1u);
   EXPECT_EQ(out.completed[0].command_id, 2u);
+  EXPECT_EQ(out.covered, std::vector<std::uint64_t>{1});
   // A second reply (another replica answered too) changes nothing.
   core.on_other_delivery(encode(StateReply{kMe, nonce, 12, "s"}), out);
   EXPECT_EQ(machine.restores, 1);

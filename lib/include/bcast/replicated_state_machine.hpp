@@ -30,9 +30,10 @@
 // Results: submit() returns the result apply() gave for this replica's own command (matched by
 // a random replica token and a command id carried in the message, not by the sender id, which a
 // resumed connection changes). A command this replica's state transfer covered (it was applied
-// by the replica that sent the state) has no result here: its submit() fails with kTimeout and
-// its effect is in the state. A failed publish (kUnavailable after a lost connection, kBusy)
-// may still have been ordered: its outcome is unknown, as with any RPC.
+// by the replica that sent the state) has no result here: its submit() fails with kUnavailable
+// saying so, and its effect is in the state (a sync() so covered simply returns). A failed publish
+// (kUnavailable after a lost connection, kBusy) may still have been ordered: its outcome is
+// unknown, as with any RPC.
 //
 // Liveness: a replica answers state requests and applies commands only while its owner calls
 // submit(), poll() or wait_applied(); a server keeps calling poll().

@@ -20,7 +20,8 @@
 //    state publishes a StateRequest; every live replica that applies it at gseq R answers with
 //    snapshot() taken right then, i.e. the state as of exactly R. The requester keeps every
 //    delivery from the moment it asked; once it has both its own request's delivery (at R) and
-//    a reply to it, it restores the state, sets applied to R and applies its buffer past R.
+//    a reply to it, it restores the state, sets applied to R and applies its buffer past R. Its
+//    own commands at or below R are reported as covered (applied, result unknown).
 //  * A total-order gap that reaches past applied_gseq() means commands this replica will never
 //    see: it cannot continue safely, so it drops back to awaiting a state and asks for one
 //    (automatically; the shell only publishes the request). A gap while awaiting empties the
@@ -86,6 +87,9 @@ struct Outbox {
   std::vector<StateRequest> requests;  // publish with total order
   std::vector<StateReply> replies;     // publish with reliable fifo
   std::vector<Completed> completed;    // hand to the submitters
+  // This replica's commands that a state transfer covered: their effect is in the installed
+  // state, their result is unknown here (a barrier among them is simply passed).
+  std::vector<std::uint64_t> covered;
   std::uint64_t applied_commands = 0;  // commands applied by this input (snapshot cadence)
 };
 
