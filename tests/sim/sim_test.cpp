@@ -198,6 +198,12 @@ TEST(SimChaos, RegressionSeeds) {
       // digest from before it, while the peer had received the message since (a stall is now
       // judged on digests that arrived after it began).
       {5, 0, 14586, SimOptions{}.peer_timeout_ticks, true},
+      // A restarted daemon's streams start where its predecessor had got to: a late digest of
+      // the predecessor, taken for the new incarnation's, let a welcomer collect what the new one
+      // still lacked, and its causal messages waited for good (late digests of a replaced
+      // incarnation are now ignored).
+      {5, 0, 9703, kExcluding},
+      {5, 0, 8791, kExcluding},
   };
   for (const Case& c : cases) {
     SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};
