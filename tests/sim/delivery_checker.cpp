@@ -167,15 +167,18 @@ void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer, std::uint32
   // Never a cut above what the origin had sent when it welcomed.
   welcomer.causal_sent_at_welcome[{newcomer, epoch}] =
       from_start ? 0 : std::min(cuts.causal, welcomer.causal_sent);
-  // The newcomer is also owed what the origin published before this welcome: everything, from
-  // the start; else, if the origin counted its predecessor, whatever it published in reliable and
-  // gossip since the newcomer started (its subscribers joined meanwhile). Whatever cuts the
-  // welcome names.
+  // The newcomer is also owed what the origin published before this welcome: if the origin
+  // counted its predecessor, whatever it published in reliable and gossip since the newcomer
+  // started (its subscribers joined meanwhile); else, from the start, everything. Whatever cuts
+  // the welcome names.
+  // Before the newcomer started, what a counted predecessor lacked was its predecessor's: others
+  // may have collected it once it had it (sim seed 12680, 3 voters, membership), so even a
+  // welcome from the start owes a restarted member only what was published since it started.
   if (from_start || counted_predecessor) {
-    const std::uint64_t since_us = from_start ? 0 : incarnations_[newcomer].started_us;
+    const std::uint64_t since_us = counted_predecessor ? incarnations_[newcomer].started_us : 0;
     for (const auto& [stream, keys] : stream_messages_) {
       if (stream.first != origin) continue;
-      if (!from_start && stream.second == Mode::kBestEffort) continue;  // no cut, no promise
+      if (counted_predecessor && stream.second == Mode::kBestEffort) continue;  // no promise
       for (const MessageKey& key : keys) {
         Published& m = messages_.at(key);
         if (m.published_us >= since_us) m.obliged.try_emplace(newcomer, epoch);
