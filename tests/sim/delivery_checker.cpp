@@ -191,6 +191,13 @@ void DeliveryChecker::on_welcome(OriginId origin, OriginId newcomer, std::uint32
   }
 }
 
+void DeliveryChecker::on_configuration(OriginId incarnation, const raft::ConfState& conf) {
+  // A removed member stops counting: a daemon added later under its node id is a newcomer, not
+  // its successor (sim seed 14987, 5 voters, membership).
+  std::erase_if(incarnations_[incarnation].welcomed,
+                [&](const auto& item) { return !conf.contains(origin_node(item.first)); });
+}
+
 void DeliveryChecker::on_excluded(OriginId incarnation, NodeId node, std::uint64_t now_us) {
   Incarnation& excluder = incarnations_[incarnation];
   // It owes the node nothing more until it welcomes it again.

@@ -49,6 +49,8 @@ class DeliveryChecker {
   using MessageKey = std::pair<SenderId, std::uint64_t>;  // (sender, seq)
   // A daemon incarnation came to life, or stopped (crashed).
   void on_start(OriginId incarnation, std::uint64_t now_us);
+  // The incarnation's Raft configuration changed: members it no longer has are no longer owed.
+  void on_configuration(OriginId incarnation, const raft::ConfState& conf);
   void on_stop(OriginId incarnation, std::uint64_t now_us);
   // The incarnation installed the leader's snapshot in its current step: a total-order gap may
   // follow (positions the snapshot covers).

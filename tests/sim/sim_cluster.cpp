@@ -322,6 +322,7 @@ class Cluster::NodeIo : public DriverIo {
       text += " learners";
       for (NodeId l : conf.learners) text += " " + std::to_string(l);
       cluster_.trace_.add(cluster_.now_us_, text);
+      cluster_.delivery_checker_.on_configuration(node_.node->origin(), conf);
     }
     if (event.kind == bcast::Event::Kind::kSnapshotRestored) {
       ++cluster_.result_.snapshots_installed;

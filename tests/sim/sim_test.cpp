@@ -208,6 +208,8 @@ TEST(SimChaos, RegressionSeeds) {
       // in its previous life, a message published before it started, which a third daemon had
       // collected once the predecessor held it (a checker bug).
       {3, 0, 12680, SimOptions{}.peer_timeout_ticks, true},
+      // ... and a daemon added under a removed node's id, which the welcomer no longer counted.
+      {5, 0, 14987, SimOptions{}.peer_timeout_ticks, true},
   };
   for (const Case& c : cases) {
     SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};
