@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -429,6 +430,16 @@ bool pump_until(const std::vector<Process*>& processes, Clock::time_point deadli
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
     Process::pump_all(processes, std::min(left + 1ms, slice));
   }
+}
+
+StoppedDaemon::StoppedDaemon(const LocalCluster& cluster, int node) {
+  pid_ = std::atoi(read_file(cluster.dir() + "/n" + std::to_string(node) + "/pid").c_str());
+  if (pid_ > 0 && ::kill(pid_, SIGSTOP) != 0) pid_ = 0;
+}
+
+void StoppedDaemon::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+  pid_ = 0;
 }
 
 }  // namespace bcast::integration

@@ -114,6 +114,21 @@ struct GapEvent {
   std::size_t line = 0;
 };
 
+// SIGSTOP of one daemon of a LocalCluster, continued (SIGCONT) by resume() or, whatever happens,
+// by the destructor, so the cluster's stop can end it.
+class StoppedDaemon {
+ public:
+  StoppedDaemon(const LocalCluster& cluster, int node);
+  ~StoppedDaemon() { resume(); }
+  StoppedDaemon(const StoppedDaemon&) = delete;
+  StoppedDaemon& operator=(const StoppedDaemon&) = delete;
+  bool stopped() const { return pid_ > 0; }
+  void resume();
+
+ private:
+  int pid_ = 0;
+};
+
 // `bcastctl --socket S sub GROUP --json`: every line parsed as it is read.
 class Subscriber {
  public:

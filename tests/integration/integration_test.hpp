@@ -3,9 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -41,28 +39,6 @@ class IntegrationTest : public ::testing::Test {
   }
 
   TempDir dir_;
-};
-
-// SIGSTOP of one daemon of a LocalCluster, continued (SIGCONT) by resume() or, whatever happens,
-// by the destructor, so the cluster's stop can end it.
-class StoppedDaemon {
- public:
-  StoppedDaemon(const LocalCluster& cluster, int node) {
-    pid_ = static_cast<pid_t>(
-        std::atol(read_file(cluster.dir() + "/n" + std::to_string(node) + "/pid").c_str()));
-    if (pid_ > 0) ::kill(pid_, SIGSTOP);
-  }
-  ~StoppedDaemon() { resume(); }
-  StoppedDaemon(const StoppedDaemon&) = delete;
-  StoppedDaemon& operator=(const StoppedDaemon&) = delete;
-  bool stopped() const { return pid_ > 0; }
-  void resume() {
-    if (pid_ > 0) ::kill(pid_, SIGCONT);
-    pid_ = 0;
-  }
-
- private:
-  pid_t pid_ = 0;
 };
 
 // Everything worth reading when a scenario fails: each client's stderr and each daemon's log.

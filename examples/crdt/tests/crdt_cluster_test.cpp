@@ -3,7 +3,6 @@
 // replica must end with the same state, with counter values that count every increment; and a
 // replica started afterwards catches up through a sync request (state transfer over gossip).
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <chrono>
 #include <cstdint>
@@ -138,9 +137,8 @@ TEST(CrdtCluster, WritesOnBothSidesOfAStoppedDaemonConvergeWhenItContinues) {
   std::vector<Replica*> replicas;
   for (Replica& replica : owned) replicas.push_back(&replica);
   std::vector<Replica*> running = {replicas[0], replicas[1]};
-  const pid_t stopped = std::stoi(integration::read_file(cluster.dir() + "/n3/pid"));
-
-  ASSERT_EQ(::kill(stopped, SIGSTOP), 0);
+  integration::StoppedDaemon stopped(cluster, 3);
+  ASSERT_TRUE(stopped.stopped());
   std::uint64_t increments = 0;
   for (int round = 0; round < 20; ++round) {
     for (std::size_t i = 0; i < replicas.size(); ++i) {
@@ -156,7 +154,7 @@ TEST(CrdtCluster, WritesOnBothSidesOfAStoppedDaemonConvergeWhenItContinues) {
     drain(running);                     // the stopped daemon's replica reads nothing meanwhile
     std::this_thread::sleep_for(50ms);  // one second of writes on both sides
   }
-  ASSERT_EQ(::kill(stopped, SIGCONT), 0);
+  stopped.resume();
   const bool all_converged = wait_converged(replicas, [&] {
     const Object* hits = replicas[0]->store().find(Type::kGCounter, "hits");
     return hits != nullptr && std::get<GCounter>(*hits).value() == increments;
