@@ -4,7 +4,8 @@
 //
 //   frame          [version u, from u, to u, origin u, cluster_id u, identity u, kind u, body]
 //   kind           0 raft, 1 data_push, 2 digest, 3 hello, 4 welcome, 5 total_forward,
-//                  6 refusal, 7 join_request, 8 join_response, 9 admin_forward, 10 admin_result
+//                  6 refusal, 7 join_request, 8 join_response, 9 admin_forward, 10 admin_result,
+//                  11 credit
 //   raft           [type u, from u, to u, term u, index u, log_term u, commit u, [entry...],
 //                   reject bool, reject_hint u, reject_hint_term u, context u, snapshot | nil]
 //   entry          [term u, index u, type u, data bin]
@@ -26,6 +27,8 @@
 //   admin_forward  [request_id u, kind u, node u, address str, learner bool(, public_key str)]
 //                  (the key only when one is given, so daemons without keys read the rest)
 //   admin_result   [request_id u, ok bool, code u, message str]
+//   credit         [from u, sequence u, [[origin u, reliable u, gossip u, total u]...],
+//                   [[group str, share_bytes u]...]]
 //
 // A fixed struct must have exactly its field count: a peer with a different layout speaks a
 // different version, and the version is checked before anything else so that is what it is told.
@@ -58,6 +61,7 @@ enum class Kind : std::uint8_t {
   kJoinResponse = 8,
   kAdminForward = 9,
   kAdminResult = 10,
+  kCredit = 11,
 };
 
 Kind kind_of(const raft::Message&) { return Kind::kRaft; }
@@ -71,6 +75,7 @@ Kind kind_of(const JoinRequest&) { return Kind::kJoinRequest; }
 Kind kind_of(const JoinResponse&) { return Kind::kJoinResponse; }
 Kind kind_of(const AdminForward&) { return Kind::kAdminForward; }
 Kind kind_of(const AdminResult&) { return Kind::kAdminResult; }
+Kind kind_of(const Credit&) { return Kind::kCredit; }
 
 // Field counts of the fixed-layout arrays.
 constexpr std::uint32_t kFrameFields = 8;
@@ -94,6 +99,9 @@ constexpr std::uint32_t kMemberAddressFields = 2;
 constexpr std::uint32_t kAdminForwardFields = 5;
 constexpr std::uint32_t kAdminForwardFieldsWithKey = 6;
 constexpr std::uint32_t kAdminResultFields = 4;
+constexpr std::uint32_t kCreditFields = 4;
+constexpr std::uint32_t kCreditPositionFields = 4;
+constexpr std::uint32_t kGroupRoomFields = 2;
 // The widest fixed array: msgpack's array limit must admit it even when the caller's
 // max_array_items (which bounds the variable-length lists) is smaller.
 constexpr std::size_t kMaxFields = kRaftFields;
@@ -157,6 +165,11 @@ std::size_t size_hint(const JoinResponse& r) {
 }
 std::size_t size_hint(const AdminForward& f) { return kPerItemOverhead + f.request.address.size(); }
 std::size_t size_hint(const AdminResult& r) { return kPerItemOverhead + r.message.size(); }
+std::size_t size_hint(const Credit& c) {
+  std::size_t size = kPerItemOverhead + 40 * c.delivered.size();
+  for (const GroupRoom& room : c.rooms) size += 16 + room.group.size();
+  return size;
+}
 std::size_t size_hint(const TotalForward& forward) {
   std::size_t size = kPerItemOverhead;
   for (const BroadcastMessage& m : forward.messages) size += size_hint(m);
@@ -365,6 +378,26 @@ class Encoder {
     text(r.message);
   }
 
+  void encode(const Credit& c) {
+    array(kCreditFields);
+    integer(c.from);
+    integer(c.sequence);
+    array(c.delivered.size());
+    for (const CreditPosition& p : c.delivered) {
+      array(kCreditPositionFields);
+      integer(p.origin);
+      integer(p.reliable);
+      integer(p.gossip);
+      integer(p.total);
+    }
+    array(c.rooms.size());
+    for (const GroupRoom& room : c.rooms) {
+      array(kGroupRoomFields);
+      text(room.group);
+      integer(room.share_bytes);
+    }
+  }
+
   StringWriter writer_;
   msgpack::packer<StringWriter> packer_;
 };
@@ -424,6 +457,8 @@ class Decoder {
         return body<AdminForward>(payload, out.message);
       case static_cast<std::uint8_t>(Kind::kAdminResult):
         return body<AdminResult>(payload, out.message);
+      case static_cast<std::uint8_t>(Kind::kCredit):
+        return body<Credit>(payload, out.message);
       default:
         return fail("unknown message kind " + std::to_string(kind));
     }
@@ -811,6 +846,40 @@ class Decoder {
       return fail("admin result code " + std::to_string(code) + " is not an error code");
     }
     out.code = out.ok ? ErrorCode::kUnavailable : static_cast<ErrorCode>(code);
+    return true;
+  }
+
+  bool decode(const msgpack::object& o, Credit& out) {
+    const msgpack::object* f = nullptr;
+    std::span<const msgpack::object> delivered;
+    std::span<const msgpack::object> rooms;
+    if (!fields(o, "credit", kCreditFields, f) || !integer(f[0], "credit from", out.from) ||
+        !integer(f[1], "credit sequence", out.sequence) ||
+        !list(f[2], "credit delivered", delivered) || !list(f[3], "credit rooms", rooms)) {
+      return false;
+    }
+    out.delivered.reserve(delivered.size());
+    for (const msgpack::object& item : delivered) {
+      const msgpack::object* p = nullptr;
+      CreditPosition& position = out.delivered.emplace_back();
+      if (!fields(item, "credit position", kCreditPositionFields, p) ||
+          !integer(p[0], "credit position origin", position.origin) ||
+          !integer(p[1], "credit position reliable", position.reliable) ||
+          !integer(p[2], "credit position gossip", position.gossip) ||
+          !integer(p[3], "credit position total", position.total)) {
+        return false;
+      }
+    }
+    out.rooms.reserve(rooms.size());
+    for (const msgpack::object& item : rooms) {
+      const msgpack::object* r = nullptr;
+      GroupRoom& room = out.rooms.emplace_back();
+      if (!fields(item, "credit room", kGroupRoomFields, r) ||
+          !text(r[0], "credit room group", room.group) ||
+          !integer(r[1], "credit room share_bytes", room.share_bytes)) {
+        return false;
+      }
+    }
     return true;
   }
 

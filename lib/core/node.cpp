@@ -45,6 +45,7 @@ Node::Node(const NodeOptions& options, Rng rng, const raft::ConfState& initial_c
       raft_(options.raft, rng.fork(), initial_conf, restored_first(std::move(recovered), state_)),
       view_keeper_(options.raft.id, origin_,
                    options.total.timeout_ticks + 2 * options.total.retry_ticks),
+      flow_(options.raft.id, origin_, options.unheard_share_bytes),
       views_sender_(make_sender_id(options.raft.id, options.incarnation, 0)) {
   sync_members();
   admission_.saw_self(options.identity, options.incarnation);
@@ -124,8 +125,25 @@ Result<void> Node::validate(const PublishRequest& request) const {
   return {};
 }
 
+void Node::set_delivery_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group) {
+  flow_.set_rooms(std::move(free_bytes_by_group));
+}
+
+bool Node::has_credit(const PublishRequest& request) const {
+  if (!flow_stream(request.mode, request.order)) return true;
+  if (options_.dissemination.bugs.ignore_credit) return true;
+  return flow_.admits(request.group, request.payload ? request.payload->size() : 0);
+}
+
 Result<std::uint64_t> Node::publish(const PublishRequest& request, Outbox& out) {
   if (auto valid = validate(request); !valid) return valid.error();
+  if (!has_credit(request)) {
+    const std::uint64_t size = request.payload ? request.payload->size() : 0;
+    const NodeId member = flow_.blocking_member(request.group, size);
+    return make_error(ErrorCode::kBusy, "no credit: the slowest subscriber of group '" +
+                                            request.group + "' at node " + std::to_string(member) +
+                                            " has no room for more; retry when it has read");
+  }
   BroadcastMessage message;
   message.sender = request.sender;
   message.seq = last_seq_[request.sender] + 1;
@@ -133,8 +151,10 @@ Result<std::uint64_t> Node::publish(const PublishRequest& request, Outbox& out) 
   message.mode = request.mode;
   message.order = request.order;
   message.payload = request.payload ? request.payload : std::make_shared<const std::string>();
+  const std::uint64_t size = message.payload->size();
   if (request.order == Order::kTotal) {
     if (auto submitted = total_.submit(message, now_tick_); !submitted) return submitted.error();
+    flow_.on_published(FlowStream::kTotal, message.stream_seq, message.group, size);
   } else {
     if (request.order == Order::kCausal) message.causal = delivery_.causal().stamp();
     const auto& members = peers_.members();
@@ -150,6 +170,9 @@ Result<std::uint64_t> Node::publish(const PublishRequest& request, Outbox& out) 
         break;
     }
     out.receipts.push_back(Receipt{message.sender, message.seq, std::nullopt, std::nullopt});
+    if (const auto stream = flow_stream(message.mode, message.order)) {
+      flow_.on_published(*stream, message.stream_seq, message.group, size);
+    }
     delivery_.on_message(std::move(message), now_tick_, out);  // our own clients too
   }
   last_seq_[request.sender] += 1;
@@ -171,6 +194,7 @@ void Node::tick(Outbox& out) {
     for (const auto& [node, incarnation] : peers_.expire(now_tick_)) {
       reliable_.streams().forget_peer(node);
       gossip_.streams().forget_peer(node);
+      flow_.forget_peer(node);  // an excluded member holds no credit back
       Event excluded{Event::Kind::kPeerExcluded, 0, kNoNode, incarnation};
       excluded.node = node;
       out.events.push_back(excluded);
@@ -193,7 +217,39 @@ void Node::tick(Outbox& out) {
   }
   delivery_.tick(now_tick_, out);
   total_.tick(now_tick_, out);
+  if (knows_members) {
+    advertise_credit(now_tick_ % options_.hello_interval_ticks == 1, out);
+  }
   finish(out);
+}
+
+void Node::advertise_credit(bool hello_round, Outbox& out) {
+  if (hello_round) {
+    flow_.set_members(peers_.holding_back());  // members not excluded
+    for (OriginId origin : flow_.delivered_origins()) {
+      if (is_dead(origin)) flow_.forget_origin(origin);
+    }
+  }
+  // Every hello round, subscribers or not: a member that has not advertised may have some, so
+  // publishers hold back for it (FlowControl); and a lost advert is soon replaced.
+  const bool subscribed = !flow_.rooms().empty();
+  const bool due = hello_round || (subscribed && now_tick_ % options_.credit_interval_ticks == 0);
+  if (!due) return;
+  Credit credit = flow_.advert(peers_.members().size() + 1, [this](StreamKey stream) {
+    const std::uint64_t received =
+        (stream.mode == Mode::kGossip ? gossip_.streams() : reliable_.streams())
+            .received_upto(stream.origin);
+    const std::uint64_t held = delivery_.causal().lowest_held(stream);
+    return held == 0 ? received : std::min(received, held - 1);
+  });
+  flow_.on_credit(id(), origin_, credit);  // this daemon's subscribers pace it too
+  // Unchanged adverts wait for the hello round, which refreshes whatever was lost.
+  if (!hello_round && credit.delivered == last_credit_sent_.delivered &&
+      credit.rooms == last_credit_sent_.rooms) {
+    return;
+  }
+  for (NodeId peer : peers_.members()) send_to(out, id(), peer, credit);
+  last_credit_sent_ = std::move(credit);
 }
 
 void Node::step(const Envelope& envelope, Outbox& out) {
@@ -240,6 +296,8 @@ void Node::step(const Envelope& envelope, Outbox& out) {
           on_welcome(message, out);
         } else if constexpr (std::is_same_v<T, TotalForward>) {
           total_.on_forward(message);
+        } else if constexpr (std::is_same_v<T, Credit>) {
+          if (!is_replaced(message.from)) flow_.on_credit(envelope.from, message.from, message);
         } else if constexpr (std::is_same_v<T, Refusal>) {
           admission_.on_refusal(envelope.from, message, now_tick_, out);
         } else if constexpr (std::is_same_v<T, AdminForward>) {
@@ -342,6 +400,7 @@ void Node::record_sightings(Outbox& out) {
 
 void Node::on_contact(const Envelope& envelope, Outbox& out) {
   const auto contact = peers_.heard_from(envelope.from, envelope.origin, now_tick_);
+  if (!is_replaced(envelope.origin)) flow_.heard_from(envelope.from, envelope.origin);
   std::optional<ResumeCuts> resume;
   if (contact.replaced != 0) {
     if (contact.replaced_counted && !options_.dissemination.bugs.no_resume_cut) {
@@ -673,6 +732,11 @@ void Node::finish(Outbox& out) {
   apply_committed(out);
   raft_.flush(out);
   apply_committed(out);
+  // Count what this input delivered (the newest deliveries; earlier ones are counted already).
+  for (auto it = out.deliveries.rbegin(); it != out.deliveries.rend() && !it->flow_counted; ++it) {
+    flow_.on_delivered(*it);
+    it->flow_counted = true;
+  }
   admin_.after_input(raft_, state_.registry(), now_tick_, out);
   sync_members();
   if (options_.dissemination.bugs.silent_skip) out.gaps.clear();

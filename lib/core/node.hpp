@@ -23,6 +23,7 @@
 #include "bcast/result.hpp"
 #include "core/bcast/best_effort.hpp"
 #include "core/bcast/engine_options.hpp"
+#include "core/bcast/flow_control.hpp"
 #include "core/bcast/gossip.hpp"
 #include "core/bcast/reliable.hpp"
 #include "core/membership/cluster_admin.hpp"
@@ -79,6 +80,12 @@ struct NodeOptions {
   std::uint32_t max_group_bytes = 255;
   // Reliable and gossip messages this daemon keeps for repair; beyond it, publishing is busy.
   std::uint64_t max_stored_bytes = 256ULL << 20;
+  // While this daemon has local subscribers, it advertises its room to its peers at most this
+  // often (and only when it changed); every hello interval regardless (FlowControl).
+  std::uint32_t credit_interval_ticks = 1;
+  // A member not heard from yet may take this much of each group from this daemon until its
+  // first advert or its exclusion (FlowControl).
+  std::uint64_t unheard_share_bytes = 1ULL << 20;
 };
 
 struct PublishRequest {
@@ -113,6 +120,14 @@ class Node {
   // Publishes a message and returns its seq. The receipt follows in the outbox: at once for
   // best-effort, reliable and gossip (accepted locally), once positioned for total order.
   Result<std::uint64_t> publish(const PublishRequest& request, Outbox& out);
+  // End-to-end flow control (core/bcast/flow_control.hpp). The free room, in bytes, of each
+  // group's slowest local subscriber, replacing the last report; a group with no local
+  // subscriber is absent. The shell reports every round.
+  void set_delivery_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group);
+  // Whether publish() would admit the request as far as flow control goes (always, for
+  // best-effort). Peers' credit arrives through step(); publish() refuses a request without
+  // credit as `busy`, its message starting "no credit".
+  bool has_credit(const PublishRequest& request) const;
 
   void tick(Outbox& out);
   void step(const Envelope& envelope, Outbox& out);
@@ -137,6 +152,7 @@ class Node {
   const GossipEngine& gossip() const { return gossip_; }
   const DeliveryManager& delivery() const { return delivery_; }
   const TotalPipeline& total() const { return total_; }
+  const FlowControl& flow() const { return flow_; }
   void set_apply_observer(ApplyObserver* observer) { observer_ = observer; }
   std::string check_invariants() const;
 
@@ -177,6 +193,8 @@ class Node {
   // positions are forgotten.
   ResumeCuts resume_cuts_for(NodeId node) const;
   void say_hello(Outbox& out);
+  // Advertises this daemon's room to its peers (and to itself) when due.
+  void advertise_credit(bool hello_round, Outbox& out);
   // Announces what the streams skipped; call before anything that may deliver after it.
   void announce_stream_skips(Outbox& out);
   void to_delivery(std::vector<BroadcastMessage> ready, Outbox& out);
@@ -228,6 +246,8 @@ class Node {
   };
   std::map<NodeId, DigestTicks> digest_heard_tick_;
   ViewKeeper view_keeper_;
+  FlowControl flow_;
+  Credit last_credit_sent_;
   // The sender of this daemon's group records (connection number 0, never a client's).
   SenderId views_sender_;
   std::uint64_t views_seq_ = 0;

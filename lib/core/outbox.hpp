@@ -52,8 +52,9 @@ struct PersistRequest {
 };
 
 // Every message between daemons.
-using PeerMessage = std::variant<raft::Message, DataPush, Digest, Hello, Welcome, TotalForward,
-                                 Refusal, JoinRequest, JoinResponse, AdminForward, AdminResult>;
+using PeerMessage =
+    std::variant<raft::Message, DataPush, Digest, Hello, Welcome, TotalForward, Refusal,
+                 JoinRequest, JoinResponse, AdminForward, AdminResult, Credit>;
 
 struct Envelope {
   NodeId from = kNoNode;

@@ -196,6 +196,9 @@ void ExpectEnvelopeEq(const Envelope& expected, const Envelope& actual) {
         if constexpr (std::is_same_v<T, JoinResponse>) ExpectJoinResponseEq(want, got);
         if constexpr (std::is_same_v<T, AdminForward>) ExpectAdminForwardEq(want, got);
         if constexpr (std::is_same_v<T, AdminResult>) ExpectAdminResultEq(want, got);
+        if constexpr (std::is_same_v<T, Credit>) {
+          EXPECT_EQ(want, got);
+        }
       },
       expected.message);
 }
@@ -324,6 +327,14 @@ Envelope Wrap(PeerMessage message) {
                   .identity = 0x8000000000000001ULL};
 }
 
+Credit SampleCredit() {
+  return Credit{.from = make_origin_id(2, 9),
+                .sequence = kMax64 - 9,
+                .delivered = {{make_origin_id(1, 3), kMax64, 0, 17},
+                              {make_origin_id(kMaxNodeId, 0xffff), 1, kMax64 - 1, kMax64}},
+                .rooms = {{"news", 21ULL << 20}, {"", 0}, {std::string(255, 'g'), kMax64}}};
+}
+
 std::vector<Envelope> SampleEnvelopes() {
   return {Wrap(SampleRaft()),
           Wrap(SampleDataPush()),
@@ -335,7 +346,8 @@ std::vector<Envelope> SampleEnvelopes() {
           Wrap(JoinRequest{kMax64, "tcp://127.0.0.1:65535"}),
           Wrap(SampleJoinResponse()),
           Wrap(SampleAdminForward()),
-          Wrap(AdminResult{7, false, ErrorCode::kNotFound, "node 9 is not a member"})};
+          Wrap(AdminResult{7, false, ErrorCode::kNotFound, "node 9 is not a member"}),
+          Wrap(SampleCredit())};
 }
 
 Envelope RoundTrip(const Envelope& envelope, const DecodeLimits& limits = {}) {
@@ -500,6 +512,10 @@ TEST(PeerCodecRoundTrip, Welcome) { ExpectRoundTrip(Wrap(SampleWelcome())); }
 
 TEST(PeerCodecRoundTrip, TotalForward) { ExpectRoundTrip(Wrap(SampleTotalForward())); }
 
+TEST(PeerCodecRoundTrip, Credit) { ExpectRoundTrip(Wrap(SampleCredit())); }
+
+TEST(PeerCodecRoundTrip, EmptyCredit) { ExpectRoundTrip(Wrap(Credit{})); }
+
 TEST(PeerCodecRoundTrip, EmptyTotalForward) { ExpectRoundTrip(Wrap(TotalForward{})); }
 
 TEST(PeerCodecRoundTrip, DefaultEnvelopeOfEveryKind) {
@@ -646,7 +662,7 @@ TEST(PeerCodecReject, WrongVersion) {
 
 TEST(PeerCodecReject, UnknownKind) {
   const Envelope hello = Wrap(Hello{.from = 1});
-  ExpectRejected(Replace(hello, {6}, 11u), "unknown message kind 11");
+  ExpectRejected(Replace(hello, {6}, 12u), "unknown message kind 12");
   ExpectRejected(Replace(hello, {6}, 256u), "unknown message kind 256");
   ExpectRejected(Replace(hello, {6}, "hello"), "message kind is not an unsigned integer");
 }

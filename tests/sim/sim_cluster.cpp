@@ -78,6 +78,15 @@ std::string describe(const Envelope& envelope) {
                  std::to_string(m.request.node);
         } else if constexpr (std::is_same_v<T, AdminResult>) {
           return "AdminResult" + route + (m.ok ? " ok" : " " + m.message);
+        } else if constexpr (std::is_same_v<T, Credit>) {
+          std::string s = "Credit" + route;
+          if (!m.rooms.empty()) s += " share " + std::to_string(m.rooms[0].share_bytes);
+          for (const CreditPosition& p : m.delivered) {
+            s += " " + std::to_string(origin_node(p.origin)) + "." +
+                 std::to_string(p.origin & 0xffff) + ":" + std::to_string(p.reliable) + "/" +
+                 std::to_string(p.gossip) + "/" + std::to_string(p.total);
+          }
+          return s;
         } else if constexpr (std::is_same_v<T, JoinRequest>) {
           return "JoinRequest" + route;
         } else {
@@ -180,6 +189,22 @@ struct SimNode {
   std::unique_ptr<io::DaemonHistory> history;
   std::uint64_t next_history_sync_us = 0;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> total_gaps;
+  // --slow-subscribers: the node's subscriber of every group (SimOptions).
+  struct Reader {
+    bool slow = false;
+    std::uint64_t held_bytes = 0;         // reliable, gossip and total order: never dropped
+    std::uint64_t best_effort_bytes = 0;  // dropped to make room, as the client queue does
+    struct Queued {
+      bool best_effort = false;
+      std::uint64_t bytes = 0;
+      OriginId origin = 0;
+    };
+    std::deque<Queued> queue;             // oldest first
+    std::uint64_t read_credit_bytes = 0;  // read of the front message so far
+    std::uint64_t started_us = 0;         // this life of the node
+    std::uint64_t last_read_us = 0;
+    std::uint64_t paused_until_us = 0;
+  } reader;
 };
 
 class Cluster {
@@ -239,6 +264,13 @@ class Cluster {
   Rng disk_rng_;
   Rng history_rng_;  // crashes of the history's file systems (not forked: other streams stay)
   Rng workload_rng_;
+  Rng reader_rng_;  // its own stream: runs without the subscriber model draw nothing from it
+  // --slow-subscribers: the subscriber reads what it may since its last read, then the node
+  // learns its room (as the daemon reports its client queues every round).
+  void read_and_report_room(SimNode& n);
+  void queue_for_reader(SimNode& n, const Delivery& delivery);
+  // --slow-subscribers: when each flow-controlled message was published.
+  std::map<std::pair<SenderId, std::uint64_t>, std::uint64_t> published_us_;
   SimNetwork network_;
   Trace trace_;
   RaftChecker raft_checker_;
@@ -364,6 +396,7 @@ Cluster::Cluster(const SimOptions& options)
       disk_rng_(rng_.fork()),
       history_rng_(options.seed ^ 0x9e3779b97f4a7c15ULL),
       workload_rng_(rng_.fork()),
+      reader_rng_(options.seed ^ 0x7265616465727321ULL),
       network_(rng_.fork(), NetworkProfile{}),
       trace_(options.trace) {
   // The daemon code the nodes run logs what a simulated crash does to its history; the checkers
@@ -486,6 +519,8 @@ void Cluster::start_node(SimNode& n) {
   // as new incarnations, which replace the old ones at once. --peer-timeout-ticks exercises
   // exclusion and rejoin.
   o.peer_timeout_ticks = options_.peer_timeout_ticks;
+  // One message per group to a member not heard from yet (the subscriber queues are tiny).
+  if (options_.slow_subscribers > 0) o.unheard_share_bytes = 1;
   n.observer = std::make_unique<ChainObserver>(raft_checker_, n.id);
   const OriginId incarnation = make_origin_id(n.id, o.incarnation);
   ++n.life;
@@ -498,6 +533,10 @@ void Cluster::start_node(SimNode& n) {
   n.was_leader = false;
   n.node = std::make_unique<Node>(o, rng_.fork(), raft::ConfState{}, std::move(recovered.value()));
   n.node->set_apply_observer(n.observer.get());
+  n.reader = SimNode::Reader{};  // the subscriber of the old life went with it
+  n.reader.slow = n.id <= options_.slow_subscribers;
+  n.reader.last_read_us = now_us_;
+  n.reader.started_us = now_us_;
   n.driver.reset();
   if (options_.disk_latency_us > 0) {
     Node& node = *n.node;
@@ -697,10 +736,19 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
   std::string payload = "from " + std::to_string(n.id) + ":" + std::to_string(slot) + " ";
   payload.append(workload_rng_.uniform(0, 64), static_cast<char>('a' + slot % 26));
   request.payload = std::make_shared<const std::string>(payload);
+  bool accepted = false;
   input(n, [&](Node& node, Outbox& out) {
     auto seq = node.publish(request, out);
-    if (!seq.ok()) return;  // busy: the client tries again at its next turn
+    if (!seq.ok()) {  // busy: the client tries again at its next turn
+      if (!node.has_credit(request)) ++result_.publishes_without_credit;
+      return;
+    }
+    accepted = true;
     ++result_.published;
+    if (flow_stream(mode, order)) {
+      result_.published_flow_bytes += payload.size();
+      if (options_.slow_subscribers > 0) published_us_[{request.sender, seq.value()}] = now_us_;
+    }
     // Recorded before the driver hands out the publisher's own delivery and receipt.
     delivery_checker_.on_publish(node.origin(), request.sender, seq.value(), request.group, mode,
                                  order, payload, now_us_);
@@ -714,7 +762,7 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
     }
   });
   if (!reply && !workload_stopped_ && options_.scenario != Scenario::kBroadcast &&
-      !(options_.scenario == Scenario::kThroughput && order == Order::kTotal)) {
+      !(options_.scenario == Scenario::kThroughput && order == Order::kTotal && accepted)) {
     const std::uint64_t interval = options_.publish_interval_us;
     schedule_publish(n, slot, workload_rng_.uniform(interval / 2, interval * 3 / 2));
   }
@@ -745,8 +793,98 @@ void Cluster::change_groups(SimNode& n, std::uint64_t slot) {
   }
 }
 
+void Cluster::read_and_report_room(SimNode& n) {
+  if (options_.slow_subscribers == 0) return;
+  SimNode::Reader& reader = n.reader;
+  const std::uint64_t elapsed_us = now_us_ - reader.last_read_us;
+  reader.last_read_us = now_us_;
+  std::uint64_t budget = reader.held_bytes + reader.best_effort_bytes;  // a fast reader
+  if (reader.slow) {
+    budget =
+        now_us_ < reader.paused_until_us ? 0 : elapsed_us * options_.slow_read_bytes_per_ms / 1000;
+    budget += reader.read_credit_bytes;
+    // Pauses are part of the fault phase; after healing the reader only reads slowly (liveness
+    // then requires total-order progress within a second).
+    if (!healed_ && now_us_ >= reader.paused_until_us && reader_rng_.chance(1, 200)) {
+      reader.paused_until_us = now_us_ + reader_rng_.uniform(50, 1500) * kMs;
+    }
+  }
+  // In order of arrival, as a client reads its connection.
+  while (!reader.queue.empty() && reader.queue.front().bytes <= budget) {
+    const auto [best_effort, bytes, origin] = reader.queue.front();
+    reader.queue.pop_front();
+    budget -= bytes;
+    (best_effort ? reader.best_effort_bytes : reader.held_bytes) -= bytes;
+    result_.subscriber_read_bytes += bytes;
+  }
+  reader.read_credit_bytes = reader.queue.empty() ? 0 : budget;
+  // Room is advertised against half the queue: the rest absorbs what flow control cannot see
+  // coming (holes repaired after later messages, what a publisher sent before it heard from a
+  // restarted or returning member), as the daemon does with its client queues.
+  const std::uint64_t advertised = options_.subscriber_queue_bytes / 2;
+  // One queue takes all three groups: each gets a third of its room, or publishers of the three
+  // would each fill it.
+  const std::uint64_t free = (advertised - std::min(advertised, reader.held_bytes)) / 3;
+  n.node->set_delivery_rooms({{"g1", free}, {"g2", free}, {"g3", free}});
+}
+
+void Cluster::queue_for_reader(SimNode& n, const Delivery& delivery) {
+  SimNode::Reader& reader = n.reader;
+  const std::uint64_t bound = options_.subscriber_queue_bytes;
+  const std::uint64_t size = delivery.payload ? delivery.payload->size() : 0;
+  const bool best_effort = delivery.mode == Mode::kBestEffort;
+  // A restarted daemon catching up on the Raft log delivers what was published before it
+  // started all at once: flow control paces live traffic, not that (docs/guarantees.md). Its
+  // new subscriber takes it as it comes.
+  const auto published = published_us_.find({delivery.sender, delivery.seq});
+  if (!best_effort && (published == published_us_.end() || published->second < reader.started_us)) {
+    result_.subscriber_read_bytes += size;
+    return;
+  }
+  // The oldest queued best-effort deliveries make room, as the client queue drops them.
+  for (auto it = reader.queue.begin();
+       it != reader.queue.end() && reader.held_bytes + reader.best_effort_bytes + size > bound;) {
+    if (!it->best_effort) {
+      ++it;
+      continue;
+    }
+    reader.best_effort_bytes -= it->bytes;
+    ++result_.best_effort_dropped;
+    it = reader.queue.erase(it);
+  }
+  if (best_effort && reader.held_bytes + reader.best_effort_bytes + size > bound) {
+    ++result_.best_effort_dropped;
+    return;
+  }
+  reader.queue.push_back({best_effort, size, sender_origin(delivery.sender)});
+  if (best_effort) {
+    reader.best_effort_bytes += size;
+    return;
+  }
+  if (reader.held_bytes + size <= bound) {
+    reader.held_bytes += size;
+    return;
+  }
+  std::map<OriginId, std::uint64_t> by_origin;
+  for (const auto& queued : reader.queue) {
+    if (!queued.best_effort) by_origin[queued.origin] += queued.bytes;
+  }
+  std::string held_by;
+  for (const auto& [origin, bytes] : by_origin) {
+    held_by += " " + std::to_string(origin_node(origin)) + "." + std::to_string(origin & 0xffff) +
+               ":" + std::to_string(bytes);
+  }
+  fail_if(true, "node " + std::to_string(n.id) + "'s subscriber overflowed: a " +
+                    mode_name(delivery.mode) + "/" + order_name(delivery.order) + " delivery of " +
+                    std::to_string(size) + " bytes does not fit beside the " +
+                    std::to_string(reader.held_bytes) + " of " + std::to_string(bound) +
+                    " it holds (flow control let the publisher overrun it; held by origin" +
+                    held_by + ")");
+}
+
 void Cluster::on_delivered(SimNode& n, const Delivery& delivery) {
   ++result_.delivered;
+  if (options_.slow_subscribers > 0) queue_for_reader(n, delivery);
   delivery_checker_.on_delivery(n.node->origin(), delivery, now_us_);
   view_checker_.on_delivery(n.node->origin(), delivery);
   if (options_.trace) {
@@ -1203,6 +1341,7 @@ void Cluster::heal_all() {
   }
   for (auto& [id, n] : nodes_) {
     if (n.paused) resume(n);
+    n.reader.paused_until_us = 0;  // a slow subscriber still reads slowly
   }
   // The workload goes on for a second after healing (progress must resume), then stops so that
   // convergence has a fixed target.
@@ -1258,6 +1397,7 @@ void Cluster::dispatch(const SimEvent& e) {
         n.history->every_second();
         n.next_history_sync_us = now_us_ + 1000 * kMs;
       }
+      read_and_report_room(n);
       input(n, [](Node& node, Outbox& out) { node.tick(out); });
       return;
     }

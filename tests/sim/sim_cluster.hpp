@@ -53,7 +53,13 @@ struct SimResult {
   std::uint64_t daemon_view_changes = 0;
   // Gap notices announced, by Gap::Reason (excluded, origin-lost, snapshot, best-effort-hold).
   std::uint64_t gaps_by_reason[4] = {0, 0, 0, 0};
-  std::uint64_t measured_us = 0;  // throughput: length of the measured window
+  // Flow control (--slow-subscribers): bytes the subscribers read, best-effort deliveries their
+  // full queues dropped, and publishes refused for want of credit.
+  std::uint64_t subscriber_read_bytes = 0;
+  std::uint64_t best_effort_dropped = 0;
+  std::uint64_t publishes_without_credit = 0;
+  std::uint64_t published_flow_bytes = 0;  // payload bytes of reliable, gossip, total publishes
+  std::uint64_t measured_us = 0;           // throughput: length of the measured window
   // leader-crash: virtual time from crashing a leader to the next leader's election.
   std::vector<std::uint64_t> leader_recovery_us;
   // leader-crash: virtual time from crashing a leader to the first delivery (anywhere) of a

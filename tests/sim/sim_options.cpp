@@ -29,6 +29,11 @@ constexpr DeliveryBugFlag kViewBugs[] = {
     {"late-view", &DeliveryBugs::late_view},
 };
 
+// Caught by the subscriber model (--slow-subscribers).
+constexpr DeliveryBugFlag kFlowBugs[] = {
+    {"ignore-credit", &DeliveryBugs::ignore_credit},
+};
+
 constexpr BugFlag kBugs[] = {
     {"vote-twice", &raft::DeliberateBugs::vote_twice_in_term},
     {"commit-without-quorum", &raft::DeliberateBugs::commit_without_quorum},
@@ -82,6 +87,12 @@ std::vector<std::string> view_bug_names() {
 }
 
 bool set_bug(SimOptions& options, const std::string& name) {
+  for (const auto& bug : kFlowBugs) {
+    if (name == bug.name) {
+      options.delivery_bugs.*bug.field = true;
+      return true;
+    }
+  }
   for (const auto& bug : kViewBugs) {
     if (name == bug.name) {
       options.delivery_bugs.*bug.field = true;
@@ -165,6 +176,9 @@ std::string SimOptions::command_line() const {
   if (membership_changes) out += " --membership 1";
   add("round-us", round_us, defaults.round_us);
   add("disk-latency-us", disk_latency_us, defaults.disk_latency_us);
+  add("slow-subscribers", slow_subscribers, defaults.slow_subscribers);
+  add("subscriber-queue-bytes", subscriber_queue_bytes, defaults.subscriber_queue_bytes);
+  add("slow-read-bytes-per-ms", slow_read_bytes_per_ms, defaults.slow_read_bytes_per_ms);
   for (const auto& bug : kBugs) {
     if (bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
@@ -174,6 +188,9 @@ std::string SimOptions::command_line() const {
   if (group_views) out += " --group-views 1";
   if (detection_fault != defaults.detection_fault) out += " --detection-fault " + detection_fault;
   for (const auto& bug : kViewBugs) {
+    if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
+  }
+  for (const auto& bug : kFlowBugs) {
     if (delivery_bugs.*bug.field) out += std::string(" --bug ") + bug.name;
   }
   return out;
@@ -255,6 +272,12 @@ std::optional<std::string> parse_flag(SimOptions& o, const std::string& flag,
     ok = parse_number(value, o.round_us);
   } else if (flag == "--disk-latency-us") {
     ok = parse_number(value, o.disk_latency_us);
+  } else if (flag == "--slow-subscribers") {
+    ok = parse_number(value, o.slow_subscribers);
+  } else if (flag == "--subscriber-queue-bytes") {
+    ok = parse_number(value, o.subscriber_queue_bytes) && o.subscriber_queue_bytes >= 1024;
+  } else if (flag == "--slow-read-bytes-per-ms") {
+    ok = parse_number(value, o.slow_read_bytes_per_ms) && o.slow_read_bytes_per_ms > 0;
   } else if (flag == "--group-views") {
     ok = value == "0" || value == "1";
     o.group_views = value == "1";

@@ -69,6 +69,14 @@ struct SimOptions {
   // Agreed group views: every client joins a group when it starts and now and then joins or
   // leaves one, and the view-agreement checker (view_checker.hpp) runs.
   bool group_views = false;
+  // Flow control: every node has one subscriber of every group, reading what it delivers into
+  // a queue of `subscriber_queue_bytes` (the daemon's client queue). On the first
+  // `slow_subscribers` nodes it reads only `slow_read_bytes_per_ms` and now and then pauses; the
+  // others read at once. A reliable, gossip or total-order delivery that does not fit is a
+  // failure: flow control must have paced the publishers. 0: no subscriber model.
+  std::uint32_t slow_subscribers = 0;
+  std::uint64_t subscriber_queue_bytes = 4096;
+  std::uint64_t slow_read_bytes_per_ms = 4;
   // Detection scenario: "crash" (the node stops), "mute" (its outgoing links drop everything) or
   // "deaf" (its incoming links do).
   std::string detection_fault = "crash";

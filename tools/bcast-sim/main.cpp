@@ -34,6 +34,7 @@ po::options_description describe_options() {
   for (const auto& name : bcast::sim::bug_names()) bugs += " " + name;
   for (const auto& name : bcast::sim::delivery_bug_names()) bugs += " " + name;
   for (const auto& name : bcast::sim::view_bug_names()) bugs += " " + name;
+  bugs += " ignore-credit";
   auto text = [](const char* name) { return po::value<std::string>()->value_name(name); };
   auto with_default = [](const std::string& help, auto value) {
     return help + " (default " + std::to_string(value) + ")";
@@ -73,6 +74,10 @@ po::options_description describe_options() {
       ("round-us", text("US"), "batch what a node receives within US into one Outbox, as the "
                                "daemon batches a poll round (default 0: one per input)")
       ("disk-latency-us", text("US"), "writes complete US after they start (default 0)")
+      ("slow-subscribers", text("N"), "flow control: a subscriber of every group on every node, "
+                                      "slow (and pausing) on the first N (default 0: none)")
+      ("subscriber-queue-bytes", text("B"), "each subscriber's queue (default 4096)")
+      ("slow-read-bytes-per-ms", text("R"), "what a slow subscriber reads (default 4)")
       ("group-views", text("0|1"), "clients join and leave groups; the view-agreement checker runs")
       ("detection-fault", text("KIND"), "detection scenario: crash (default) | mute | deaf")
       ("bug", po::value<std::vector<std::string>>()->value_name("NAME"),

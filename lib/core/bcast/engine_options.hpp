@@ -17,6 +17,7 @@ struct DeliveryBugs {
   bool cut_at_welcome = false;  // a first welcome's cuts where we are, even with streams whole
   bool no_resume_cut = false;   // a restarted member's welcome cuts where we are, not where its
                                 // predecessor had got to
+  bool ignore_credit = false;   // publish whatever the members' flow-control credit
 };
 
 struct DisseminationOptions {

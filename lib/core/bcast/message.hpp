@@ -78,6 +78,11 @@ struct Delivery {
   // Best-effort, reliable and gossip: the message's position in its origin's stream for its
   // mode (the origin is sender_origin(sender)), which is what gap notices name. Total: 0.
   std::uint64_t stream_seq = 0;
+  // Total: the message's position in its origin's total stream (flow control follows it; not
+  // shown to applications). Otherwise 0.
+  std::uint64_t total_stream_seq = 0;
+  // The core's bookkeeping: flow control has counted this delivery (Node::finish).
+  bool flow_counted = false;
 };
 
 // Messages a daemon will never deliver, announced to its applications before any delivery that

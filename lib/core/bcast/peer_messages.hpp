@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/bcast/message.hpp"
@@ -73,6 +74,32 @@ struct Welcome {
 // numbered in its origin's total stream (stream_seq) so the leader keeps their order.
 struct TotalForward {
   std::vector<BroadcastMessage> messages;
+};
+
+// End-to-end flow control (core/bcast/flow_control.hpp): how far a daemon has delivered each
+// origin's streams, and how much of each group its delivery path can still take from each
+// publishing member. Sent to every peer every tick while the daemon has local subscribers, and
+// every hello interval regardless, so a lost one is soon replaced.
+struct CreditPosition {
+  OriginId origin = 0;
+  std::uint64_t reliable = 0;  // the highest stream_seq delivered in each of its streams
+  std::uint64_t gossip = 0;
+  std::uint64_t total = 0;
+  bool operator==(const CreditPosition&) const = default;
+};
+struct GroupRoom {
+  std::string group;
+  std::uint64_t share_bytes = 0;  // what each member may publish beyond the delivered positions
+  bool operator==(const GroupRoom&) const = default;
+};
+struct Credit {
+  OriginId from = 0;
+  // Numbers the sender's adverts: rooms are not monotone, so a reordered older advert must not
+  // replace a newer one.
+  std::uint64_t sequence = 0;
+  std::vector<CreditPosition> delivered;
+  std::vector<GroupRoom> rooms;
+  bool operator==(const Credit&) const = default;
 };
 
 }  // namespace bcast

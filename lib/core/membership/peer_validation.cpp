@@ -83,6 +83,9 @@ Reason check_message(const Envelope& envelope, const PeerMessage& message,
   if (const auto* hello = std::get_if<Hello>(&message)) {
     return not_self("a hello's origin", hello->from, from);
   }
+  if (const auto* credit = std::get_if<Credit>(&message)) {
+    return not_self("a credit's origin", credit->from, from);
+  }
   if (const auto* forward = std::get_if<TotalForward>(&message)) {
     for (const BroadcastMessage& m : forward->messages) {
       if (auto bad = not_self("a forwarded total-order message's origin", m.origin(), from)) {

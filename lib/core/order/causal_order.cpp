@@ -149,6 +149,17 @@ std::vector<OriginId> CausalOrder::unknown_origins() const {
   return out;
 }
 
+std::uint64_t CausalOrder::lowest_held(StreamKey stream) const {
+  const auto it = held_.find(stream.origin);
+  if (it == held_.end()) return 0;
+  std::uint64_t lowest = 0;
+  for (const auto& [position, message] : it->second) {
+    if (message.mode != stream.mode) continue;
+    if (lowest == 0 || message.stream_seq < lowest) lowest = message.stream_seq;
+  }
+  return lowest;
+}
+
 void CausalOrder::on_message(BroadcastMessage message, std::vector<BroadcastMessage>& ready) {
   const OriginId origin = message.origin();
   const std::uint64_t position = message.causal.get(origin);

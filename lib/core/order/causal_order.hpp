@@ -42,6 +42,8 @@ class CausalOrder {
   // A new causal message (our own included); what becomes deliverable is appended to `ready`.
   void on_message(BroadcastMessage message, std::vector<BroadcastMessage>& ready);
   std::size_t held() const { return held_count_; }
+  // The lowest stream position of `stream` among the messages held back (0: none held).
+  std::uint64_t lowest_held(StreamKey stream) const;
   // Gives up on the missing causal messages of a dead origin: the counts held messages need from
   // it that are not held here are lost. What becomes deliverable is appended to `ready`.
   void skip_missing(OriginId origin, std::vector<BroadcastMessage>& ready);

@@ -27,7 +27,7 @@ void TotalOrder::apply(const raft::Entry& entry, Outbox& out) {
     const std::uint64_t gseq = ++last_gseq_;
     if (m.origin() == self_) own_sequenced_.emplace_back(m.stream_seq, gseq);
     out.deliveries.push_back(Delivery{std::move(m.group), m.sender, m.seq, gseq, m.mode, m.order,
-                                      std::move(m.payload), 0});
+                                      std::move(m.payload), 0, m.stream_seq});
   }
 }
 
