@@ -67,6 +67,17 @@ po::options_description describe_options() {
        "what the daemon holds for one client that reads too slowly; beyond it, best-effort "
        "deliveries are dropped (oldest first, the client is told) and for any other the client "
        "is disconnected (and told why)")
+      ("slow-subscriber", po::value<std::string>()->default_value("block"),
+       "what a subscriber slower than its publishers costs: block (default: the slowest "
+       "subscriber of a group paces its reliable, gossip and total-order publishers, cluster-wide) "
+       "| disconnect (publishers are never held back; the subscriber is disconnected once it "
+       "falls --client-queue-bytes behind). Best-effort deliveries are never held back: the "
+       "oldest are dropped and the subscriber gets gap events naming them")
+      ("publish-wait-ms", po::value<std::uint32_t>()->default_value(10000),
+       "how long a publish waits for credit (a slow subscriber) before it is answered busy")
+      ("stalled-subscriber-ms", po::value<std::uint32_t>()->default_value(5000),
+       "a client that reads nothing of what waits for it for this long is disconnected (told "
+       "why), so it stops holding publishers back; 0: never")
       ("history-max-bytes", po::value<std::uint64_t>()->default_value(1ULL << 30),
        "disk kept for the total-order history (replay from a gseq); oldest segments go first; "
        "0 keeps no history")
@@ -309,6 +320,21 @@ Result<io::DaemonOptions> to_options(const po::variables_map& vm) {
   if (o.client_queue_bytes < (64u << 10)) {
     return make_error(ErrorCode::kInvalidArgument, "--client-queue-bytes must be at least 64 KiB");
   }
+  const std::string slow_subscriber = vm["slow-subscriber"].as<std::string>();
+  if (slow_subscriber == "block") {
+    o.slow_subscriber = io::DaemonOptions::SlowSubscriberPolicy::kBlock;
+  } else if (slow_subscriber == "disconnect") {
+    o.slow_subscriber = io::DaemonOptions::SlowSubscriberPolicy::kDisconnect;
+  } else {
+    return make_error(
+        ErrorCode::kInvalidArgument,
+        "--slow-subscriber must be block or disconnect, not '" + slow_subscriber + "'");
+  }
+  o.publish_wait_ms = vm["publish-wait-ms"].as<std::uint32_t>();
+  if (o.publish_wait_ms == 0) {
+    return make_error(ErrorCode::kInvalidArgument, "--publish-wait-ms must be at least 1");
+  }
+  o.stalled_subscriber_ms = vm["stalled-subscriber-ms"].as<std::uint32_t>();
   o.history.max_bytes = vm["history-max-bytes"].as<std::uint64_t>();
   o.history.max_age_seconds = vm["history-max-age-hours"].as<std::uint64_t>() * 3600;
   if (o.history.max_bytes != 0 && o.history.max_bytes < (1u << 20)) {

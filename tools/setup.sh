@@ -12,7 +12,7 @@ packages=(
   nlohmann-json3-dev libxxhash-dev
   python3 python3-zmq python3-msgpack
   python3-pytest python3-pip python3-venv
-  procps iproute2
+  procps iproute2 iptables
   # [ops]: logs, HTTP metrics and status page, systemd notify; the Prometheus text parser the
   # metrics test checks against; Chromium for the status page test (about 30 s to install on
   # a fresh machine, 350 MB); dpkg-dev and fakeroot for `cpack -G DEB`.

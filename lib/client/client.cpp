@@ -539,15 +539,17 @@ Result<std::uint64_t> Client::publish(std::string_view group, Mode mode, Order o
                                                 " bytes exceeds the daemon's limit of " +
                                                 std::to_string(impl_->max_message_bytes));
   }
-  // Backpressure: the window is full until receipts come back.
-  const auto deadline = Clock::now() + impl_->options.request_timeout;
+  // Backpressure: the window is full until receipts come back, which flow control at the
+  // daemon may delay (a slow subscriber paces the group's publishers).
+  const std::chrono::milliseconds window_wait = impl_->options.publish_window_timeout;
+  const auto deadline = Clock::now() + window_wait;
   while (impl_->in_flight.size() >= impl_->options.max_in_flight) {
     auto waited = impl_->receive(deadline);
     if (!waited) return waited.error();
     if (waited.value() == Impl::Wait::kTimeout) {
       return make_error(ErrorCode::kTimeout, std::to_string(impl_->in_flight.size()) +
                                                  " publishes still unacknowledged after " +
-                                                 ms_text(impl_->options.request_timeout));
+                                                 ms_text(window_wait));
     }
   }
   Header request;

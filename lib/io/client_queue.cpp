@@ -10,7 +10,7 @@ ClientQueue::ClientQueue(std::uint64_t bound_bytes, std::uint64_t zmq_budget_byt
       // At most a quarter of the bound goes to ZeroMQ, where nothing can be dropped any more: the
       // rest stays here, so that a reply can always make room by dropping best-effort ones.
       zmq_budget_bytes_(std::min(zmq_budget_bytes, bound_bytes / 4)),
-      in_zmq_bytes_(std::make_shared<std::atomic<std::uint64_t>>(0)) {}
+      written_(std::make_shared<Written>()) {}
 
 std::uint64_t ClientQueue::cost_bytes(const Message& message) {
   return message.header.size() + (message.payload ? message.payload->size() : 0) +
@@ -22,6 +22,20 @@ bool ClientQueue::fits(std::uint64_t cost) const {
   return held == 0 || held + cost <= bound_bytes_;
 }
 
+void ClientQueue::record_drop(const Message& message) {
+  ++dropped_;
+  if (!message.position) return;
+  const StreamPosition& at = *message.position;
+  if (!dropped_runs_.empty()) {
+    DroppedRun& last = dropped_runs_.back();
+    if (last.origin == at.origin && last.group == at.group && last.to_seq + 1 == at.stream_seq) {
+      last.to_seq = at.stream_seq;
+      return;
+    }
+  }
+  dropped_runs_.push_back(DroppedRun{at.group, at.origin, at.stream_seq, at.stream_seq});
+}
+
 bool ClientQueue::make_room(std::uint64_t cost) {
   auto it = queue_.begin();
   while (!fits(cost) && best_effort_queued_ > 0) {
@@ -29,7 +43,7 @@ bool ClientQueue::make_room(std::uint64_t cost) {
                       [](const Message& m) { return m.kind == Kind::kBestEffortDelivery; });
     queued_bytes_ -= cost_bytes(*it);
     --best_effort_queued_;
-    ++dropped_;
+    record_drop(*it);
     it = queue_.erase(it);
   }
   return fits(cost);
@@ -39,7 +53,7 @@ ClientQueue::Admission ClientQueue::push(Message message) {
   const std::uint64_t cost = cost_bytes(message);
   if (!make_room(cost)) {
     if (message.kind != Kind::kBestEffortDelivery) return Admission::kOverflow;
-    ++dropped_;
+    record_drop(message);
     return Admission::kDropped;
   }
   if (message.kind == Kind::kBestEffortDelivery) ++best_effort_queued_;
@@ -81,14 +95,15 @@ ClientQueue::Message ClientQueue::pop_front() {
 
 ClientQueue::Ticket* ClientQueue::make_ticket(Message message) {
   const std::uint64_t cost = cost_bytes(message);
-  in_zmq_bytes_->fetch_add(cost);
-  return new Ticket{std::move(message.header), std::move(message.payload), in_zmq_bytes_, cost};
+  written_->in_zmq_bytes.fetch_add(cost);
+  return new Ticket{std::move(message.header), std::move(message.payload), written_, cost};
 }
 
 void ClientQueue::release_ticket(void* /*data*/, void* hint) {
   // Called by ZeroMQ (its I/O thread, or the caller's thread for a message never sent).
   auto* ticket = static_cast<Ticket*>(hint);
-  ticket->in_zmq_bytes->fetch_sub(ticket->cost_bytes);
+  ticket->written->in_zmq_bytes.fetch_sub(ticket->cost_bytes);
+  ticket->written->released_messages.fetch_add(1);
   delete ticket;
 }
 

@@ -16,8 +16,9 @@
 // Overflow, when a new message would take the total beyond `bound_bytes` (a message larger
 // than the bound still goes through when nothing else is held):
 //  * the oldest best-effort deliveries still in this queue are dropped to make room, and
-//    counted (the caller reports them to the client at once);
-//  * a best-effort delivery that still does not fit is dropped itself, and counted;
+//    recorded by their place in their origin's stream (the caller reports them to the client at
+//    once, as gap events naming exactly those messages);
+//  * a best-effort delivery that still does not fit is dropped itself, and recorded;
 //  * any other message (a reliable, gossip or total-order delivery, a reply) that does not fit
 //    means the client cannot be served without losing something it was promised: push()
 //    returns kOverflow and the caller disconnects the client, telling it why.
@@ -28,6 +29,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace bcast::io {
 
@@ -38,10 +40,25 @@ class ClientQueue {
     kDelivery,            // reliable, gossip or total order: never dropped
     kBestEffortDelivery,  // may be dropped, oldest first
   };
+  // Where a best-effort delivery sits in its origin's best-effort stream: what a gap event
+  // names if it is dropped. Made once per delivery and shared by its readers.
+  struct StreamPosition {
+    std::string group;
+    std::uint32_t origin = 0;  // OriginId
+    std::uint64_t stream_seq = 0;
+  };
   struct Message {
     std::string header;                          // encoded
     std::shared_ptr<const std::string> payload;  // deliveries only
     Kind kind = Kind::kReply;
+    std::shared_ptr<const StreamPosition> position;  // best-effort deliveries only
+  };
+  // Consecutive dropped best-effort deliveries of one origin and group: stream_seq from..to.
+  struct DroppedRun {
+    std::string group;
+    std::uint32_t origin = 0;
+    std::uint64_t from_seq = 0;
+    std::uint64_t to_seq = 0;
   };
   enum class Admission : std::uint8_t {
     kQueued,    // queued, possibly after dropping older best-effort deliveries
@@ -73,11 +90,17 @@ class ClientQueue {
   // (below) so that ZeroMQ's bytes are counted.
   Message pop_front();
 
+  // What ZeroMQ holds of this client's messages, and how many it has released (written to the
+  // connection, or discarded) since the start: updated by ZeroMQ's I/O thread.
+  struct Written {
+    std::atomic<std::uint64_t> in_zmq_bytes{0};
+    std::atomic<std::uint64_t> released_messages{0};
+  };
   // A ticket travels with a message handed to ZeroMQ and counts it until ZeroMQ releases it.
   struct Ticket {
     std::string header;
     std::shared_ptr<const std::string> payload;
-    std::shared_ptr<std::atomic<std::uint64_t>> in_zmq_bytes;
+    std::shared_ptr<Written> written;
     std::uint64_t cost_bytes = 0;
   };
   // Counts `message` as held by ZeroMQ; release_ticket() (ZeroMQ's free callback) undoes it.
@@ -85,25 +108,33 @@ class ClientQueue {
   static void release_ticket(void* data, void* hint);
 
   std::uint64_t queued_bytes() const { return queued_bytes_; }
-  std::uint64_t in_zmq_bytes() const { return in_zmq_bytes_->load(); }
+  std::uint64_t in_zmq_bytes() const { return written_->in_zmq_bytes.load(); }
+  // Grows whenever ZeroMQ has written one of this client's messages: the client is reading.
+  std::uint64_t released_messages() const { return written_->released_messages.load(); }
   std::uint64_t held_bytes() const { return queued_bytes_ + in_zmq_bytes(); }
   std::uint64_t bound_bytes() const { return bound_bytes_; }
-  // Best-effort deliveries dropped and not yet reported; take_dropped() reads and resets.
+  // Best-effort deliveries dropped and not yet reported, counted and by stream position (runs in
+  // the order they were dropped). The caller removes the runs it reported; take_dropped() reads
+  // and resets the count.
   std::uint64_t dropped() const { return dropped_; }
   std::uint64_t take_dropped();
+  std::vector<DroppedRun>& dropped_runs() { return dropped_runs_; }
 
  private:
   bool fits(std::uint64_t cost) const;
   // Drops the oldest queued best-effort deliveries until `cost` fits; true if it then fits.
   bool make_room(std::uint64_t cost);
+  // Counts a dropped best-effort delivery and records its stream position.
+  void record_drop(const Message& message);
 
   std::uint64_t bound_bytes_;
   std::uint64_t zmq_budget_bytes_;
   std::deque<Message> queue_;
   std::uint64_t queued_bytes_ = 0;
   std::uint64_t best_effort_queued_ = 0;  // how many queued messages are best-effort
-  std::shared_ptr<std::atomic<std::uint64_t>> in_zmq_bytes_;
+  std::shared_ptr<Written> written_;
   std::uint64_t dropped_ = 0;
+  std::vector<DroppedRun> dropped_runs_;
 };
 
 }  // namespace bcast::io

@@ -23,6 +23,17 @@ std::string mib_text(std::uint64_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
+std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+
+// The gap reason a client sees for best-effort deliveries dropped because it read too slowly.
+constexpr const char* kSlowSubscriberReason = "slow-subscriber";
+
+// What a parked publish costs beside its payload and group name (the request's bookkeeping).
+constexpr std::uint64_t kParkedOverheadBytes = 256;
+
+// A publish answered `busy` for lack of credit may be retried after this long.
+constexpr std::chrono::milliseconds kRetryAfter{1000};
+
 }  // namespace
 
 ClientServer::ClientServer(zmq::context_t& context, ClientHandler& handler,
@@ -350,17 +361,96 @@ void ClientServer::publish(const std::string& identity, Client& client, const He
   publish.order = request.order;
   publish.payload = std::make_shared<const std::string>(frames.size() > 1 ? frames[1].to_string()
                                                                           : std::string());
+  // Behind an earlier parked publish of the same client even if this one has credit: a client's
+  // publishes are published in the order it sent them.
+  if (options_.flow_control && (!client.parked.empty() || !handler_.has_credit(publish))) {
+    park(identity, client, request.id, std::move(publish));
+    return;
+  }
+  submit(identity, client, request.id, publish);
+}
+
+void ClientServer::submit(const std::string& identity, Client& client, std::uint64_t request_id,
+                          const PublishRequest& publish) {
   // Registered first: the receipt may be produced before publish() returns.
   const std::uint64_t seq = client.next_seq;
-  client.pending[seq] = request.id;
+  client.pending[seq] = request_id;
   auto published = handler_.publish(publish);
   if (!published.ok()) {
     client.pending.erase(seq);
     send(identity,
-         protocol::error_reply(request.id, published.error().code, published.error().message));
+         protocol::error_reply(request_id, published.error().code, published.error().message));
     return;
   }
   client.next_seq = published.value() + 1;
+}
+
+void ClientServer::park(const std::string& identity, Client& client, std::uint64_t request_id,
+                        PublishRequest publish) {
+  const std::uint64_t cost = publish.payload->size() + publish.group.size() + kParkedOverheadBytes;
+  if (!client.parked.empty() && client.parked_bytes + cost > options_.client_queue_bytes) {
+    send(identity,
+         protocol::error_reply(
+             request_id, ErrorCode::kBusy,
+             "no credit: group '" + publish.group +
+                 "' is paced by a slow subscriber and this client already has " +
+                 std::to_string(client.parked.size()) + " publishes (" +
+                 std::to_string(client.parked_bytes) +
+                 " bytes) waiting for credit (at most --client-queue-bytes); not published, "
+                 "retry after " +
+                 ms_text(kRetryAfter)));
+    return;
+  }
+  client.parked_bytes += cost;
+  client.parked.push_back(Parked{request_id, std::move(publish), Clock::now(), cost});
+}
+
+void ClientServer::refuse_parked(const std::string& identity, Client& client, const Error& error) {
+  const std::deque<Parked> parked = std::exchange(client.parked, {});
+  client.parked_bytes = 0;
+  for (const Parked& p : parked) {
+    if (!clients_.contains(identity)) return;  // a reply that did not fit disconnected it
+    send(identity, protocol::error_reply(p.request_id, error.code, error.message));
+  }
+}
+
+void ClientServer::retry_parked() {
+  const auto now = Clock::now();
+  std::vector<std::string> waiting;  // publishing may forget a client: no iterating clients_ then
+  for (const auto& [identity, client] : clients_) {
+    if (!client.parked.empty()) waiting.push_back(identity);
+  }
+  for (const std::string& identity : waiting) {
+    for (;;) {
+      auto found = clients_.find(identity);
+      if (found == clients_.end() || found->second.parked.empty()) break;
+      Client& client = found->second;
+      Parked& front = client.parked.front();
+      if (refusal_) {
+        refuse_parked(identity, client, *refusal_);
+        break;
+      }
+      if (handler_.has_credit(front.request)) {
+        Parked next = std::move(front);
+        client.parked.pop_front();
+        client.parked_bytes -= next.cost_bytes;
+        submit(identity, client, next.request_id, next.request);
+        continue;
+      }
+      if (now - front.since >= options_.publish_wait) {
+        // Those behind it are answered too: publishing them would break the client's order.
+        refuse_parked(
+            identity, client,
+            make_error(ErrorCode::kBusy,
+                       "no credit for " + ms_text(options_.publish_wait) +
+                           " (--publish-wait-ms): a subscriber of group '" + front.request.group +
+                           "' reads more slowly than its publishers publish; not published (nor "
+                           "this client's publishes after it), retry after " +
+                           ms_text(kRetryAfter)));
+      }
+      break;
+    }
+  }
 }
 
 ClientQueue::Message ClientServer::delivery_message(const Delivery& delivery) {
@@ -374,10 +464,17 @@ ClientQueue::Message ClientServer::delivery_message(const Delivery& delivery) {
   header.order = delivery.order;
   header.stream_seq = delivery.stream_seq;
   static const auto kEmpty = std::make_shared<const std::string>();
-  const auto kind = delivery.mode == Mode::kBestEffort ? ClientQueue::Kind::kBestEffortDelivery
-                                                       : ClientQueue::Kind::kDelivery;
+  if (delivery.mode != Mode::kBestEffort) {
+    return ClientQueue::Message{protocol::encode_header(header),
+                                delivery.payload ? delivery.payload : kEmpty,
+                                ClientQueue::Kind::kDelivery, nullptr};
+  }
+  // What a gap event names should it be dropped.
+  auto position = std::make_shared<const ClientQueue::StreamPosition>(ClientQueue::StreamPosition{
+      delivery.group, sender_origin(delivery.sender), delivery.stream_seq});
   return ClientQueue::Message{protocol::encode_header(header),
-                              delivery.payload ? delivery.payload : kEmpty, kind};
+                              delivery.payload ? delivery.payload : kEmpty,
+                              ClientQueue::Kind::kBestEffortDelivery, std::move(position)};
 }
 
 void ClientServer::deliver(const Delivery& delivery) {
@@ -473,7 +570,9 @@ ClientServerStats ClientServer::stats() const {
   ClientServerStats stats;
   stats.clients = clients_.size();
   stats.deliveries_dropped_total = deliveries_dropped_total_;
+  stats.stalled_disconnects_total = stalled_disconnects_total_;
   for (const auto& [identity, client] : clients_) {
+    stats.parked_publishes += client.parked.size();
     stats.deliveries_dropped_total += client.queue.dropped();  // not yet reported
     const std::size_t waiting = client.queue.queued_messages();
     stats.backlog_replies += waiting;
@@ -534,6 +633,15 @@ void ClientServer::send(const std::string& identity, const Header& header) {
 void ClientServer::enqueue(const std::string& identity, Client& client,
                            ClientQueue::Message message) {
   ClientQueue& queue = client.queue;
+  if (message.kind != ClientQueue::Kind::kReply) {
+    client.delivered_payload_bytes += message.payload ? message.payload->size() : 0;
+    client.delivered_cost_bytes += ClientQueue::cost_bytes(message);
+    // Recent deliveries weigh most: the mix of message sizes may change.
+    if (client.delivered_cost_bytes > (std::uint64_t{1} << 32)) {
+      client.delivered_payload_bytes /= 2;
+      client.delivered_cost_bytes /= 2;
+    }
+  }
   // In order: a message may go straight to ZeroMQ only when nothing waits before it.
   if (queue.may_go_now(ClientQueue::cost_bytes(message))) {
     switch (hand_over(identity, message, queue)) {
@@ -593,20 +701,93 @@ ClientServer::HandOver ClientServer::hand_over(const std::string& identity,
 }
 
 void ClientServer::report_dropped(const std::string& identity, Client& client) {
-  const std::uint64_t dropped = client.queue.dropped();
-  if (dropped == 0) return;
-  // Not behind the queue: the client learns of the loss as soon as it reads.
-  const Header report = protocol::error_reply(
-      0, ErrorCode::kBusy,
-      std::to_string(dropped) + " best-effort deliveries dropped: this client reads too slowly (" +
-          "more than " + mib_text(client.queue.bound_bytes()) +
-          " waiting for it, --client-queue-bytes)");
-  const HandOver result = hand_over(
-      identity,
-      ClientQueue::Message{protocol::encode_header(report), nullptr, ClientQueue::Kind::kReply},
-      client.queue);
-  if (result == HandOver::kSent) deliveries_dropped_total_ += client.queue.take_dropped();
+  std::vector<ClientQueue::DroppedRun>& runs = client.queue.dropped_runs();
+  // Not behind the queue: the client learns of the loss as soon as it reads. That is still its
+  // place in the best-effort streams: the queue drops the oldest best-effort deliveries first,
+  // so every one queued after the dropped ones is newer, and every one before them is already
+  // with ZeroMQ.
+  std::size_t reported = 0;
+  HandOver result = HandOver::kSent;
+  for (; reported < runs.size(); ++reported) {
+    const ClientQueue::DroppedRun& run = runs[reported];
+    Header gap;
+    gap.type = MessageType::kGap;
+    gap.group = run.group;
+    gap.reason = kSlowSubscriberReason;
+    gap.origin = run.origin;
+    gap.mode = Mode::kBestEffort;
+    gap.from_seq = run.from_seq;
+    gap.to_seq = run.to_seq;
+    result = hand_over(
+        identity,
+        ClientQueue::Message{protocol::encode_header(gap), nullptr, ClientQueue::Kind::kReply},
+        client.queue);
+    if (result != HandOver::kSent) break;
+  }
+  runs.erase(runs.begin(), runs.begin() + static_cast<std::ptrdiff_t>(reported));
+  if (runs.empty()) deliveries_dropped_total_ += client.queue.take_dropped();
   if (result == HandOver::kGone) forget(identity);
+}
+
+void ClientServer::disconnect_stalled() {
+  const auto now = Clock::now();
+  // Rounds come at least every tick: a longer pause means this daemon itself did not run
+  // (SIGSTOP, a paused VM, a stalled disk), and its clients could not read meanwhile either
+  // (GapEvents.ADaemonStoppedPastThePeerTimeoutIsToldOfEverythingItSkipped).
+  const bool daemon_paused = now - last_stall_check_ > kDaemonPause;
+  last_stall_check_ = now;
+  std::vector<std::string> stalled;  // disconnecting changes clients_: no iterating it then
+  for (auto& [identity, client] : clients_) {
+    const std::uint64_t released = client.queue.released_messages();
+    if (daemon_paused || client.queue.held_bytes() == 0 || released != client.released_seen) {
+      client.released_seen = released;
+      client.progress_at = now;
+      continue;
+    }
+    if (options_.stalled_subscriber.count() > 0 &&
+        now - client.progress_at >= options_.stalled_subscriber) {
+      stalled.push_back(identity);
+    }
+  }
+  for (const std::string& identity : stalled) {
+    auto client = clients_.find(identity);
+    if (client == clients_.end()) continue;
+    const std::uint64_t held = client->second.queue.held_bytes();
+    ++stalled_disconnects_total_;
+    disconnect(identity,
+               "this client read nothing of the " + std::to_string(held) +
+                   " bytes waiting for it for " + ms_text(options_.stalled_subscriber) +
+                   " (--stalled-subscriber-ms); a subscriber that stops reading would hold the "
+                   "publishers of its groups back; connect again",
+               /*keep_queued=*/false);
+  }
+}
+
+void ClientServer::report_rooms() {
+  if (!options_.flow_control) return;
+  std::map<std::string, std::uint64_t> rooms;
+  for (const auto& [identity, client] : clients_) {
+    if (client.groups.empty()) continue;
+    // A quarter of the bound is kept back: for replies and events, which share the queue, and
+    // for what publishers had sent before they heard this room (flow_control.hpp).
+    const std::uint64_t bound = client.queue.bound_bytes();
+    const std::uint64_t usable = bound - bound / 4;
+    const std::uint64_t held = client.queue.held_bytes();
+    std::uint64_t free = usable > held ? usable - held : 0;
+    // Its groups share its queue.
+    free /= client.groups.size();
+    // The node counts payload bytes; the queue also pays for headers and bookkeeping.
+    if (client.delivered_cost_bytes > 0) {
+      free =
+          static_cast<std::uint64_t>(static_cast<unsigned __int128>(free) *
+                                     client.delivered_payload_bytes / client.delivered_cost_bytes);
+    }
+    for (const std::string& group : client.groups) {
+      auto [it, inserted] = rooms.try_emplace(group, free);
+      if (!inserted) it->second = std::min(it->second, free);
+    }
+  }
+  handler_.set_delivery_rooms(std::move(rooms));
 }
 
 void ClientServer::disconnect(const std::string& identity, const std::string& reason,
@@ -619,6 +800,8 @@ void ClientServer::disconnect(const std::string& identity, const std::string& re
   identity_of_.erase(client.sender);
   client.groups.clear();
   client.pending.clear();
+  client.parked.clear();  // it is gone: nobody to answer
+  client.parked_bytes = 0;
   if (!keep_queued) client.queue.discard();
   // id 0 and `unavailable`: the protocol's "this connection is closed; you are forgotten".
   ClientQueue::Message notice{protocol::encode_header(protocol::error_reply(
@@ -666,6 +849,8 @@ void ClientServer::flush() {
     const bool done = it->second.queue.empty() && it->second.queue.in_zmq_bytes() == 0;
     it = (result == HandOver::kGone || done) ? closing_.erase(it) : std::next(it);
   }
+  disconnect_stalled();
+  report_rooms();
 }
 
 bool ClientServer::drain(std::chrono::milliseconds timeout) {

@@ -19,9 +19,22 @@
 // Sends to clients never block. Each client has a ClientQueue (client_queue.hpp) bounded in
 // bytes (`client_queue_bytes`): replies, events and deliveries wait there, in order, for room
 // in ZeroMQ. At the bound, the oldest best-effort deliveries are dropped and the client is told
-// at once (an error event, id 0, `busy`, saying how many); a reliable, gossip or total-order
-// delivery or a reply that does not fit disconnects the client: it is told why (an error event,
-// id 0, `unavailable`, the protocol's "you are disconnected") and forgotten.
+// at once, by gap events naming exactly the dropped messages (origin, best-effort stream
+// positions, group; reason "slow-subscriber"); a reliable, gossip or total-order delivery or a
+// reply that does not fit disconnects the client: it is told why (an error event, id 0,
+// `unavailable`, the protocol's "you are disconnected") and forgotten.
+//
+// Flow control (core/bcast/flow_control.hpp; docs/guarantees.md, "Slow subscribers"). With the
+// `block` policy (`flow_control`), every round the server reports to the node, per group, the
+// free room of the group's slowest client (what its queue can still take, below a reserve kept
+// for replies and for what was already on its way), so that publishers anywhere in the cluster
+// are paced by it and a subscriber that keeps reading never overflows. A publish the node has
+// no credit for is parked in its client's FIFO (and so is every later publish of that client,
+// to keep its order) and retried every round after the node stepped and ticked; one parked
+// longer than `publish_wait` is answered `busy` (with a retry-after hint), and so are those
+// parked behind it. A client that stopped reading must not hold publishers back forever: one
+// whose queue held data while ZeroMQ wrote nothing of it for `stalled_subscriber` is
+// disconnected (told why), which releases its room.
 // TODO([replay]): give that event the client's resume position (the gseq it has seen up to), so
 // a client can reconnect with `--from` and lose nothing.
 //
@@ -43,6 +56,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,6 +95,15 @@ class ClientHandler {
   virtual void left_group(SenderId sender, const std::string& group) { (void)sender, (void)group; }
   // Returns the message's seq; the receipt comes later through ClientServer::acknowledge.
   virtual Result<std::uint64_t> publish(const PublishRequest& request) = 0;
+  // Whether publish() would admit the request now as far as flow control goes.
+  virtual bool has_credit(const PublishRequest& request) const {
+    (void)request;
+    return true;
+  }
+  // The free room (bytes) of each group's slowest local client, every round (see Node).
+  virtual void set_delivery_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group) {
+    (void)free_bytes_by_group;
+  }
   virtual protocol::Header status() = 0;
   virtual std::vector<NodeId> members() = 0;
   virtual NodeId node_id() const = 0;
@@ -102,6 +125,8 @@ struct ClientServerStats {
   std::size_t backlog_replies = 0;                   // replies waiting for room, all clients
   std::size_t max_backlog_replies = 0;               // the longest wait of one client
   std::uint64_t deliveries_dropped_total = 0;        // lost to full client queues, since start
+  std::size_t parked_publishes = 0;                  // waiting for credit, all clients
+  std::uint64_t stalled_disconnects_total = 0;       // clients cut off for not reading
   std::map<std::string, std::size_t> group_clients;  // group -> clients that joined it
 };
 
@@ -114,6 +139,14 @@ struct ClientServerOptions {
   std::uint64_t zmq_budget_bytes = 4ULL << 20;
   int send_queue = 100000;    // ZMQ_SNDHWM per client: a count bound beside the byte bound
   LocalAccessOptions access;  // the socket file's mode and group, who may say hello
+  // The `block` policy: report the clients' free room to the node, park publishes without credit
+  // (false, `disconnect`: no room is reported, a client that falls behind the bound on messages
+  // that may not be dropped is disconnected, as before flow control).
+  bool flow_control = true;
+  // How long a publish may wait for credit before it is answered `busy`.
+  std::chrono::milliseconds publish_wait{10000};
+  // A client whose queue held data while it read nothing for this long is disconnected; 0: never.
+  std::chrono::milliseconds stalled_subscriber{5000};
   std::vector<GroupPermission> group_permissions;  // who may publish to / join which groups
 };
 
@@ -143,9 +176,13 @@ class ClientServer {
   void acknowledge(const Receipt& receipt);
   // The outcome of a membership change a client asked for.
   void answer_admin(const AdminResult& result);
-  // Hands waiting messages to ZeroMQ, reports drops, notices closed connections; the daemon
-  // calls it every round.
+  // Hands waiting messages to ZeroMQ, reports drops, notices closed connections, disconnects
+  // stalled clients and reports the free room to the handler; the daemon calls it every round.
   void flush();
+  // Publishes what clients parked for lack of credit while the node has credit for it, in each
+  // client's order; answers `busy` those that waited too long. The daemon calls it every round,
+  // after the node has stepped and ticked (credit comes from peers).
+  void retry_parked();
 
   // Lowers (or raises) the limits of the options, e.g. to fit the descriptor budget.
   void set_limits(std::size_t max_clients, std::size_t max_connections);
@@ -171,6 +208,14 @@ class ClientServer {
   std::size_t open_connections() const { return guard_ ? guard_->open_connections() : 0; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // A publish waiting for credit.
+  struct Parked {
+    std::uint64_t request_id = 0;
+    PublishRequest request;
+    Clock::time_point since;
+    std::uint64_t cost_bytes = 0;  // counted against the client's bound
+  };
   struct Client {
     Client(std::uint64_t bound_bytes, std::uint64_t zmq_budget_bytes)
         : queue(bound_bytes, zmq_budget_bytes) {}
@@ -188,6 +233,17 @@ class ClientServer {
     std::map<std::string, std::uint64_t> replay_next_gseq;
     // Groups that replayed: live total-order deliveries below this gseq were replayed already.
     std::map<std::string, std::uint64_t> live_from_gseq;
+    // Publishes waiting for credit, in the client's order.
+    std::deque<Parked> parked;
+    std::uint64_t parked_bytes = 0;
+    // Stall detection: ZeroMQ's count of written messages when last seen, and when the client
+    // last read (or held nothing).
+    std::uint64_t released_seen = 0;
+    Clock::time_point progress_at = Clock::now();
+    // Payload and queue cost of the deliveries it was sent (halved now and then): the room
+    // reported to the node is in payload bytes, as the node counts them.
+    std::uint64_t delivered_payload_bytes = 0;
+    std::uint64_t delivered_cost_bytes = 0;
   };
   static constexpr std::uint64_t kReplayBytesPerRound = 1 << 20;
   // A replaying client's queue is refilled from the history only below this.
@@ -201,6 +257,19 @@ class ClientServer {
   void hello(const std::string& identity, int fd, const protocol::Header& request);
   void publish(const std::string& identity, Client& client, const protocol::Header& request,
                std::vector<zmq::message_t>& frames);
+  // Hands the publish to the node; registers its receipt, or answers its refusal.
+  void submit(const std::string& identity, Client& client, std::uint64_t request_id,
+              const PublishRequest& publish);
+  // Parks a publish without credit, or answers `busy` at once when the client's parked bytes
+  // would exceed its bound.
+  void park(const std::string& identity, Client& client, std::uint64_t request_id,
+            PublishRequest publish);
+  // Answers every parked publish of the client with `error` (from the front).
+  void refuse_parked(const std::string& identity, Client& client, const Error& error);
+  // Disconnects clients whose queue held data while they read nothing for stalled_subscriber.
+  void disconnect_stalled();
+  // The free room of each group's slowest client, to the handler.
+  void report_rooms();
   // A join with from_gseq (client_server_replay.cpp). False, with an error reply sent, if the
   // daemon keeps no history.
   bool start_replay(const std::string& identity, Client& client, const protocol::Header& request);
@@ -254,6 +323,11 @@ class ClientServer {
   std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> pending_admin_;
   std::uint64_t next_admin_id_ = 1;
   std::uint64_t deliveries_dropped_total_ = 0;
+  std::uint64_t stalled_disconnects_total_ = 0;
+  // When stalled clients were last looked for; a gap longer than kDaemonPause restarts every
+  // client's stall clock.
+  Clock::time_point last_stall_check_ = Clock::now();
+  static constexpr std::chrono::milliseconds kDaemonPause{1000};
   // Clients told they are disconnected, kept (by identity) only until ZeroMQ has written what
   // they were sent, the notice last, or until their connection closes.
   std::map<std::string, Client> closing_;

@@ -146,6 +146,10 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     ClientServerOptions client_options;
     client_options.max_clients = options_.max_clients;
     client_options.client_queue_bytes = options_.client_queue_bytes;
+    client_options.flow_control =
+        options_.slow_subscriber == DaemonOptions::SlowSubscriberPolicy::kBlock;
+    client_options.publish_wait = std::chrono::milliseconds(options_.publish_wait_ms);
+    client_options.stalled_subscriber = std::chrono::milliseconds(options_.stalled_subscriber_ms);
     client_options.access = options_.client_access;
     client_options.group_permissions = options_.group_permissions;
     clients_ = std::make_unique<ClientServer>(context_, *this, client_options, log_line);
@@ -333,6 +337,8 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         // Beyond a second behind (the process was stopped), the rest is forgiven.
         if (Clock::now() - next_tick > std::chrono::seconds(1)) next_tick = Clock::now();
       }
+      // Credit from peers arrived in step() and tick(): publishes waiting for it may go now.
+      clients_->retry_parked();
       apply();
       clients_->flush();
       report_drops();
@@ -440,6 +446,12 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   }
   void left_group(SenderId sender, const std::string& group) override {
     node_->leave_group(sender, group);
+  }
+  bool has_credit(const PublishRequest& request) const override {
+    return node_->has_credit(request);
+  }
+  void set_delivery_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group) override {
+    node_->set_delivery_rooms(std::move(free_bytes_by_group));
   }
   Result<std::uint64_t> publish(const PublishRequest& request) override {
     auto seq = node_->publish(request, round_);

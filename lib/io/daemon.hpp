@@ -51,7 +51,16 @@ struct DaemonOptions {
   NodeOptions node;                // protocol tuning; node.raft.id is set from node_id
   std::size_t max_clients = 1024;  // clients that said hello
   std::uint64_t client_queue_bytes = 64ULL << 20;  // held per client (ClientQueue)
-  bool verbose = false;                            // log every leader change and membership event
+  // What a subscriber too slow for its publishers costs (docs/guarantees.md, "Slow
+  // subscribers"): kBlock paces the publishers (flow control), kDisconnect cuts the subscriber
+  // off once it falls client_queue_bytes behind.
+  enum class SlowSubscriberPolicy : std::uint8_t { kBlock, kDisconnect };
+  SlowSubscriberPolicy slow_subscriber = SlowSubscriberPolicy::kBlock;
+  // How long a publish waits for credit before it is answered `busy`.
+  std::uint32_t publish_wait_ms = 10000;
+  // A client that reads nothing of what waits for it for this long is disconnected; 0: never.
+  std::uint32_t stalled_subscriber_ms = 5000;
+  bool verbose = false;  // log every leader change and membership event
   // "IP:PORT" of the HTTP endpoint (metrics, health, status page; lib/io/http_server.hpp), or
   // empty for none. Only a loopback address unless http_allow_remote.
   std::string http;

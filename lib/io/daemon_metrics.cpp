@@ -11,8 +11,8 @@ constexpr Mode kModes[] = {Mode::kBestEffort, Mode::kReliable, Mode::kGossip};
 constexpr Order kOrders[] = {Order::kNone, Order::kFifo, Order::kCausal, Order::kTotal};
 // PeerMessage's alternatives, in variant order.
 constexpr const char* kPeerMessageTypes[] = {
-    "raft",    "data",         "digest",        "hello",         "welcome",     "total_forward",
-    "refusal", "join_request", "join_response", "admin_forward", "admin_result"};
+    "raft",    "data",         "digest",        "hello",         "welcome",      "total_forward",
+    "refusal", "join_request", "join_response", "admin_forward", "admin_result", "credit"};
 static_assert(std::size(kPeerMessageTypes) == std::variant_size_v<PeerMessage>);
 
 std::size_t cell_index(Mode mode, Order order) {
@@ -61,7 +61,10 @@ DaemonMetrics::DaemonMetrics(MetricsRegistry& registry, const DaemonMetricsOptio
                                               "for their sender (docs/security.md).")),
       client_deliveries_dropped_(registry.counter(
           "bcast_client_deliveries_dropped_total",
-          "Deliveries lost because a local client's queue was full (it reads too slowly).")) {
+          "Deliveries lost because a local client's queue was full (it reads too slowly).")),
+      client_stalled_disconnects_(registry.counter(
+          "bcast_client_stalled_disconnects_total",
+          "Local clients disconnected for reading nothing for --stalled-subscriber-ms.")) {
   for (Mode mode : kModes) {
     for (Order order : kOrders) {
       const Labels labels = {{"mode", mode_name(mode)}, {"order", order_name(order)}};
@@ -134,6 +137,9 @@ DaemonMetrics::DaemonMetrics(MetricsRegistry& registry, const DaemonMetricsOptio
       gauge("bcast_client_backlog_replies", "Replies waiting for room in local clients' queues.");
   gauges_.client_max_backlog =
       gauge("bcast_client_max_backlog_replies", "The longest reply backlog of one local client.");
+  gauges_.client_parked_publishes =
+      gauge("bcast_client_parked_publishes",
+            "Publishes of local clients held for credit (a slow subscriber paces the group).");
   gauges_.ready = gauge("bcast_ready", "1 when /readyz answers 200 (docs/operations.md).");
   gauges_.uptime = gauge("bcast_uptime_seconds", "Seconds since the daemon started.");
   registry
@@ -251,6 +257,10 @@ std::shared_ptr<const DaemonStatus> DaemonMetrics::after_round(const Node& node,
       client_stats.deliveries_dropped_total -
       std::min(client_dropped_seen_, client_stats.deliveries_dropped_total));
   client_dropped_seen_ = client_stats.deliveries_dropped_total;
+  client_stalled_disconnects_.increment(
+      client_stats.stalled_disconnects_total -
+      std::min(client_stalled_seen_, client_stats.stalled_disconnects_total));
+  client_stalled_seen_ = client_stats.stalled_disconnects_total;
   refresh(node, transport, now);
   return snapshot(node, transport, client_stats, now);
 }
@@ -381,6 +391,7 @@ std::shared_ptr<DaemonStatus> DaemonMetrics::snapshot(const Node& node, PeerTran
   gauges_.clients->set(static_cast<double>(clients.clients));
   gauges_.client_backlog->set(static_cast<double>(clients.backlog_replies));
   gauges_.client_max_backlog->set(static_cast<double>(clients.max_backlog_replies));
+  gauges_.client_parked_publishes->set(static_cast<double>(clients.parked_publishes));
   return s;
 }
 

@@ -104,6 +104,7 @@ class DaemonMetrics {
   Counter& peer_frames_dropped_;
   Counter& peer_frames_malformed_;
   Counter& client_deliveries_dropped_;
+  Counter& client_stalled_disconnects_;
   struct Gauges {
     Gauge* term;
     Gauge* commit_index;
@@ -120,6 +121,7 @@ class DaemonMetrics {
     Gauge* clients;
     Gauge* client_backlog;
     Gauge* client_max_backlog;
+    Gauge* client_parked_publishes;
     Gauge* ready;
     Gauge* uptime;
   } gauges_{};
@@ -138,6 +140,7 @@ class DaemonMetrics {
   std::uint64_t transport_dropped_seen_ = 0;
   std::uint64_t transport_malformed_seen_ = 0;
   std::uint64_t client_dropped_seen_ = 0;
+  std::uint64_t client_stalled_seen_ = 0;
   std::uint64_t published_messages_ = 0;
   std::uint64_t delivered_messages_ = 0;
   std::uint64_t published_bytes_ = 0;

@@ -448,7 +448,7 @@ TEST_F(ClientTest, AFullWindowWaitsForReceiptsThenTimesOut) {
   daemon.hold = true;
   ClientOptions o = options();
   o.max_in_flight = 3;
-  o.request_timeout = 200ms;
+  o.publish_window_timeout = 200ms;
   Client client = connect(o);
   for (int i = 0; i < 3; ++i) {
     const auto start = std::chrono::steady_clock::now();

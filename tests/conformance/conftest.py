@@ -16,8 +16,11 @@ _groups = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def daemon():
+    # A reader that stops reading is not disconnected here (--stalled-subscriber-ms 0): tests such
+    # as the backpressure one keep a client's queue full on purpose while they publish.
     with Bcastd(args=["--max-message-bytes", str(MAX_MESSAGE_BYTES),
-                      "--client-queue-bytes", str(CLIENT_QUEUE_BYTES)]) as d:
+                      "--client-queue-bytes", str(CLIENT_QUEUE_BYTES),
+                      "--stalled-subscriber-ms", "0"]) as d:
         d.wait_leader()
         yield d
 

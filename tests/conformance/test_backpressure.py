@@ -12,9 +12,10 @@ MESSAGES_THE_BOUND_HOLDS = CLIENT_QUEUE_BYTES // 128
 
 
 # "best-effort deliveries: the oldest still queued are dropped to make room [...] and the client
-# is told at once [...] by an error event, busy, id 0, saying how many were dropped."
-# "Replies are never dropped".
-def test_a_slow_reader_learns_how_many_deliveries_it_lost(daemon, group):
+# is told at once [...] and exactly: one gap event per run of consecutive dropped positions of an
+# origin's best-effort stream (group, origin, mode best-effort, from_seq..to_seq, reason
+# slow-subscriber)". "Replies are never dropped".
+def test_a_slow_reader_learns_which_deliveries_it_lost(daemon, group):
     total = MESSAGES_THE_BOUND_HOLDS + 20000
     with RawClient(daemon.socket, rcvhwm=1) as slow, RawClient(daemon.socket) as publisher:
         slow.hello()
@@ -37,27 +38,30 @@ def test_a_slow_reader_learns_how_many_deliveries_it_lost(daemon, group):
         # The slow client's queue is full; its request's reply waits for room.
         status_id = slow.send({"type": "status"})
 
-        deliveries = 0
-        dropped_reports = []
+        delivered = set()
+        dropped = []
         status_replies = 0
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if not slow.socket.poll(1000):
                 break
             frames = slow.socket.recv_multipart()
-            if len(frames) == 2:
-                deliveries += 1
-                continue
             message = check_header(frames[0])
-            if message["type"] == "error":
-                assert message["id"] == 0 and message["code"] == "busy", message
-                dropped_reports.append(message["message"])
+            if len(frames) == 2:
+                delivered.add(message["stream_seq"])
+                continue
+            if message["type"] == "gap":
+                assert message["reason"] == "slow-subscriber", message
+                assert message["group"] == group and message["mode"] == "best-effort", message
+                dropped.extend(range(message["from_seq"], message["to_seq"] + 1))
             elif message["type"] == "status_reply":
                 assert message["id"] == status_id
                 status_replies += 1
+            else:
+                assert False, f"unexpected {message}"
         assert status_replies == 1, "a reply was lost behind a full queue"
-        assert dropped_reports, (f"{total - deliveries} of {total} deliveries lost without a "
-                                 f"busy event")
-        dropped = sum(int(re.match(r"(\d+) (?:best-effort )?deliveries dropped", m).group(1))
-                      for m in dropped_reports)
-        assert deliveries + dropped == total, (deliveries, dropped, dropped_reports)
+        assert dropped, f"{total - len(delivered)} of {total} deliveries lost without a gap event"
+        # Exactly: each position either delivered or named by a gap, once.
+        assert len(dropped) == len(set(dropped)), "a position named twice"
+        assert not delivered & set(dropped), "a delivered position named by a gap"
+        assert len(delivered) + len(dropped) == total, (len(delivered), len(dropped))

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "io/descriptor_budget.hpp"
 
@@ -48,6 +49,44 @@ TEST(ClientQueue, BestEffortOverflowDropsTheOldestBestEffortFirst) {
   EXPECT_EQ(order, "rbcd");
   EXPECT_EQ(queue.take_dropped(), 1u);
   EXPECT_EQ(queue.dropped(), 0u);
+}
+
+// What a gap event names: the dropped best-effort deliveries by origin, group and stream
+// position, consecutive positions of one origin and group in one run.
+TEST(ClientQueue, DroppedBestEffortDeliveriesAreRecordedByStreamPosition) {
+  const auto at = [](std::uint32_t origin, std::uint64_t stream_seq, const std::string& group) {
+    ClientQueue::Message m = message(Kind::kBestEffortDelivery, kPayload);
+    m.position = std::make_shared<const ClientQueue::StreamPosition>(
+        ClientQueue::StreamPosition{group, origin, stream_seq});
+    return m;
+  };
+  ClientQueue queue(2 * kCost, 2 * kCost);
+  ASSERT_EQ(queue.push(at(7, 1, "g")), Admission::kQueued);
+  ASSERT_EQ(queue.push(at(7, 2, "g")), Admission::kQueued);
+  ASSERT_EQ(queue.push(at(7, 3, "g")), Admission::kQueued);  // drops 1
+  ASSERT_EQ(queue.push(at(7, 4, "g")), Admission::kQueued);  // drops 2: one run 1..2
+  ASSERT_EQ(queue.push(at(7, 5, "h")), Admission::kQueued);  // drops 3
+  ASSERT_EQ(queue.push(at(9, 1, "h")), Admission::kQueued);  // drops 4 (after 3 of g)
+  ASSERT_EQ(queue.push(at(9, 2, "h")), Admission::kQueued);  // drops 5 of h
+  ASSERT_EQ(queue.dropped(), 5u);
+  const std::vector<ClientQueue::DroppedRun>& runs = queue.dropped_runs();
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0].origin, 7u);
+  EXPECT_EQ(runs[0].group, "g");
+  EXPECT_EQ(runs[0].from_seq, 1u);
+  EXPECT_EQ(runs[0].to_seq, 4u);
+  EXPECT_EQ(runs[1].group, "h");
+  EXPECT_EQ(runs[1].from_seq, 5u);
+  EXPECT_EQ(runs[1].to_seq, 5u);
+}
+
+TEST(ClientQueue, CountsWhatZeroMqReleased) {
+  ClientQueue queue(10 * kCost, 10 * kCost);
+  ClientQueue::Ticket* ticket = queue.make_ticket(message(Kind::kDelivery, kPayload));
+  EXPECT_EQ(queue.released_messages(), 0u);
+  ClientQueue::release_ticket(nullptr, ticket);
+  EXPECT_EQ(queue.released_messages(), 1u);
+  EXPECT_EQ(queue.in_zmq_bytes(), 0u);
 }
 
 TEST(ClientQueue, BestEffortThatCannotFitIsDroppedItself) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,13 +36,21 @@ class TempDir {
   std::string path_;
 };
 
-// Serves clients of node 1; publishes are not expected.
+// Serves clients of node 1. Publishes are refused unless `accept_publishes`; then each is
+// recorded and given the next seq (its receipt is the test's to send). `credit` is what flow
+// control answers; the rooms the server reports are kept.
 class Handler final : public ClientHandler {
  public:
   SenderId open_sender() override { return make_sender_id(1, 1, ++clients_); }
   void close_sender(SenderId) override {}
-  Result<std::uint64_t> publish(const PublishRequest&) override {
-    return make_error(ErrorCode::kUnavailable, "not in this test");
+  Result<std::uint64_t> publish(const PublishRequest& request) override {
+    if (!accept_publishes) return make_error(ErrorCode::kUnavailable, "not in this test");
+    published.push_back(*request.payload);
+    return ++seqs_[request.sender];
+  }
+  bool has_credit(const PublishRequest&) const override { return credit; }
+  void set_delivery_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group) override {
+    rooms = std::move(free_bytes_by_group);
   }
   protocol::Header status() override { return {}; }
   std::vector<NodeId> members() override { return {1, 2, 3}; }
@@ -53,21 +62,34 @@ class Handler final : public ClientHandler {
   HistoryStore* history() override { return history_store; }
 
   HistoryStore* history_store = nullptr;  // what replays read (none by default)
+  bool accept_publishes = false;
+  bool credit = true;
+  std::vector<std::string> published;          // payloads, in publish order
+  std::map<std::string, std::uint64_t> rooms;  // the last report
 
  private:
   std::uint32_t clients_ = 0;
+  std::map<SenderId, std::uint64_t> seqs_;
 };
 
 class ClientServerTest : public ::testing::Test {
  protected:
-  ClientServerTest() : server_(context_, handler_, ClientServerOptions{}) {
+  explicit ClientServerTest(const ClientServerOptions& options = {})
+      : server_(context_, handler_, options) {
     EXPECT_TRUE(server_.start(dir_.path() + "/bcastd.sock").ok());
   }
 
   // A raw client (docs/protocol.md): says hello, joins `groups`, and is then read by `drain`.
-  std::unique_ptr<zmq::socket_t> connect(const std::vector<std::string>& groups) {
+  // A `slow` one takes at most one message off the connection until it reads (ZMQ_RCVHWM 1), so
+  // what it does not read stays with the daemon.
+  std::unique_ptr<zmq::socket_t> connect(const std::vector<std::string>& groups,
+                                         bool slow = false) {
     auto client = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::dealer);
     client->set(zmq::sockopt::linger, 0);
+    if (slow) {
+      client->set(zmq::sockopt::rcvhwm, 1);
+      client->set(zmq::sockopt::rcvbuf, 64 << 10);
+    }
     client->connect("ipc://" + dir_.path() + "/bcastd.sock");
     std::uint64_t id = 1;
     request(*client, hello(id++), MessageType::kWelcome);

@@ -128,6 +128,25 @@ TEST(DaemonOptions, ClientLimits) {
             std::string::npos);
 }
 
+TEST(DaemonOptions, SlowSubscriberPolicy) {
+  using Policy = io::DaemonOptions::SlowSubscriberPolicy;
+  auto defaults = parse({"--dev"});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults.value().options.slow_subscriber, Policy::kBlock);
+  EXPECT_EQ(defaults.value().options.publish_wait_ms, 10000u);
+  EXPECT_EQ(defaults.value().options.stalled_subscriber_ms, 5000u);
+  auto set = parse({"--dev", "--slow-subscriber", "disconnect", "--publish-wait-ms", "250",
+                    "--stalled-subscriber-ms", "0"});
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set.value().options.slow_subscriber, Policy::kDisconnect);
+  EXPECT_EQ(set.value().options.publish_wait_ms, 250u);
+  EXPECT_EQ(set.value().options.stalled_subscriber_ms, 0u);
+  EXPECT_NE(error_of({"--dev", "--slow-subscriber", "drop"}).find("--slow-subscriber"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--dev", "--publish-wait-ms", "0"}).find("--publish-wait-ms"),
+            std::string::npos);
+}
+
 TEST(DaemonOptions, HelpListsEveryContractOption) {
   auto parsed = parse({"--help"});
   ASSERT_TRUE(parsed.ok());

@@ -269,8 +269,13 @@ class Cluster {
   // learns its room (as the daemon reports its client queues every round).
   void read_and_report_room(SimNode& n);
   void queue_for_reader(SimNode& n, const Delivery& delivery);
-  // --slow-subscribers: when each flow-controlled message was published.
-  std::map<std::pair<SenderId, std::uint64_t>, std::uint64_t> published_us_;
+  // --slow-subscribers: when each flow-controlled message was published, and which nodes its
+  // origin had excluded then (bit per node id).
+  struct FlowPublish {
+    std::uint64_t time_us = 0;
+    std::uint64_t excluded_nodes = 0;
+  };
+  std::map<std::pair<SenderId, std::uint64_t>, FlowPublish> published_us_;
   SimNetwork network_;
   Trace trace_;
   RaftChecker raft_checker_;
@@ -747,7 +752,16 @@ void Cluster::publish(SimNode& n, std::uint64_t arg) {
     ++result_.published;
     if (flow_stream(mode, order)) {
       result_.published_flow_bytes += payload.size();
-      if (options_.slow_subscribers > 0) published_us_[{request.sender, seq.value()}] = now_us_;
+      if (options_.slow_subscribers > 0) {
+        FlowPublish& record = published_us_[{request.sender, seq.value()}];
+        record.time_us = now_us_;
+        const std::vector<NodeId> counted = node.peers().holding_back();
+        for (NodeId member : node.peers().members()) {
+          if (std::find(counted.begin(), counted.end(), member) == counted.end() && member < 64) {
+            record.excluded_nodes |= 1ULL << member;
+          }
+        }
+      }
     }
     // Recorded before the driver hands out the publisher's own delivery and receipt.
     delivery_checker_.on_publish(node.origin(), request.sender, seq.value(), request.group, mode,
@@ -833,11 +847,14 @@ void Cluster::queue_for_reader(SimNode& n, const Delivery& delivery) {
   const std::uint64_t bound = options_.subscriber_queue_bytes;
   const std::uint64_t size = delivery.payload ? delivery.payload->size() : 0;
   const bool best_effort = delivery.mode == Mode::kBestEffort;
-  // A restarted daemon catching up on the Raft log delivers what was published before it
-  // started all at once: flow control paces live traffic, not that (docs/guarantees.md). Its
-  // new subscriber takes it as it comes.
+  // Not paced, so read as it comes (docs/flow-control.md): what a restarted daemon catches up
+  // on from the Raft log, published before it started; and what an origin published while it
+  // had excluded this daemon (a one-way partition: it no longer counted it, yet its messages
+  // got through).
   const auto published = published_us_.find({delivery.sender, delivery.seq});
-  if (!best_effort && (published == published_us_.end() || published->second < reader.started_us)) {
+  if (!best_effort &&
+      (published == published_us_.end() || published->second.time_us < reader.started_us ||
+       (n.id < 64 && (published->second.excluded_nodes >> n.id) & 1))) {
     result_.subscriber_read_bytes += size;
     return;
   }

@@ -225,6 +225,11 @@ TEST(SimChaos, RegressionSeeds) {
       // Room charged with causal messages held back for dead origins stalled every publisher
       // past healing.
       {3, 0, 21748, kNever, false, 2},
+      // The checker demanded pacing of what an origin published while it had excluded the
+      // subscriber's daemon (a one-way partition: nothing paces that; a checker bug).
+      {3, 0, 40053, kExcluding, false, 2},
+      {3, 0, 41383, kExcluding, false, 2},
+      {3, 0, 50325, kExcluding, true, 2},
   };
   for (const Case& c : cases) {
     SimOptions o = c.membership ? membership_options(c.voters, c.learners) : SimOptions{};

@@ -102,8 +102,9 @@ po::options_description global_options() {
        "`bcastd --dev` listens)")
       ("timeout", po::value<std::string>()->value_name("MS"),
        "how long to wait for the daemon: to connect and answer, and for pub the longest wait "
-       "for the next receipt (default 5000; pub 10000, which covers total-order publishes held "
-       "through a leader election)");
+       "for the next receipt (default 5000; pub 15000, which covers total-order publishes held "
+       "through a leader election and publishes held for credit, up to bcastd "
+       "--publish-wait-ms)");
   // clang-format on
   return o;
 }
@@ -537,9 +538,11 @@ class Publisher {
 int run_pub(const CommandLine& line) {
   if (line.positional.empty()) usage_error("pub needs a GROUP");
   std::vector<std::string> messages(line.positional.begin() + 1, line.positional.end());
-  // Total-order publishes are held by the daemon through an election (3 s by default) before it
-  // refuses them; the default wait must outlast that.
-  const std::chrono::milliseconds timeout = line.timeout.value_or(10000ms);
+  // Total-order publishes are held by the daemon through an election (3 s by default), and any
+  // publish while a slow subscriber leaves no credit (--publish-wait-ms, 10 s by default), before
+  // it refuses them: the default wait outlasts both, so the daemon's reason is what is reported.
+  // Pacing needs nothing more: the window (kMaxInFlight) fills while receipts come slowly.
+  const std::chrono::milliseconds timeout = line.timeout.value_or(15000ms);
   Client client = connect_daemon(line, timeout);
   Publisher publisher(line, client, timeout);
   MessageSource source(std::move(messages), client.max_message_bytes());

@@ -116,7 +116,7 @@ class Collector {
       auto event = sub.next_event(20ms);
       const std::int64_t now = bench::now_ns();
       if (!event) {
-        failure = event.error().message;
+        if (!failure) failure = event.error().message;
         return;
       }
       if (event.value()) on_event(*event.value(), now, last_progress);
@@ -148,8 +148,16 @@ class Collector {
  private:
   void on_event(const bcast::Event& event, std::int64_t now, std::int64_t& last_progress) {
     if (const auto* error = std::get_if<bcast::RequestError>(&event)) {
-      // "N deliveries dropped: this client reads too slowly"
+      // Older daemons: "N best-effort deliveries dropped: this client reads too slowly".
       client_drops += std::strtoull(error->error.message.c_str(), nullptr, 10);
+      if (error->error.code == bcast::ErrorCode::kUnavailable) {
+        failure = "the daemon disconnected the subscriber: " + error->error.message;
+      }
+      return;
+    }
+    if (const auto* gap = std::get_if<bcast::Gap>(&event)) {
+      // Deliveries the daemon dropped because this client read too slowly, named exactly.
+      if (gap->reason == "slow-subscriber" && gap->to) client_drops += *gap->to - gap->from + 1;
       return;
     }
     const auto* delivery = std::get_if<bcast::Delivery>(&event);

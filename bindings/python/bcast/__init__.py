@@ -203,7 +203,8 @@ class View:
 @dataclass(frozen=True)
 class ErrorEvent:
     """A refused publish (request_id), or a problem not tied to a request (request_id 0, e.g.
-    deliveries dropped because this client read too slowly)."""
+    the daemon disconnected this client). Best-effort deliveries dropped because this client read
+    too slowly are Gap events (reason "slow-subscriber")."""
     request_id: int
     code: str
     message: str

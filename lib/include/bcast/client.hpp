@@ -48,11 +48,18 @@ struct ClientOptions {
   // membership changes (docs/membership.md). Off: only the view after each join, as before.
   bool group_views = false;
   // Publishes sent but not yet acknowledged before publish() waits (backpressure). 1 to 2^20.
+  // Receipts come at the pace of the group's slowest subscriber (flow control: the daemon holds
+  // a publish until the cluster has room for it, up to its --publish-wait-ms, then answers it
+  // `busy`, a RequestError), so a full window is how a publisher is paced.
   std::size_t max_in_flight = 1024;
-  // How long connect, join, leave, status and a publish waiting for room in the window wait.
+  // How long connect, join, leave and status wait.
   // Total-order receipts wait out leader elections, so keep this above the daemon's total-order
   // timeout (3 s by default) when waiting for them.
   std::chrono::milliseconds request_timeout{5000};
+  // How long a publish waits for room in a full window (then kTimeout, the message not sent).
+  // Keep it above the daemon's --publish-wait-ms (10 s by default), so that a publish the daemon
+  // holds for credit ends in the daemon's kBusy, with its reason, rather than here.
+  std::chrono::milliseconds publish_window_timeout{12000};
   // The largest frame accepted from the daemon (ZMQ_MAXMSGSIZE); a bigger one closes the
   // connection. Must exceed the daemon's max_message_bytes.
   std::int64_t max_frame_bytes = 64 << 20;
@@ -103,9 +110,11 @@ struct Delivery {
 // `reason`: "excluded" (skipped when this daemon rejoined after being excluded), "origin-lost"
 // (a dead origin's messages nobody alive holds), "snapshot" (total-order positions covered by a
 // snapshot this daemon installed), "best-effort-hold" (best-effort FIFO positions that did not
-// arrive in time), "history-trimmed" / "history-off" (a replay from a position the daemon's
-// history no longer holds), "disconnected" (ClientOptions::resume: missed while the connection
-// was down; a kStream gap with origin 0 covers every origin's stream); accept others.
+// arrive in time), "slow-subscriber" (best-effort deliveries the daemon dropped because this
+// client read too slowly; sent at once), "history-trimmed" / "history-off" (a replay from a
+// position the daemon's history no longer holds), "disconnected" (ClientOptions::resume: missed
+// while the connection was down; a kStream gap with origin 0 covers every origin's stream);
+// accept others.
 struct Gap {
   enum class Kind : std::uint8_t { kStream, kTotal };
   Kind kind = Kind::kStream;
@@ -146,8 +155,9 @@ struct View {
 };
 
 // The daemon refused a request (request_id is the publish's id), or reports a problem not tied
-// to one (request_id 0: e.g. deliveries dropped because this client read too slowly, or a frame
-// from the daemon this client could not decode).
+// to one (request_id 0: e.g. the daemon disconnected this client, or a frame from the daemon
+// this client could not decode). A publish held for credit too long is refused kBusy (its
+// message starts with "no credit" and ends with a retry-after hint).
 struct RequestError {
   std::uint64_t request_id = 0;
   Error error;
