@@ -138,20 +138,19 @@ TEST_F(FlowControl, SlowSubscriberPacesThePublisherAndOtherGroupsGoOn) {
   constexpr std::uint64_t kQueueBytes = 1 << 20;  // --client-queue-bytes
   LocalCluster cluster(path("cluster"), 2, {"--client-queue-bytes", std::to_string(kQueueBytes)});
   cluster.wait_leader();
-  ClientOptions options;
-  options.socket_path = cluster.socket(1);
-  options.client_name = "publisher";
-  auto pub = Client::connect(options);
+  auto connect = [&](int node, const char* name) {
+    ClientOptions options;
+    options.socket_path = cluster.socket(node);
+    options.client_name = name;
+    return Client::connect(options);
+  };
+  auto pub = connect(1, "publisher");
   ASSERT_TRUE(pub.ok()) << pub.error().message;
-  options.client_name = "other-publisher";
-  auto other_pub = Client::connect(options);
+  auto other_pub = connect(1, "other-publisher");
   ASSERT_TRUE(other_pub.ok()) << other_pub.error().message;
-  options.socket_path = cluster.socket(2);
-  options.client_name = "slow";
-  auto slow = Client::connect(options);
+  auto slow = connect(2, "slow");
   ASSERT_TRUE(slow.ok()) << slow.error().message;
-  options.client_name = "other";
-  auto other = Client::connect(options);
+  auto other = connect(2, "other");
   ASSERT_TRUE(other.ok()) << other.error().message;
   const std::string payload(kPayloadBytes, 'p');
 
