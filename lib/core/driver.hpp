@@ -5,7 +5,10 @@
 // message that depends on it is sent (waits_for_persist), and a core learns that its own entries
 // are durable only after they are. Messages that depend on nothing this node writes (a leader's
 // appends and heartbeats, dissemination) leave before the write, so disks and network work in
-// parallel (Raft thesis §10.2.1).
+// parallel (Raft thesis §10.2.1). A heartbeat's answer promises only the term, so it waits only
+// while a new term or vote is being written, never behind entries alone: otherwise a follower
+// writing a 16 MiB entry stays silent until it is durable and the leader, hearing from no
+// quorum, steps down.
 //
 // Writes may complete later than they start: the daemon writes on a storage thread so that a
 // slow fsync never stops its event loop (heartbeats keep flowing while a 16 MiB entry is
@@ -73,11 +76,17 @@ class Driver {
   struct Write {
     std::vector<Envelope> waiting;                  // leave once the write is durable
     std::optional<std::pair<LogIndex, Term>> last;  // the last entry written, for the report
+    bool promises_term_or_vote = false;             // it stores a new term or vote
   };
+
+  // Whether `request` stores a term or vote other than the last one written (remembers it).
+  bool changes_term_or_vote(const PersistRequest& request);
 
   DriverIo& io_;
   PersistedReport report_persisted_;
   std::deque<Write> in_flight_;
+  std::optional<std::pair<Term, NodeId>> written_term_vote_;  // none yet: the first is new
+  std::size_t term_or_vote_writes_ = 0;  // writes in flight that store a new term or vote
 };
 
 // For I/O that completes every write before persist() returns (the simulator's disks, tests):

@@ -122,6 +122,42 @@ TEST(Driver, ApplyOutboxCompletesEveryWriteAndWhatItsReportsAdd) {
   EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send AppendResponse"), 2);
 }
 
+// [robustness] item 6: a heartbeat's answer promises only the term. Behind a write of entries
+// alone (a 16 MiB append being synced) it leaves at once; on main it waited for the write, and
+// a leader that heard no answers for an election timeout stepped down.
+TEST(Driver, AHeartbeatAnswerDoesNotWaitForEntriesOnlyForANewTerm) {
+  LoggingIo io;
+  Driver driver(io, [](LogIndex, Term, Outbox&) {});
+  Outbox first = round_with_write(1);
+  first.persist.hard_state = raft::HardState{2, 1, 0};  // the term and vote this node took
+  driver.apply(first);
+  Outbox answer;
+  answer.messages.push_back(raft_message(raft::MessageType::kHeartbeatResponse, 2));
+  driver.apply(answer);
+  // The term is not durable yet: the answer waits for the write that stores it.
+  EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send HeartbeatResponse"), 0);
+  driver.complete_oldest_write(answer);
+  EXPECT_EQ(io.log.back(), "send HeartbeatResponse");
+
+  Outbox entries = round_with_write(2);
+  entries.persist.hard_state = raft::HardState{2, 1, 1};  // only the commit index moved
+  entries.messages.push_back(raft_message(raft::MessageType::kHeartbeatResponse, 2));
+  driver.apply(entries);
+  answer.messages.push_back(raft_message(raft::MessageType::kHeartbeatResponse, 2));
+  driver.apply(answer);
+  // Both answers left before the entries are durable; the entries' acknowledgement did not.
+  EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send HeartbeatResponse"), 3);
+  EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send AppendResponse"), 1);
+  EXPECT_EQ(driver.writes_in_flight(), 1u);
+
+  Outbox new_term;
+  new_term.persist.hard_state = raft::HardState{3, 0, 1};
+  new_term.persist.sync = true;
+  new_term.messages.push_back(raft_message(raft::MessageType::kHeartbeatResponse, 3));
+  driver.apply(new_term);
+  EXPECT_EQ(std::count(io.log.begin(), io.log.end(), "send HeartbeatResponse"), 3);
+}
+
 // A gap notice reaches the applications exactly where the core put it among the deliveries:
 // before everything delivered after it, after everything delivered before it.
 // A compaction lets the log forget entries delivered in the same round: the daemon's history
