@@ -4,8 +4,6 @@
 // loop fails, 2 for a bad command line or config file, 70 when storage fails while running
 // (lib/io/daemon.cpp). The systemd unit (packaging/bcastd.service) restarts on failure except
 // for 2, which no restart can fix.
-#include <malloc.h>
-
 #include <csignal>
 #include <cstdio>
 
@@ -21,18 +19,7 @@ extern "C" void on_signal(int) { g_stop.store(true); }
 
 }  // namespace
 
-// Large messages (up to 64 MiB) pass through several buffers on their way. With glibc's
-// defaults every buffer above a few MiB is a fresh mmap, and the kernel zeroes its pages on first
-// touch: for a 16 MiB message that was a fifth of the daemon's CPU, long enough to delay
-// heartbeats into elections. Serving them from the heap and keeping freed memory for reuse
-// (up to the trim threshold) makes the daemon's memory a high-water mark instead.
-static void tune_allocator() {
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-}
-
 int main(int argc, char** argv) {
-  tune_allocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   auto parsed = bcast::daemon::parse_command_line(args);
   if (!parsed) {

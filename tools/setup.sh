@@ -9,7 +9,7 @@ packages=(
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev
   libboost-program-options-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  nlohmann-json3-dev libxxhash-dev
+  nlohmann-json3-dev libxxhash-dev libjemalloc-dev
   python3 python3-zmq python3-msgpack
   python3-pytest python3-pip python3-venv
   procps iproute2 iptables
