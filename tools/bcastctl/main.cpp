@@ -7,6 +7,9 @@
 //   bcastctl [--socket PATH] [--timeout MS] cluster list [--json]
 //   bcastctl [--socket PATH] [--timeout MS] cluster add ID=tcp://IP:PORT [--key KEY] [--learner]
 //   bcastctl [--socket PATH] [--timeout MS] cluster promote|remove|transfer-leader ID
+//   bcastctl [--socket PATH] [--timeout MS] bench GROUP [--pub N] [--sub N] [--size BYTES]
+//            [--count N | --duration SECONDS] [--rate MSGS_PER_S] [--mode M] [--order O]
+//            [--sockets PATH,PATH,...] [--json] [--html FILE]
 //   bcastctl keygen --out PREFIX
 //
 // Output lines are flushed one by one, since scripts and tests read them as they come. Exit
@@ -32,6 +35,7 @@
 #include <vector>
 
 #include "bcast/client.hpp"
+#include "bench.hpp"
 #include "format.hpp"
 #include "io/curve_keys.hpp"
 
@@ -59,7 +63,8 @@ struct CommandLine {
   bool resume = false;                     // sub --resume
   std::optional<bcast::Mode> mode;
   std::optional<bcast::Order> order;
-  std::string out;  // keygen --out
+  std::string out;                                   // keygen --out
+  std::map<std::string, std::string> bench_options;  // bench's own, read by run_bench
 };
 
 struct CommandSpec {
@@ -87,6 +92,13 @@ constexpr CommandSpec kCommands[] = {
      "      once caught up unless --learner; then start it with --join), promote a learner,\n"
      "      remove a member, move the leadership. Each change returns once committed. --key:\n"
      "      the new daemon's CURVE public key, which every member then lets in"},
+    {"bench",
+     "bench GROUP [--pub N] [--sub N] [--size BYTES] [--count N | --duration SECONDS]\n"
+     "            [--rate MSGS_PER_S] [--mode M] [--order O] [--sockets PATH,PATH,...]\n"
+     "            [--json] [--html FILE]",
+     "publishers and subscribers (one client and thread each, spread over --sockets) measure\n"
+     "      msgs/s, MB/s and publish-to-delivery latency, and check what the order promises;\n"
+     "      exit 1 with PROBLEM lines if a check fails"},
     {"keygen", "keygen --out PREFIX",
      "write a CURVE key pair for bcastd's peer links: PREFIX.key (secret, mode 0600; give it\n"
      "      to bcastd --secret-key) and PREFIX.pub; prints the public key (for --peer-key ID=KEY)"},
@@ -114,12 +126,15 @@ po::options_description command_options(const std::string& command) {
   po::options_description o("command options");
   const bool any = command.empty();
   if (any || command == "sub" || command == "pub" || command == "status" || command == "members" ||
-      command == "cluster") {
+      command == "cluster" || command == "bench") {
     o.add_options()("json", po::bool_switch(), "one JSON object per line");
   }
-  if (any || command == "sub") {
+  if (any || command == "sub" || command == "bench") {
     o.add_options()("count", po::value<std::string>()->value_name("N"),
-                    "sub: exit after N messages")(
+                    "sub: exit after N messages; bench: messages per publisher");
+  }
+  if (any || command == "sub") {
+    o.add_options()(
         "from", po::value<std::string>()->value_name("GSEQ"),
         "sub: replay the group's total-order messages from GSEQ (0: the oldest the daemon "
         "holds), then go on live")(
@@ -136,12 +151,13 @@ po::options_description command_options(const std::string& command) {
         "key", po::value<std::string>()->value_name("PUBLIC_KEY"),
         "cluster add: the new daemon's public key (bcastctl keygen prints it)");
   }
-  if (any || command == "pub") {
+  if (any || command == "pub" || command == "bench") {
     o.add_options()("mode", po::value<std::string>()->value_name("M"),
-                    "pub: best-effort | reliable (default) | gossip")(
+                    "pub, bench: best-effort | reliable (default) | gossip")(
         "order", po::value<std::string>()->value_name("O"),
-        "pub: none (default) | fifo | causal | total");
+        "pub, bench: none (default) | fifo | causal | total");
   }
+  if (any || command == "bench") bcast::ctl::add_bench_options(o);
   return o;
 }
 
@@ -244,6 +260,9 @@ CommandLine parse(int argc, char** argv) {
   line.resume = vm.count("resume") && vm["resume"].as<bool>();
   if (vm.count("out")) line.out = vm["out"].as<std::string>();
   if (vm.count("key")) line.key = vm["key"].as<std::string>();
+  for (const std::string& name : bcast::ctl::bench_option_names()) {
+    if (vm.count(name)) line.bench_options[name] = vm[name].as<std::string>();
+  }
   if (vm.count("count")) {
     const auto n = parse_number(vm["count"].as<std::string>());
     if (!n || *n == 0) usage_error("--count needs a positive number");
@@ -655,5 +674,15 @@ int main(int argc, char** argv) {
   if (line.command == "members") return run_status(line, true);
   if (line.command == "cluster") return run_cluster(line);
   if (line.command == "keygen") return run_keygen(line);
+  if (line.command == "bench") {
+    return bcast::ctl::run_bench({.socket_path = line.socket_path,
+                                  .timeout = line.timeout,
+                                  .positional = line.positional,
+                                  .count = line.count,
+                                  .mode = line.mode,
+                                  .order = line.order,
+                                  .json = line.json,
+                                  .options = line.bench_options});
+  }
   usage_error("unknown command " + line.command);
 }
