@@ -46,12 +46,13 @@ done
 # The client library is the part users run in their own threads: its tests (a fake daemon in a
 # thread of the test) again under ThreadSanitizer. libzmq itself is not instrumented, so its
 # internal hand-offs are suppressed (tests/client/tsan.supp says why). About 35 s on 2 cores.
-# The daemon's own second thread, the storage writer, is tested the same way (StorageWriter.*).
+# The daemon's own helper threads, the storage and history writers, are tested the same way
+# (StorageWriter.*, HistoryBackground.*).
 echo "== build (TSan: client tests, the daemon's storage thread)"
 configure build/tsan -DBCAST_TSAN=ON -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g"
 cmake --build build/tsan -j "$jobs" --target client_tests storage_tests
 echo "== test (TSan)"
 TSAN_OPTIONS="halt_on_error=1 suppressions=$root/tests/client/tsan.supp" \
   build/tsan/tests/client/client_tests
-TSAN_OPTIONS="halt_on_error=1" build/tsan/tests/storage/storage_tests --gtest_filter='StorageWriter.*'
+TSAN_OPTIONS="halt_on_error=1" build/tsan/tests/storage/storage_tests --gtest_filter='StorageWriter.*:HistoryBackground.*'
 echo "== all tests passed"

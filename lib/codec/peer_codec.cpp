@@ -30,6 +30,9 @@
 //   credit         [from u, sequence u, [[origin u, reliable u, gossip u, total u]...],
 //                   [[group str, share_bytes u]...]]
 //
+// Any bin or bin? field (entry data, snapshot data, payload) may instead be a uint: the index of
+// an attachment, a ZeroMQ frame of its own after this one holding the bytes (peer_codec.hpp).
+//
 // A fixed struct must have exactly its field count: a peer with a different layout speaks a
 // different version, and the version is checked before anything else so that is what it is told.
 #include "codec/peer_codec.hpp"
@@ -178,7 +181,9 @@ std::size_t size_hint(const TotalForward& forward) {
 
 class Encoder {
  public:
-  explicit Encoder(std::string& out) : writer_(out), packer_(writer_) {}
+  // With `attachments`, large byte fields go there (see peer_codec.hpp) instead of inline.
+  explicit Encoder(std::string& out, std::vector<Attachment>* attachments = nullptr)
+      : writer_(out), packer_(writer_), attachments_(attachments) {}
 
   void envelope(const Envelope& e) {
     array(kFrameFields);
@@ -210,11 +215,27 @@ class Encoder {
   }
   // nil keeps "no payload" apart from "empty payload".
   void shared_bytes(const std::shared_ptr<const std::string>& b) {
-    if (b) {
-      bytes(*b);
-    } else {
+    if (!b) {
       packer_.pack_nil();
+    } else if (attachable(b->size())) {
+      attach(b, *b);
+    } else {
+      bytes(*b);
     }
+  }
+  void shared_bytes(const SharedBytes& b) {
+    if (attachable(b.size())) {
+      attach(b.owner(), b.view());
+    } else {
+      bytes(b.view());
+    }
+  }
+  bool attachable(std::size_t size) const {
+    return attachments_ != nullptr && size >= kAttachmentMinBytes;
+  }
+  void attach(std::shared_ptr<const void> owner, std::string_view b) {
+    integer(attachments_->size());
+    attachments_->push_back(Attachment{std::move(owner), b});
   }
   template <typename T>
   void integers(const std::vector<T>& values) {
@@ -227,7 +248,7 @@ class Encoder {
     integer(entry.term);
     integer(entry.index);
     integer(static_cast<std::uint8_t>(entry.type));
-    bytes(entry.data);
+    shared_bytes(entry.data);
   }
 
   void encode(const raft::Snapshot& snapshot) {
@@ -400,6 +421,7 @@ class Encoder {
 
   StringWriter writer_;
   msgpack::packer<StringWriter> packer_;
+  std::vector<Attachment>* attachments_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -411,9 +433,18 @@ class Encoder {
 
 class Decoder {
  public:
-  explicit Decoder(const DecodeLimits& limits) : limits_(limits) {}
+  Decoder(const DecodeLimits& limits, const std::vector<Attachment>& attachments)
+      : limits_(limits), attachments_(attachments), attachment_used_(attachments.size(), false) {}
 
   std::string take_error() { return std::move(error_); }
+
+  // After a whole envelope: every attachment was referenced.
+  bool all_attachments_used() {
+    for (std::size_t i = 0; i < attachment_used_.size(); ++i) {
+      if (!attachment_used_[i]) return fail("attachment " + std::to_string(i) + " is never used");
+    }
+    return true;
+  }
 
   bool envelope(const msgpack::object& o, Envelope& out) {
     if (o.type != msgpack::type::ARRAY || o.via.array.size == 0) {
@@ -563,7 +594,13 @@ class Decoder {
   }
 
   bool bytes(const msgpack::object& o, std::string_view what, SharedBytes& out) {
-    if (o.type != msgpack::type::BIN) return fail(what, "is not a bin");
+    if (o.type == msgpack::type::POSITIVE_INTEGER) {
+      const Attachment* attachment = nullptr;
+      if (!attached(o, what, attachment)) return false;
+      out = SharedBytes::borrow(attachment->owner, attachment->bytes);  // no copy
+      return true;
+    }
+    if (o.type != msgpack::type::BIN) return fail(what, "is neither a bin nor an attachment");
     out = SharedBytes(std::string_view(o.via.bin.ptr, o.via.bin.size));
     return true;
   }
@@ -574,8 +611,29 @@ class Decoder {
       out = nullptr;
       return true;
     }
-    if (o.type != msgpack::type::BIN) return fail(what, "is neither a bin nor nil");
+    if (o.type == msgpack::type::POSITIVE_INTEGER) {
+      const Attachment* attachment = nullptr;
+      if (!attached(o, what, attachment)) return false;
+      out = std::make_shared<const std::string>(attachment->bytes);
+      return true;
+    }
+    if (o.type != msgpack::type::BIN) return fail(what, "is neither a bin, nil nor an attachment");
     out = std::make_shared<const std::string>(o.via.bin.ptr, o.via.bin.size);
+    return true;
+  }
+
+  // A byte field given as an attachment's index: it must name one, not used before.
+  bool attached(const msgpack::object& o, std::string_view what, const Attachment*& out) {
+    const std::uint64_t index = o.via.u64;
+    if (index >= attachments_.size()) {
+      return fail(what, "names attachment " + std::to_string(index) + " of " +
+                            std::to_string(attachments_.size()));
+    }
+    if (attachment_used_[index]) {
+      return fail(what, "names attachment " + std::to_string(index) + " a second time");
+    }
+    attachment_used_[index] = true;
+    out = &attachments_[index];
     return true;
   }
 
@@ -884,6 +942,8 @@ class Decoder {
   }
 
   const DecodeLimits& limits_;
+  const std::vector<Attachment>& attachments_;
+  std::vector<bool> attachment_used_;
   std::string error_;
 };
 
@@ -902,8 +962,35 @@ std::string encode_envelope(const Envelope& envelope) {
   return frame;
 }
 
+EncodedFrames encode_envelope_frames(const Envelope& envelope) {
+  EncodedFrames frames;
+  // The hint counts large fields that become attachments: only reserve what a frame of small
+  // fields might need.
+  constexpr std::size_t kMaxReserveBytes = 1u << 20;
+  frames.envelope.reserve(std::min(
+      kMaxReserveBytes, std::visit([](const auto& m) { return size_hint(m); }, envelope.message)));
+  Encoder(frames.envelope, &frames.attachments).envelope(envelope);
+  return frames;
+}
+
 Result<Envelope> decode_envelope(std::string_view frame, const DecodeLimits& limits) {
+  return decode_envelope(frame, limits, {});
+}
+
+Result<Envelope> decode_envelope(std::string_view frame, const DecodeLimits& limits,
+                                 const std::vector<Attachment>& attachments) {
   if (frame.empty()) return protocol_error("empty frame");
+  if (attachments.size() > kMaxAttachments) {
+    return protocol_error(std::to_string(attachments.size()) + " attachments, more than the " +
+                          std::to_string(kMaxAttachments) + " allowed");
+  }
+  for (const Attachment& attachment : attachments) {
+    if (attachment.bytes.size() > limits.max_frame_bytes) {
+      return protocol_error("an attachment of " + std::to_string(attachment.bytes.size()) +
+                            " bytes exceeds the limit of " +
+                            std::to_string(limits.max_frame_bytes));
+    }
+  }
   if (frame.size() > limits.max_frame_bytes) {
     return protocol_error("frame of " + std::to_string(frame.size()) +
                           " bytes exceeds the limit of " + std::to_string(limits.max_frame_bytes));
@@ -928,8 +1015,10 @@ Result<Envelope> decode_envelope(std::string_view frame, const DecodeLimits& lim
                             " trailing bytes after the frame");
     }
     Envelope envelope;
-    Decoder decoder(limits);
-    if (!decoder.envelope(handle.get(), envelope)) return protocol_error(decoder.take_error());
+    Decoder decoder(limits, attachments);
+    if (!decoder.envelope(handle.get(), envelope) || !decoder.all_attachments_used()) {
+      return protocol_error(decoder.take_error());
+    }
     return envelope;
   } catch (const msgpack::depth_size_overflow&) {
     return protocol_error("frame nests deeper than the limit of " +

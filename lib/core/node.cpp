@@ -769,6 +769,7 @@ void Node::apply_committed(Outbox& out) {
     restore_or_abort(state_, *work.restore);
     if (observer_) observer_->on_restore(work.restore->meta);
     applied_since_snapshot_ = 0;
+    applied_bytes_since_snapshot_ = 0;
     if (state_.sequencer().last_gseq() > delivered_upto) {
       Gap gap;
       gap.kind = Gap::Kind::kTotal;
@@ -783,8 +784,11 @@ void Node::apply_committed(Outbox& out) {
     if (observer_) observer_->on_apply(entry);
   }
   applied_since_snapshot_ += work.entries.size();
-  if (applied_since_snapshot_ >= options_.snapshot_interval_entries) {
+  for (const raft::Entry& entry : work.entries) applied_bytes_since_snapshot_ += entry.data.size();
+  if (applied_since_snapshot_ >= options_.snapshot_interval_entries ||
+      applied_bytes_since_snapshot_ >= options_.snapshot_interval_bytes) {
     applied_since_snapshot_ = 0;
+    applied_bytes_since_snapshot_ = 0;
     auto compacted = raft_.compact(raft_.log().applied(), state_.snapshot(), out);
     (void)compacted;  // fails only if nothing new was applied, which the counter rules out
   }

@@ -58,6 +58,9 @@ struct NodeOptions {
   // The sequencer's state is captured and the log compacted after this many applied entries
   // (some stay behind the snapshot: RaftOptions::retained_entries_behind_snapshot).
   std::uint64_t snapshot_interval_entries = 10000;
+  // ... or once the entries applied since hold this much data: the log lives in memory, and
+  // large messages must not make it grow by gigabytes before a snapshot.
+  std::uint64_t snapshot_interval_bytes = 64 << 20;
   DisseminationOptions dissemination;
   TotalOptions total;
   // Best-effort FIFO skips a gap once the message after it waited this long.
@@ -221,6 +224,7 @@ class Node {
   raft::Raft raft_;
   ApplyObserver* observer_ = nullptr;
   std::uint64_t applied_since_snapshot_ = 0;
+  std::uint64_t applied_bytes_since_snapshot_ = 0;
   LogIndex early_applied_ = 0;  // only with the deliver-before-commit bug
   std::uint32_t next_client_ = 0;
   std::map<SenderId, std::uint64_t> last_seq_;  // open senders

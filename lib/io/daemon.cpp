@@ -32,6 +32,7 @@
 #include "io/peer_transport.hpp"
 #include "io/posix_file_system.hpp"
 #include "io/raft_storage.hpp"
+#include "io/round_watch.hpp"
 #include "io/storage_writer.hpp"
 #include "io/systemd_notify.hpp"
 #include "io/timed_file_system.hpp"
@@ -40,6 +41,11 @@ namespace bcast::io {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A round over half the shortest election timeout is logged with where its time went.
+std::chrono::milliseconds slow_round(const DaemonOptions& options) {
+  return std::chrono::milliseconds(options.tick_ms * options.node.raft.election_timeout_ticks / 2);
+}
 
 // Reads, increments and durably stores the boot count before anything else starts.
 Result<std::uint32_t> next_incarnation(FileSystem& fs, const std::string& dir) {
@@ -100,8 +106,15 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (!storage) return storage.error();
     storage_ = std::move(storage.value());
     writer_ = std::make_unique<StorageWriter>(*storage_);
-    history_ = std::make_unique<DaemonHistory>(fs_, options_.data_dir, options_.history,
+    // Written on the history's own thread: this loop never waits for its disk.
+    HistoryOptions history_options = options_.history;
+    history_options.background = true;
+    history_ = std::make_unique<DaemonHistory>(fs_, options_.data_dir, history_options,
                                                options_.history.max_bytes != 0);
+    // The log is about to forget entries the history was made from: what the history holds of
+    // them must be durable first (what a crash loses of the rest becomes a hole). The storage
+    // thread waits for that, not this loop.
+    writer_->set_before_snapshot(history_->sync_from_another_thread());
     raft::RaftState recovered = storage_->take_recovered();
 
     // The largest frame a peer sends: an Append (max_append_bytes, at least one entry, which
@@ -165,6 +178,13 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         "{}{}",
         node_options.cluster_id, incarnation.value(), options_.listen, options_.client_socket,
         fsync_policy_name(options_.fsync), http_ ? ", http on " + options_.http : std::string());
+    const raft::RaftOptions& raft = options_.node.raft;
+    log::debug(
+        "timing: tick {} ms, heartbeats every {} ms, a leader unheard for {}-{} ms is replaced; "
+        "rounds over {} ms are reported",
+        options_.tick_ms, options_.tick_ms * raft.heartbeat_interval_ticks,
+        options_.tick_ms * raft.election_timeout_ticks,
+        options_.tick_ms * (2 * raft.election_timeout_ticks - 1), slow_round(options_).count());
     return {};
   }
 
@@ -322,11 +342,15 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         continue;  // a signal: look at `stop`
       }
       round_start_ = Clock::now();
+      round_watch_.begin(round_start_);
       if (authenticator_) authenticator_->handle();
       peer_guard_->poll_events();
       if (items[4].revents & ZMQ_POLLIN) complete_writes();
+      round_watch_.lap(RoundWatch::Phase::kWrites, Clock::now());
       read_peers();  // also what peers answered on our connections to them (refusals)
+      round_watch_.lap(RoundWatch::Phase::kPeers, Clock::now());
       if ((items[1].revents | items[2].revents) & ZMQ_POLLIN) clients_->on_readable();
+      round_watch_.lap(RoundWatch::Phase::kClients, Clock::now());
       // At most one tick per round. After a long round the ticks owed run one per round, with
       // the input that queued meanwhile read in between (the poll does not wait while a tick is
       // due): caught up all at once, they would let a leader check its quorum twice without
@@ -337,12 +361,15 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
         // Beyond a second behind (the process was stopped), the rest is forgiven.
         if (Clock::now() - next_tick > std::chrono::seconds(1)) next_tick = Clock::now();
       }
+      round_watch_.lap(RoundWatch::Phase::kTick, Clock::now());
       // Credit from peers arrived in step() and tick(): publishes waiting for it may go now.
       clients_->retry_parked();
       apply();
       clients_->flush();
       report_drops();
+      round_watch_.lap(RoundWatch::Phase::kApply, Clock::now());
       observe_round();
+      if (auto slow = round_watch_.end(Clock::now())) log::warn("{}", *slow);
     }
     serving_ = false;
     board_.set_stopping();
@@ -363,12 +390,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   }
 
   // --- DriverIo ---------------------------------------------------------------------------------
-  void persist(const PersistRequest& request) override {
-    // The log is about to forget entries the history was made from: what the history holds of
-    // them must be durable first (what a crash loses of the rest becomes a hole).
-    if (request.snapshot) history_->sync();
-    writer_->submit(request);
-  }
+  void persist(const PersistRequest& request) override { writer_->submit(request); }
   void send(Envelope envelope) override {
     metrics_.sent(envelope);
     // The answer to a join request may go to a daemon that is not a member (yet): to the
@@ -402,6 +424,15 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   void observe(const Event& event) override {
     if (event.kind == Event::Kind::kBecameLeader) {
       log::info("leader of term {}", node_->raft().term());
+    } else if (event.kind == Event::Kind::kBecameCandidate) {
+      log::info(
+          "campaigning in term {}: no leader heard within the election timeout (or asked "
+          "to take over)",
+          event.term);
+    } else if (event.kind == Event::Kind::kBecameFollower) {
+      // From leader or candidate: a higher term, a lost election, or no quorum heard.
+      log::info("follower in term {}, leader {}", event.term,
+                event.leader == kNoNode ? std::string("unknown") : std::to_string(event.leader));
     } else if (event.kind == Event::Kind::kRefusedByPeer && event.refusal) {
       log::error("node {} refuses this daemon: {}", event.node, describe(*event.refusal, false));
     } else if (event.kind == Event::Kind::kRefusedPeer && event.refusal) {
@@ -804,6 +835,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
     if (now >= next_history_sync_) {
       history_->every_second();
       next_history_sync_ = now + std::chrono::seconds(1);
+      round_watch_.lap(RoundWatch::Phase::kHistory, Clock::now());
     }
     if (auto status = metrics_.after_round(*node_, *transport_, *clients_, serving_, now)) {
       board_.publish(std::move(status), now);
@@ -822,6 +854,7 @@ class DaemonImpl final : public Daemon, public DriverIo, public ClientHandler {
   std::unique_ptr<HttpServer> http_;  // declared after what its threads read
   bool serving_ = false;
   Clock::time_point round_start_ = Clock::now();
+  RoundWatch round_watch_{metrics_.round_seconds(), slow_round(options_)};
   // With CURVE, ZeroMQ's I/O threads encrypt and decrypt every frame: two threads, so that the
   // control lane (heartbeats, votes) never waits behind a 16 MiB append being encrypted
   // (PeerTransport pins each lane to its own thread).

@@ -23,6 +23,7 @@ DaemonHistory::DaemonHistory(FileSystem& fs, const std::string& data_dir,
     return;
   }
   store_ = std::move(opened.value());
+  background_ = o.background;
   if (store_->cut_bytes() > 0) {
     log::warn("history: cut {} damaged bytes off the newest segment (an unsynced tail)",
               store_->cut_bytes());
@@ -68,9 +69,21 @@ void DaemonHistory::sync() {
   if (auto synced = store_->sync(); !synced) fail("syncing", synced.error());
 }
 
+std::function<void()> DaemonHistory::sync_from_another_thread() const {
+  if (!background_) return {};
+  return [store = std::weak_ptr<HistoryStore>(store_)] {
+    // A failure is the store's to report: every_second() switches the history off.
+    if (auto held = store.lock()) (void)held->sync();
+  };
+}
+
 void DaemonHistory::every_second() {
   if (!store_) return;
-  sync();
+  if (!background_) {
+    sync();
+  } else if (auto failed = store_->failure()) {
+    fail("writing", *failed);  // its own thread syncs; only its failure is news here
+  }
   if (!store_) return;
   if (auto kept = store_->enforce_retention(unix_seconds_now()); !kept) {
     fail("deleting old segments", kept.error());

@@ -46,6 +46,11 @@ DaemonMetrics::DaemonMetrics(MetricsRegistry& registry, const DaemonMetricsOptio
           "Time to make written storage durable: one fsync of a log segment, hard state, "
           "snapshot or directory.",
           latency_buckets_seconds())),
+      round_seconds_(registry.histogram(
+          "bcast_loop_round_seconds",
+          "Duration of one event-loop round (reading peers and clients, the tick, applying its "
+          "effects); no heartbeat leaves or is answered while one runs.",
+          latency_buckets_seconds())),
       untimed_(registry.counter("bcast_latency_untimed_messages_total",
                                 "Local publishes not timed for bcast_publish_to_deliver_seconds "
                                 "because too many were in flight.")),

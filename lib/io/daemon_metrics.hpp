@@ -66,6 +66,8 @@ class DaemonMetrics {
 
   // Filled by the file system wrapper around the daemon's storage.
   Histogram& fsync_seconds() { return fsync_seconds_; }
+  // Filled by the event loop's RoundWatch.
+  Histogram& round_seconds() { return round_seconds_; }
 
  private:
   struct Cell {
@@ -95,6 +97,7 @@ class DaemonMetrics {
 
   std::array<Cell, 12> cells_{};
   Histogram& fsync_seconds_;
+  Histogram& round_seconds_;
   Counter& untimed_;
   Counter* data_pushes_[3][3] = {};  // [mode][origin, relay, repair]
   std::array<Counter*, std::variant_size_v<PeerMessage>> sent_by_type_{};  // by alternative

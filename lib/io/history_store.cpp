@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/byte_codec.hpp"
+#include "io/background_thread.hpp"
 #include "io/record.hpp"
 
 namespace bcast::io {
@@ -101,7 +102,19 @@ std::string history_segment_name(std::uint64_t first_gseq) {
 Result<std::unique_ptr<HistoryStore>> HistoryStore::open(FileSystem& fs, HistoryOptions options) {
   std::unique_ptr<HistoryStore> store(new HistoryStore(fs, std::move(options)));
   if (auto loaded = store->load(); !loaded) return loaded.error();
+  if (store->options_.background)
+    store->writer_ = std::thread([s = store.get()] { s->run_writer(); });
   return store;
+}
+
+HistoryStore::~HistoryStore() {
+  if (!writer_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  writer_.join();
 }
 
 Result<void> HistoryStore::load() {
@@ -178,16 +191,30 @@ Result<void> HistoryStore::scan(Segment& segment, bool is_newest) {
 }
 
 std::uint64_t HistoryStore::first_gseq() const {
+  std::lock_guard lock(mutex_);
   for (const Segment& s : segments_) {
     if (s.last_gseq >= s.first_gseq) return s.first_gseq;
+  }
+  for (const Job& job : jobs_) {
+    if (job.kind == Job::Kind::kRecord) return job.first_gseq;
   }
   return 0;
 }
 
 std::uint64_t HistoryStore::size_bytes() const {
+  std::lock_guard lock(mutex_);
+  return written_bytes();
+}
+
+std::uint64_t HistoryStore::written_bytes() const {
   std::uint64_t total = 0;
   for (const Segment& s : segments_) total += s.size_bytes;
   return total;
+}
+
+std::optional<Error> HistoryStore::failure() const {
+  std::lock_guard lock(mutex_);
+  return failure_;
 }
 
 Result<void> HistoryStore::append(const HistoryMessage& message, std::uint64_t now_unix_seconds) {
@@ -201,8 +228,13 @@ Result<void> HistoryStore::append(const HistoryMessage& message, std::uint64_t n
       return hole;
     }
   }
-  return write_record(message.gseq, message.gseq, encode_message(message, now_unix_seconds),
-                      now_unix_seconds);
+  Job job;
+  job.first_gseq = job.last_gseq = message.gseq;
+  job.message = message;
+  job.unix_seconds = now_unix_seconds;
+  auto done = options_.background ? enqueue(std::move(job)) : carry_out(job);
+  if (done) last_gseq_ = message.gseq;
+  return done;
 }
 
 Result<void> HistoryStore::append_hole(std::uint64_t from, std::uint64_t to,
@@ -212,7 +244,86 @@ Result<void> HistoryStore::append_hole(std::uint64_t from, std::uint64_t to,
                       "history hole " + std::to_string(from) + ".." + std::to_string(to) +
                           " does not follow gseq " + std::to_string(last_gseq_));
   }
-  return write_record(from, to, encode_hole(from, to, now_unix_seconds), now_unix_seconds);
+  Job job;
+  job.first_gseq = from;
+  job.last_gseq = to;
+  job.unix_seconds = now_unix_seconds;
+  auto done = options_.background ? enqueue(std::move(job)) : carry_out(job);
+  if (done) last_gseq_ = to;
+  return done;
+}
+
+Result<void> HistoryStore::carry_out(const Job& job) {
+  switch (job.kind) {
+    case Job::Kind::kRecord:
+      return write_record(job.first_gseq, job.last_gseq,
+                          job.message
+                              ? encode_message(*job.message, job.unix_seconds)
+                              : encode_hole(job.first_gseq, job.last_gseq, job.unix_seconds),
+                          job.unix_seconds);
+    case Job::Kind::kSync:
+      return active_ ? active_->sync() : Result<void>{};
+    case Job::Kind::kRetention:
+      return remove_expired(job.unix_seconds);
+  }
+  return {};
+}
+
+Result<void> HistoryStore::enqueue(Job job) {
+  std::unique_lock lock(mutex_);
+  const std::uint64_t bytes =
+      job.message && job.message->payload ? job.message->payload->size() : 0;
+  changed_.wait(lock, [&] {
+    return failure_ || queued_payload_bytes_ == 0 ||
+           queued_payload_bytes_ + bytes <= options_.max_queued_bytes;
+  });
+  if (failure_) return *failure_;
+  queued_payload_bytes_ += bytes;
+  jobs_.push_back(std::move(job));
+  changed_.notify_all();
+  return {};
+}
+
+// The store's own thread: carries out the queued jobs in order, syncs what it wrote every
+// sync_interval, and on stop finishes the queue and syncs.
+void HistoryStore::run_writer() {
+  become_background_thread("bcast-history");
+  std::unique_lock lock(mutex_);
+  bool unsynced = false;
+  auto last_sync = std::chrono::steady_clock::now();
+  while (!failure_) {
+    const auto sync_at = last_sync + options_.sync_interval;
+    const bool sync_due = unsynced && std::chrono::steady_clock::now() >= sync_at;
+    if (sync_due || (stopping_ && jobs_.empty() && unsynced)) {
+      Job sync;  // before the next record: a steady stream of them must not put it off
+      sync.kind = Job::Kind::kSync;
+      jobs_.push_front(std::move(sync));
+    } else if (jobs_.empty()) {
+      if (stopping_) break;  // all written and synced
+      if (unsynced) {
+        changed_.wait_until(lock, sync_at);
+      } else {
+        changed_.wait(lock);
+      }
+      continue;
+    }
+    const Job job = jobs_.front();  // shares the payload; readers still find it queued
+    lock.unlock();
+    auto done = carry_out(job);
+    lock.lock();
+    jobs_.pop_front();
+    if (job.message && job.message->payload) queued_payload_bytes_ -= job.message->payload->size();
+    if (!done) {
+      failure_ = done.error();
+    } else if (job.kind == Job::Kind::kSync) {
+      unsynced = false;
+      last_sync = std::chrono::steady_clock::now();
+      sync_tickets_done_ = std::max(sync_tickets_done_, job.sync_ticket);
+    } else if (job.kind == Job::Kind::kRecord) {
+      unsynced = true;
+    }
+    changed_.notify_all();
+  }
 }
 
 Result<void> HistoryStore::write_record(std::uint64_t first_gseq, std::uint64_t last_gseq,
@@ -222,10 +333,10 @@ Result<void> HistoryStore::write_record(std::uint64_t first_gseq, std::uint64_t 
   }
   Segment& segment = segments_.back();
   if (auto written = active_->write_at(segment.size_bytes, record); !written) return written;
+  std::lock_guard lock(mutex_);  // what readers see grows by the whole record at once
   segment.size_bytes += record.size();
   segment.last_gseq = last_gseq;
   segment.newest_unix_seconds = now_unix_seconds;
-  last_gseq_ = last_gseq;
   return {};
 }
 
@@ -241,27 +352,53 @@ Result<void> HistoryStore::start_segment(std::uint64_t first_gseq) {
   if (!file) return file.error();
   if (auto synced = fs_.sync_dir(options_.dir); !synced) return synced;
   active_ = std::move(file.value());
+  std::lock_guard lock(mutex_);
   segments_.push_back(std::move(segment));
   return {};
 }
 
 Result<void> HistoryStore::sync() {
-  if (!active_) return {};
-  return active_->sync();
+  if (!options_.background) return active_ ? active_->sync() : Result<void>{};
+  std::unique_lock lock(mutex_);
+  if (failure_) return *failure_;
+  Job job;
+  job.kind = Job::Kind::kSync;
+  job.sync_ticket = ++sync_tickets_issued_;
+  const std::uint64_t ticket = job.sync_ticket;
+  jobs_.push_back(std::move(job));
+  changed_.notify_all();
+  changed_.wait(lock, [&] { return failure_ || sync_tickets_done_ >= ticket; });
+  if (failure_) return *failure_;
+  return {};
 }
 
 Result<void> HistoryStore::enforce_retention(std::uint64_t now_unix_seconds) {
+  if (!options_.background) return remove_expired(now_unix_seconds);
+  std::unique_lock lock(mutex_);
+  if (failure_) return *failure_;
+  Job job;
+  job.kind = Job::Kind::kRetention;
+  job.unix_seconds = now_unix_seconds;
+  jobs_.push_back(std::move(job));
+  changed_.notify_all();
+  return {};
+}
+
+Result<void> HistoryStore::remove_expired(std::uint64_t now_unix_seconds) {
   bool removed = false;
+  std::unique_lock lock(mutex_);
   while (segments_.size() > 1) {
     const Segment& oldest = segments_.front();
-    const bool too_big = size_bytes() > options_.max_bytes;
+    const bool too_big = written_bytes() > options_.max_bytes;
     const bool too_old = now_unix_seconds > oldest.newest_unix_seconds &&
                          now_unix_seconds - oldest.newest_unix_seconds > options_.max_age_seconds;
     if (!too_big && !too_old) break;
+    // Under the lock: no reader is in it, and none finds it once gone from the list.
     if (auto gone = fs_.remove(oldest.path); !gone) return gone;
     segments_.pop_front();
     removed = true;
   }
+  lock.unlock();
   if (removed) return fs_.sync_dir(options_.dir);
   return {};
 }
@@ -273,6 +410,9 @@ Result<std::vector<HistoryItem>> HistoryStore::read(std::uint64_t from_gseq,
   std::vector<HistoryItem> out;
   std::uint64_t collected_bytes = 0;
   next_gseq = std::max(from_gseq, first_gseq());
+  // Held while reading: the writer's thread neither removes a segment nor publishes a record
+  // meanwhile (it may write the bytes of the next one, beyond what is read).
+  std::lock_guard lock(mutex_);
   for (const Segment& segment : segments_) {
     if (collected_bytes >= max_bytes) return out;
     if (segment.last_gseq < next_gseq || segment.last_gseq < segment.first_gseq) continue;
@@ -280,6 +420,24 @@ Result<std::vector<HistoryItem>> HistoryStore::read(std::uint64_t from_gseq,
         !read) {
       return read.error();
     }
+  }
+  // Then what is queued for writing, straight from memory.
+  for (const Job& job : jobs_) {
+    if (collected_bytes >= max_bytes) return out;
+    if (job.kind != Job::Kind::kRecord || job.last_gseq < next_gseq) continue;
+    HistoryItem item;
+    const std::uint64_t from = next_gseq;
+    next_gseq = job.last_gseq + 1;
+    if (job.message) {
+      if (!group.empty() && job.message->group != group) continue;
+      item.message = job.message;
+      collected_bytes +=
+          (job.message->payload ? job.message->payload->size() : 0) + job.message->group.size();
+    } else {
+      item.hole_from = std::max(job.first_gseq, from);
+      item.hole_to = job.last_gseq;
+    }
+    out.push_back(std::move(item));
   }
   if (collected_bytes < max_bytes) next_gseq = std::max(next_gseq, last_gseq_ + 1);
   return out;

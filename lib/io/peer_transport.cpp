@@ -232,19 +232,57 @@ void PeerTransport::send_refusal(const Envelope& envelope, const Refusal& refusa
 }
 
 void PeerTransport::send_on(zmq::socket_t& socket, const Envelope& envelope) {
-  // The frame moves into the ZeroMQ message instead of being copied: a push or append can hold
-  // a 16 MiB payload, and every copy of it stalls the event loop.
-  auto* frame = new std::string(codec::encode_envelope(envelope));
+  // Nothing is copied on the way out: the frame moves into its ZeroMQ message, and large fields
+  // go as attachments made from the buffers that already hold them (codec/peer_codec.hpp): a
+  // push or append can hold a 16 MiB payload, and every copy of it stalls the event loop.
+  codec::EncodedFrames frames = codec::encode_envelope_frames(envelope);
+  auto* head = new std::string(std::move(frames.envelope));
   zmq::message_t message(
-      frame->data(), frame->size(),
-      [](void*, void* owner) { delete static_cast<std::string*>(owner); }, frame);
+      head->data(), head->size(),
+      [](void*, void* owner) { delete static_cast<std::string*>(owner); }, head);
   try {
-    const auto sent = socket.send(message, zmq::send_flags::dontwait);
+    const bool more = !frames.attachments.empty();
+    auto sent = socket.send(message, more ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                          : zmq::send_flags::dontwait);
+    // Once the first part is queued, ZeroMQ takes the rest of the message with it.
+    for (std::size_t i = 0; sent && i < frames.attachments.size(); ++i) {
+      const codec::Attachment& attachment = frames.attachments[i];
+      auto* owner = new std::shared_ptr<const void>(attachment.owner);
+      zmq::message_t part(
+          const_cast<char*>(attachment.bytes.data()), attachment.bytes.size(),
+          [](void*, void* held) { delete static_cast<std::shared_ptr<const void>*>(held); }, owner);
+      const bool last = i + 1 == frames.attachments.size();
+      sent = socket.send(part, last ? zmq::send_flags::dontwait
+                                    : zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    }
     ++(sent ? counters_.sent : counters_.dropped);
   } catch (const zmq::error_t&) {
     ++counters_.dropped;
   }
 }
+
+namespace {
+
+// The parts after a message's first: its attachments, each kept in the ZeroMQ message it came
+// in (a received entry's data points into it). Beyond kMaxAttachments the rest are read and
+// dropped, and one too many are returned (empty) so that decoding refuses the message.
+std::vector<codec::Attachment> receive_attachments(zmq::socket_t& socket, bool more) {
+  std::vector<codec::Attachment> attachments;
+  bool too_many = false;
+  while (more) {
+    auto part = std::make_shared<zmq::message_t>();
+    (void)socket.recv(*part, zmq::recv_flags::none);
+    more = part->more();
+    if (attachments.size() == codec::kMaxAttachments) too_many = true;
+    if (too_many) continue;
+    const std::string_view bytes(static_cast<const char*>(part->data()), part->size());
+    attachments.push_back(codec::Attachment{std::move(part), bytes});
+  }
+  if (too_many) attachments.assign(codec::kMaxAttachments + 1, codec::Attachment{});
+  return attachments;
+}
+
+}  // namespace
 
 std::optional<Result<Envelope>> PeerTransport::receive() {
   zmq::message_t identity;
@@ -256,13 +294,14 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
     for (auto& [node, lanes] : outgoing_) {
       for (zmq::socket_t* lane : {lanes.control.get(), lanes.bulk.get()}) {
         if (lane->recv(frame, zmq::recv_flags::dontwait)) {
-          return check_speaker(take_frame(frame), node);
+          return check_speaker(take_frame(frame, receive_attachments(*lane, frame.more())), node);
         }
       }
     }
     for (AdHoc& ad_hoc : ad_hoc_) {
       if (ad_hoc.socket->recv(frame, zmq::recv_flags::dontwait)) {
-        return check_speaker(take_frame(frame), ad_hoc.node);
+        return check_speaker(take_frame(frame, receive_attachments(*ad_hoc.socket, frame.more())),
+                             ad_hoc.node);
       }
     }
     return std::nullopt;
@@ -273,13 +312,7 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
   }
   (void)listener_->recv(frame, zmq::recv_flags::none);
   last_fd_ = frame.get(ZMQ_SRCFD);
-  bool extra = frame.more();
-  while (extra) {
-    zmq::message_t rest;
-    (void)listener_->recv(rest, zmq::recv_flags::none);
-    extra = rest.more();
-  }
-  auto envelope = take_frame(frame);
+  auto envelope = take_frame(frame, receive_attachments(*listener_, frame.more()));
   if (options_.curve) {
     // The node id the PeerAuthenticator bound to the connection's key.
     const char* user = zmq_msg_gets(frame.handle(), "User-Id");
@@ -313,8 +346,9 @@ std::optional<Result<Envelope>> PeerTransport::receive() {
   return envelope;
 }
 
-std::optional<Result<Envelope>> PeerTransport::take_frame(const zmq::message_t& frame) {
-  auto envelope = codec::decode_envelope(frame.to_string_view(), limits_);
+std::optional<Result<Envelope>> PeerTransport::take_frame(
+    const zmq::message_t& frame, const std::vector<codec::Attachment>& attachments) {
+  auto envelope = codec::decode_envelope(frame.to_string_view(), limits_, attachments);
   if (!envelope.ok()) {
     ++counters_.malformed;
   } else if (envelope.value().to != self_ &&

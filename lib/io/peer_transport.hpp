@@ -145,7 +145,8 @@ class PeerTransport {
   std::map<NodeId, Outgoing> outgoing_;
   std::map<NodeId, std::unique_ptr<zmq::socket_t>> monitors_;  // connect/disconnect events
   std::map<NodeId, bool> connected_;
-  std::optional<Result<Envelope>> take_frame(const zmq::message_t& frame);
+  std::optional<Result<Envelope>> take_frame(const zmq::message_t& frame,
+                                             const std::vector<codec::Attachment>& attachments);
   // The most recent incoming connection (ROUTER routing id) of each (node id, identity) seen;
   // bounded, oldest forgotten first.
   std::map<std::pair<NodeId, std::uint64_t>, std::string> routes_;

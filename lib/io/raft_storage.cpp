@@ -273,6 +273,15 @@ class DiskRaftStorage final : public RaftStorage {
         if (auto started = start_segment(entries[next].index, batch); !started) return started;
       }
       SegmentInfo& segment = segments_.back();
+      // Room for every remaining record at once: growing by doubling copied a 16 MiB entry into
+      // a fresh 32 MiB buffer just to add the commit record after it.
+      // (Up to what fills the segment: the entry that crosses its size is the batch's last.)
+      std::size_t batch_bytes = batch.size() + kRecordHeaderBytes + sizeof(LogIndex);  // commit
+      for (std::size_t i = next;
+           i < entries.size() && segment.size_bytes + batch_bytes < options_.segment_bytes; ++i) {
+        batch_bytes += kRecordHeaderBytes + 2 * sizeof(std::uint64_t) + 1 + entries[i].data.size();
+      }
+      batch.reserve(batch_bytes);
       std::vector<std::uint64_t> offsets;
       std::size_t end = next;
       while (end < entries.size() &&

@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "io/background_thread.hpp"
+
 namespace bcast::io {
 namespace {
 
@@ -119,6 +121,7 @@ void StorageWriter::wait_idle() {
 }
 
 void StorageWriter::run() {
+  become_background_thread("bcast-storage");
   std::unique_lock lock(mutex_);
   while (true) {
     changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -133,6 +136,7 @@ void StorageWriter::run() {
     writing_bytes_ = queued_bytes_;
     queued_bytes_ = 0;
     lock.unlock();
+    if (merged.snapshot && before_snapshot_) before_snapshot_();
     auto written = storage_.persist(merged);
     lock.lock();
     if (!written && is_disk_full(written.error())) written = wait_for_space(written.error(), lock);

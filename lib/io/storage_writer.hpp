@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -38,6 +39,9 @@ class StorageWriter {
   StorageWriter(const StorageWriter&) = delete;
   StorageWriter& operator=(const StorageWriter&) = delete;
 
+  // Called on the writer's thread before a request that installs a snapshot is written (the log
+  // is about to forget entries): the history is made durable first. Set before start().
+  void set_before_snapshot(std::function<void()> hook) { before_snapshot_ = std::move(hook); }
   Result<void> start();
   void submit(PersistRequest request);
   // Readable (for poll) when writes completed or storage failed.
@@ -65,6 +69,7 @@ class StorageWriter {
   Result<void> wait_for_space(Error full, std::unique_lock<std::mutex>& lock);
 
   RaftStorage& storage_;
+  std::function<void()> before_snapshot_;
   std::chrono::milliseconds disk_retry_interval_;
   int event_fd_ = -1;
   mutable std::mutex mutex_;

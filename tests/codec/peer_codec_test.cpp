@@ -713,7 +713,8 @@ TEST(PeerCodecReject, WrongFieldTypes) {
   ExpectRejected(Replace(Wrap(SampleRaft()), {7, 3}, 1.5), "raft message term is not an");
   ExpectRejected(Replace(Wrap(SampleRaft()), {7, 8}, 1u), "raft message reject is not a boolean");
   ExpectRejected(Replace(Wrap(SampleRaft()), {7, 7}, 1u), "raft message entries is not an array");
-  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 7, 0, 3}, "text"), "raft entry data is not a bin");
+  ExpectRejected(Replace(Wrap(SampleRaft()), {7, 7, 0, 3}, "text"),
+                 "raft entry data is neither a bin nor an attachment");
   ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12}, 1u), "raft snapshot is not an array");
   ExpectRejected(Replace(Wrap(SampleRaft()), {7, 12, 1}, "text"), "snapshot data is neither");
   ExpectRejected(Replace(Wrap(SampleDataPush()), {7, 0, 3}, 7u), "group is not a str");
@@ -806,6 +807,92 @@ TEST(PeerCodecReject, TooDeep) {
   std::string deep(10000, '\x91');
   deep += '\x01';
   ExpectRejected(deep, "deeper than the limit of 16");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments: large byte fields travel as frames of their own, copied by neither side.
+
+// An append with one large entry and one small, and a snapshot and forwarded payload that are
+// large too: every large field becomes an attachment, the small stay inline.
+Envelope LargeAppend() {
+  raft::Message m = SampleRaft();
+  m.entries[0].data = SharedBytes(std::string(kAttachmentMinBytes, 'e'));
+  m.snapshot->data = Bytes(std::string(kAttachmentMinBytes + 1, 's'));
+  return Wrap(m);
+}
+
+// The frames as a receiver holds them: each attachment in a buffer of its own.
+std::vector<Attachment> Received(const std::vector<Attachment>& sent) {
+  std::vector<Attachment> received;
+  for (const Attachment& a : sent) {
+    auto copy = std::make_shared<const std::string>(a.bytes);
+    received.push_back(Attachment{copy, *copy});
+  }
+  return received;
+}
+
+TEST(PeerCodecAttachments, LargeFieldsTravelApartAndComeBackWhole) {
+  const Envelope append = LargeAppend();
+  EncodedFrames frames = encode_envelope_frames(append);
+  ASSERT_EQ(frames.attachments.size(), 2u);  // the large entry and the snapshot, not the small
+  EXPECT_LT(frames.envelope.size(), 1000u) << "large fields stayed inline";
+  // The sender hands over the bytes it holds.
+  EXPECT_EQ(frames.attachments[0].bytes.data(),
+            std::get<raft::Message>(append.message).entries[0].data.data());
+  const std::vector<Attachment> received = Received(frames.attachments);
+  auto decoded = decode_envelope(frames.envelope, {}, received);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ExpectEnvelopeEq(append, decoded.value());
+  // The entry's data is the received frame itself, not a copy of it.
+  EXPECT_EQ(std::get<raft::Message>(decoded.value().message).entries[0].data.data(),
+            received[0].bytes.data());
+
+  TotalForward forward = SampleTotalForward();
+  forward.messages[0].payload = Bytes(std::string(kAttachmentMinBytes * 3, 'p'));
+  frames = encode_envelope_frames(Wrap(forward));
+  ASSERT_EQ(frames.attachments.size(), 1u);
+  decoded = decode_envelope(frames.envelope, {}, Received(frames.attachments));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ExpectEnvelopeEq(Wrap(forward), decoded.value());
+
+  // Small envelopes need none, and the one-frame encoding is the same bytes.
+  for (const Envelope& envelope : SampleEnvelopes()) {
+    frames = encode_envelope_frames(envelope);
+    EXPECT_TRUE(frames.attachments.empty());
+    EXPECT_EQ(frames.envelope, encode_envelope(envelope));
+  }
+}
+
+TEST(PeerCodecAttachments, ReferencesMustNameEachAttachmentOnce) {
+  const EncodedFrames frames = encode_envelope_frames(LargeAppend());
+  const std::vector<Attachment> received = Received(frames.attachments);
+  auto expect_refused = [](const Result<Envelope>& decoded, std::string_view reason_part) {
+    ASSERT_FALSE(decoded.ok()) << "accepted; expected: " << reason_part;
+    EXPECT_EQ(decoded.error().code, ErrorCode::kProtocol);
+    EXPECT_NE(decoded.error().message.find(reason_part), std::string::npos)
+        << decoded.error().message;
+  };
+  // Missing, one too many, or the frame alone.
+  expect_refused(decode_envelope(frames.envelope, {}, {received[0]}), "names attachment 1 of 1");
+  std::vector<Attachment> extra = received;
+  extra.push_back(received[0]);
+  expect_refused(decode_envelope(frames.envelope, {}, extra), "attachment 2 is never used");
+  expect_refused(decode_envelope(frames.envelope), "raft entry data names attachment 0 of 0");
+  // Both large fields naming the same attachment (the snapshot's data names the entry's).
+  msgpack::object_handle handle = msgpack::unpack(frames.envelope.data(), frames.envelope.size());
+  msgpack::object root = handle.get();
+  At(root, {7, 12, 1}) = msgpack::object(0u, *handle.zone());
+  msgpack::sbuffer twice;
+  msgpack::pack(twice, root);
+  expect_refused(decode_envelope(std::string_view(twice.data(), twice.size()), {}, {received[0]}),
+                 "raft snapshot data names attachment 0 a second time");
+  // Too large, or too many.
+  const std::string big(1000, 'b');
+  const std::vector<Attachment> oversized = {Attachment{nullptr, big}, received[1]};
+  expect_refused(decode_envelope(frames.envelope, DecodeLimits{.max_frame_bytes = 999}, oversized),
+                 "an attachment of 1000 bytes exceeds the limit");
+  const std::vector<Attachment> many(kMaxAttachments + 1, received[0]);
+  expect_refused(decode_envelope(frames.envelope, {}, many), "attachments, more than the");
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ class LogsTest(unittest.TestCase):
             self.assertEqual(record["node"], 1)
         levels = {r["level"] for r in records}
         self.assertIn("info", levels)
-        self.assertIn("debug", levels)  # --verbose: role changes and membership events
+        self.assertIn("debug", levels)  # --verbose: the timings in effect, membership events
         self.assertTrue(any(r["msg"].startswith("leader of term") for r in records))
 
     def test_level_filters(self):

@@ -301,6 +301,30 @@ TEST(RaftReplication, AFollowerALittleBehindCatchesUpFromRetainedEntries) {
   EXPECT_EQ(c.applied_data(3), c.applied_data(1));
 }
 
+TEST(RaftReplication, RetainedEntriesAreBoundedByTheirDataToo) {
+  RaftOptions options;
+  options.retained_entries_behind_snapshot = 50;
+  options.retained_bytes_behind_snapshot = 1000;
+  RaftCluster c({1, 2, 3}, options);
+  c.run_ticks(1);
+  ASSERT_TRUE(c.elect(1));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(c.propose(1, std::string(300, 'a' + i)).ok());
+  c.deliver_all();
+  const LogIndex last = c.node(1).log().last_index();
+  c.compact(1);
+  // Three entries of 300 bytes fit 1000 bytes, a fourth does not: 50 entries are not kept.
+  EXPECT_EQ(c.node(1).log().first_index(), last - 2);
+  EXPECT_LE(c.node(1).log().data_bytes(), 1000u);
+  // A follower further behind than that catches up by snapshot, and ends equal.
+  c.crash(3);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.propose(1, std::string(300, 'x')).ok());
+  c.deliver_all();
+  c.compact(1);
+  c.restart(3);
+  c.run_ticks(3);
+  EXPECT_EQ(c.applied_data(3), c.applied_data(1));
+}
+
 TEST(RaftReplication, ALaggingFollowerCatchesUpBySnapshot) {
   RaftCluster c({1, 2, 3}, no_retention());
   c.run_ticks(1);

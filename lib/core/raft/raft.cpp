@@ -199,7 +199,16 @@ Result<void> Raft::compact(LogIndex index, std::shared_ptr<const std::string> da
   }
   SnapshotMeta meta{index, *log_.term_at(index), log_.conf_at(index)};
   const std::uint64_t retained = std::min(options_.retained_entries_behind_snapshot, index);
-  log_.compact(meta, index + 1 - retained);
+  // Within the entry count, the newest entries whose data fits the byte bound.
+  LogIndex retain_from = index + 1;
+  std::uint64_t retained_bytes = 0;
+  while (retain_from > index + 1 - retained && retain_from > log_.first_index()) {
+    const std::uint64_t bytes = log_.at(retain_from - 1).data.size();
+    if (retained_bytes + bytes > options_.retained_bytes_behind_snapshot) break;
+    retained_bytes += bytes;
+    --retain_from;
+  }
+  log_.compact(meta, retain_from);
   snapshot_ = Snapshot{std::move(meta), std::move(data)};
   out.persist.set_snapshot(*snapshot_, /*resets_log=*/false);
   finish(out);

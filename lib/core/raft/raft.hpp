@@ -69,8 +69,10 @@ struct RaftOptions {
   // Flow control: a leader refuses proposals (busy) while this much data is uncommitted.
   std::uint64_t max_uncommitted_bytes = 64 << 20;
   // Entries kept in memory behind a snapshot, so that a follower a little behind catches up
-  // from the log instead of receiving the whole snapshot.
+  // from the log instead of receiving the whole snapshot; at most this many, holding at most
+  // this much data (large messages would otherwise keep gigabytes).
   std::uint64_t retained_entries_behind_snapshot = 5000;
+  std::uint64_t retained_bytes_behind_snapshot = 32 << 20;
   bool pre_vote = true;
   bool check_quorum = true;
   // The lease is shortened by this much to absorb tick-rate differences between nodes.
