@@ -4,8 +4,11 @@
 // loop fails, 2 for a bad command line or config file, 70 when storage fails while running
 // (lib/io/daemon.cpp). The systemd unit (packaging/bcastd.service) restarts on failure except
 // for 2, which no restart can fix.
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
+#include <thread>
 
 #include "daemon/options.hpp"
 #include "io/daemon.hpp"
@@ -15,7 +18,24 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
-extern "C" void on_signal(int) { g_stop.store(true); }
+// SIGINT and SIGTERM are blocked in every thread (the mask is inherited by all the threads the
+// daemon starts) and taken by one of their own, which asks the loop to stop; the loop notices
+// within a tick. A handler ran on the event loop instead, interrupting whatever ZeroMQ call it
+// was in: cppzmq turns that EINTR into an exception, and a daemon asked to stop aborted
+// (ops_logs, ops_systemd_notify under load).
+void take_stop_signals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread([stop_signals] {
+    for (;;) {
+      int signal = 0;
+      if (sigwait(&stop_signals, &signal) == 0) g_stop.store(true);
+    }
+  }).detach();
+}
 
 }  // namespace
 
@@ -35,12 +55,8 @@ int main(int argc, char** argv) {
     std::puts("bcastd " BCAST_VERSION);
     return 0;
   }
+  take_stop_signals();  // before any other thread starts
   bcast::log::configure(parsed.value().log);
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   auto daemon = bcast::io::Daemon::open(parsed.value().options);

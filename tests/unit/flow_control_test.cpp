@@ -215,7 +215,6 @@ TEST(FlowControl, TheSlowestOfSeveralMembersPaces) {
 
 TEST(FlowControl, AMemberSharesItsRoomAmongThePublishersAndReportsPositions) {
   FlowControl member(kMember, kMemberOrigin, 0);
-  member.set_rooms({{"g", 3000}, {"h", 10}});
   Delivery reliable{
       "g", make_sender_id(kSelf, 1, 1), 1, std::nullopt, Mode::kReliable, Order::kFifo, nullptr, 7};
   Delivery total{"g", make_sender_id(kSelf, 1, 1), 2, 1, Mode::kReliable, Order::kTotal, nullptr, 0,
@@ -227,6 +226,9 @@ TEST(FlowControl, AMemberSharesItsRoomAmongThePublishersAndReportsPositions) {
       "g", make_sender_id(kSelf, 1, 1), 1, std::nullopt, Mode::kReliable, Order::kNone, nullptr, 5};
   for (const Delivery& d : {reliable, total, best_effort, older}) member.on_delivered(d);
   const auto everything_received = [](StreamKey) { return 1000; };
+  // Positions go out with the room measured after them: none before the first report.
+  EXPECT_TRUE(member.advert(3, everything_received).delivered.empty());
+  member.set_rooms({{"g", 3000}, {"h", 10}});
   const Credit advert = member.advert(3, everything_received);
   ASSERT_EQ(advert.delivered.size(), 1u);
   EXPECT_EQ(advert.delivered[0], (CreditPosition{kOrigin, 7, 0, 4}));
@@ -239,6 +241,34 @@ TEST(FlowControl, AMemberSharesItsRoomAmongThePublishersAndReportsPositions) {
   EXPECT_EQ(with_hole.delivered[0], (CreditPosition{kOrigin, 5, 0, 4}));
   member.forget_origin(kOrigin);
   EXPECT_TRUE(member.advert(3, everything_received).delivered.empty());
+}
+
+// The daemon's own subscribers: it delivers what it publishes at once, but measures their room
+// once per round. An advert in between must not count what was delivered since as gone from a
+// queue whose room was measured before it filled it: a publisher then went on past the room (an
+// 8 MiB queue of a stopped subscriber overran in Robustness.StalledSubscriberCostsBoundedMemory...,
+// under load, when many publishes fell between a room report and an advert).
+TEST(FlowControl, AnAdvertPairsTheRoomWithThePositionsItWasMeasuredAt) {
+  FlowControl self(kSelf, kOrigin, 0);
+  const auto everything_received = [](StreamKey) { return 1000; };
+  self.set_rooms({{"g", 1000}});
+  self.on_credit(kSelf, kOrigin, self.advert(1, everything_received));
+  std::uint64_t admitted_bytes = 0;
+  for (std::uint64_t seq = 1; seq <= 20 && self.admits("g", 300); ++seq) {
+    self.on_published(FlowStream::kReliable, seq, "g", 300);
+    admitted_bytes += 300;
+    // Delivered locally at once (into a subscriber's queue that nobody reads), and adverts go
+    // out meanwhile, but the room is not measured again.
+    self.on_delivered(Delivery{"g", make_sender_id(kSelf, 1, 1), seq, std::nullopt, Mode::kReliable,
+                               Order::kFifo, nullptr, seq});
+    self.on_credit(kSelf, kOrigin, self.advert(1, everything_received));
+  }
+  EXPECT_LE(admitted_bytes, 1000u) << "published past the room while it was not measured again";
+  EXPECT_EQ(admitted_bytes, 900u);
+  // Measured again (the queue took 900 bytes of the 1000): 100 bytes free, nothing outstanding.
+  self.set_rooms({{"g", 100}});
+  self.on_credit(kSelf, kOrigin, self.advert(1, everything_received));
+  EXPECT_EQ(self.outstanding_bytes(kSelf, "g"), 0u);
 }
 
 // Adverts that only move positions are settled incrementally; the result must equal counting

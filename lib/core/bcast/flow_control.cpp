@@ -26,6 +26,7 @@ FlowControl::FlowControl(NodeId self, OriginId origin, std::uint64_t unheard_sha
 
 void FlowControl::set_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group) {
   rooms_ = std::move(free_bytes_by_group);
+  delivered_at_rooms_ = delivered_;
 }
 
 void FlowControl::on_delivered(const Delivery& delivery) {
@@ -38,7 +39,10 @@ void FlowControl::on_delivered(const Delivery& delivery) {
   delivered = std::max(delivered, position);
 }
 
-void FlowControl::forget_origin(OriginId origin) { delivered_.erase(origin); }
+void FlowControl::forget_origin(OriginId origin) {
+  delivered_.erase(origin);
+  delivered_at_rooms_.erase(origin);
+}
 
 std::vector<OriginId> FlowControl::delivered_origins() const {
   std::vector<OriginId> origins;
@@ -51,8 +55,8 @@ Credit FlowControl::advert(std::size_t members, const SettledUpto& settled_upto)
   Credit credit;
   credit.from = origin_;
   credit.sequence = ++adverts_;
-  credit.delivered.reserve(delivered_.size());
-  for (const auto& [origin, p] : delivered_) {
+  credit.delivered.reserve(delivered_at_rooms_.size());
+  for (const auto& [origin, p] : delivered_at_rooms_) {
     credit.delivered.push_back(
         CreditPosition{origin, std::min(p[0], settled_upto(StreamKey{origin, Mode::kReliable})),
                        std::min(p[1], settled_upto(StreamKey{origin, Mode::kGossip})), p[2]});

@@ -52,7 +52,10 @@ class FlowControl {
 
   // --- As a member: what this daemon's delivery path can take ---------------------------------
   // The free room of each group's slowest local subscriber, in bytes, replacing the last report
-  // (the shell reports every round; a group without local subscribers is absent).
+  // (the shell reports every round; a group without local subscribers is absent). Adverts give
+  // the delivered positions as they stood at this report, with the room measured after them:
+  // positions newer than the room would count messages as gone that still fill the queue, and a
+  // publisher could overrun it by whatever was delivered between the report and the advert.
   void set_rooms(std::map<std::string, std::uint64_t> free_bytes_by_group);
   const std::map<std::string, std::uint64_t>& rooms() const { return rooms_; }
   // Records how far this daemon has delivered the message's origin stream.
@@ -119,7 +122,8 @@ class FlowControl {
   OriginId origin_;
   std::uint64_t unheard_share_bytes_;
   std::map<std::string, std::uint64_t> rooms_;
-  std::map<OriginId, Positions> delivered_;  // member side: per origin, highest delivered
+  std::map<OriginId, Positions> delivered_;           // member side: per origin, highest delivered
+  std::map<OriginId, Positions> delivered_at_rooms_;  // delivered_ as of the last set_rooms
   std::uint64_t adverts_ = 0;
   std::map<NodeId, Member> members_;  // publisher side: adverts heard, ours included
   Positions published_{};             // the last stream_seq we assigned, per stream
