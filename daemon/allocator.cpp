@@ -22,7 +22,7 @@
 // until then reusing one costs nothing. jemalloc's default (unmapping over 10 s) still made every
 // 16 MiB message zero fresh pages on the event loop, up to 180 ms on this virtual machine; with
 // this, 16 messages of 16 MiB in a row made no round over 100 ms and daemon CPU fell from 7.3 s
-// to 6.9 s.
+// to 6.9 s (tools/large-message-rounds.sh, with MALLOC_CONF set to each in turn).
 extern "C" {
 // NOLINTNEXTLINE: the name and type are jemalloc's interface.
 const char* malloc_conf = "thp:always,oversize_threshold:0,dirty_decay_ms:0,muzzy_decay_ms:-1";

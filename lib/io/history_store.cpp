@@ -86,6 +86,25 @@ std::optional<std::uint64_t> parse_segment_name(const std::string& name) {
   return first;
 }
 
+// Takes a record covering gseqs up to `last_gseq` into a read that has reached `next_gseq`:
+// nothing if it was passed already; a message of another group only moves the position on; a
+// hole is clipped to start there.
+void take_item(HistoryItem item, std::uint64_t last_gseq, const std::string& group,
+               std::vector<HistoryItem>& out, std::uint64_t& collected_bytes,
+               std::uint64_t& next_gseq) {
+  if (last_gseq < next_gseq) return;
+  const std::uint64_t from = next_gseq;
+  next_gseq = last_gseq + 1;
+  if (item.message) {
+    if (!group.empty() && item.message->group != group) return;
+    collected_bytes +=
+        (item.message->payload ? item.message->payload->size() : 0) + item.message->group.size();
+  } else {
+    item.hole_from = std::max(item.hole_from, from);
+  }
+  out.push_back(std::move(item));
+}
+
 Error corrupt(const std::string& path, std::uint64_t offset, const std::string& what) {
   return make_error(ErrorCode::kCorrupt, "history segment " + path + " is damaged at offset " +
                                              std::to_string(offset) + ": " + what);
@@ -232,7 +251,7 @@ Result<void> HistoryStore::append(const HistoryMessage& message, std::uint64_t n
   job.first_gseq = job.last_gseq = message.gseq;
   job.message = message;
   job.unix_seconds = now_unix_seconds;
-  auto done = options_.background ? enqueue(std::move(job)) : carry_out(job);
+  auto done = submit(std::move(job));
   if (done) last_gseq_ = message.gseq;
   return done;
 }
@@ -248,7 +267,7 @@ Result<void> HistoryStore::append_hole(std::uint64_t from, std::uint64_t to,
   job.first_gseq = from;
   job.last_gseq = to;
   job.unix_seconds = now_unix_seconds;
-  auto done = options_.background ? enqueue(std::move(job)) : carry_out(job);
+  auto done = submit(std::move(job));
   if (done) last_gseq_ = to;
   return done;
 }
@@ -269,12 +288,16 @@ Result<void> HistoryStore::carry_out(const Job& job) {
   return {};
 }
 
+Result<void> HistoryStore::submit(Job job) {
+  return options_.background ? enqueue(std::move(job)) : carry_out(job);
+}
+
 Result<void> HistoryStore::enqueue(Job job) {
   std::unique_lock lock(mutex_);
   const std::uint64_t bytes =
       job.message && job.message->payload ? job.message->payload->size() : 0;
   changed_.wait(lock, [&] {
-    return failure_ || queued_payload_bytes_ == 0 ||
+    return failure_ || bytes == 0 || queued_payload_bytes_ == 0 ||
            queued_payload_bytes_ + bytes <= options_.max_queued_bytes;
   });
   if (failure_) return *failure_;
@@ -358,11 +381,11 @@ Result<void> HistoryStore::start_segment(std::uint64_t first_gseq) {
 }
 
 Result<void> HistoryStore::sync() {
-  if (!options_.background) return active_ ? active_->sync() : Result<void>{};
-  std::unique_lock lock(mutex_);
-  if (failure_) return *failure_;
   Job job;
   job.kind = Job::Kind::kSync;
+  if (!options_.background) return carry_out(job);
+  std::unique_lock lock(mutex_);
+  if (failure_) return *failure_;
   job.sync_ticket = ++sync_tickets_issued_;
   const std::uint64_t ticket = job.sync_ticket;
   jobs_.push_back(std::move(job));
@@ -373,15 +396,10 @@ Result<void> HistoryStore::sync() {
 }
 
 Result<void> HistoryStore::enforce_retention(std::uint64_t now_unix_seconds) {
-  if (!options_.background) return remove_expired(now_unix_seconds);
-  std::unique_lock lock(mutex_);
-  if (failure_) return *failure_;
   Job job;
   job.kind = Job::Kind::kRetention;
   job.unix_seconds = now_unix_seconds;
-  jobs_.push_back(std::move(job));
-  changed_.notify_all();
-  return {};
+  return submit(std::move(job));
 }
 
 Result<void> HistoryStore::remove_expired(std::uint64_t now_unix_seconds) {
@@ -425,19 +443,9 @@ Result<std::vector<HistoryItem>> HistoryStore::read(std::uint64_t from_gseq,
   for (const Job& job : jobs_) {
     if (collected_bytes >= max_bytes) return out;
     if (job.kind != Job::Kind::kRecord || job.last_gseq < next_gseq) continue;
-    HistoryItem item;
-    const std::uint64_t from = next_gseq;
-    next_gseq = job.last_gseq + 1;
-    if (job.message) {
-      if (!group.empty() && job.message->group != group) continue;
-      item.message = job.message;
-      collected_bytes +=
-          (job.message->payload ? job.message->payload->size() : 0) + job.message->group.size();
-    } else {
-      item.hole_from = std::max(job.first_gseq, from);
-      item.hole_to = job.last_gseq;
-    }
-    out.push_back(std::move(item));
+    HistoryItem item = job.message ? HistoryItem{job.message}
+                                   : HistoryItem{std::nullopt, job.first_gseq, job.last_gseq};
+    take_item(std::move(item), job.last_gseq, group, out, collected_bytes, next_gseq);
   }
   if (collected_bytes < max_bytes) next_gseq = std::max(next_gseq, last_gseq_ + 1);
   return out;
@@ -463,17 +471,7 @@ Result<void> HistoryStore::read_segment(const Segment& segment, const std::strin
     auto decoded = decode(o.kind, o.payload, /*want_payload=*/true);
     if (!decoded) return corrupt(segment.path, offset, "not a history record");
     offset = o.next_offset;
-    if (decoded->last_gseq < next_gseq) continue;
-    HistoryItem& item = decoded->item;
-    const std::uint64_t from = next_gseq;
-    next_gseq = decoded->last_gseq + 1;
-    if (item.message) {
-      if (!group.empty() && item.message->group != group) continue;
-      collected_bytes += item.message->payload->size() + item.message->group.size();
-    } else {
-      item.hole_from = std::max(item.hole_from, from);
-    }
-    out.push_back(std::move(item));
+    take_item(std::move(decoded->item), decoded->last_gseq, group, out, collected_bytes, next_gseq);
   }
   return {};
 }

@@ -134,6 +134,8 @@ class HistoryStore {
   Result<void> scan(Segment& segment, bool is_newest);
   // Carries out a job now, in the calling thread (the store's own when in the background).
   Result<void> carry_out(const Job& job);
+  // Carries a job out now, or queues it when writing in the background.
+  Result<void> submit(Job job);
   // Background: queues a job (waiting for room if records are queued beyond the bound).
   Result<void> enqueue(Job job);
   void run_writer();
